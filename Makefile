@@ -1,0 +1,69 @@
+# Two commands set everything up: `make book` and `make test` (see README.md).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+PY_STAMP := $(VENV)/.installed
+JS_STAMP := node_modules/.installed
+
+.PHONY: help setup book test lint serve notebooks assignments clean distclean lock
+
+help:
+	@echo "make book        set up (.venv, node_modules) and build the site in _build/html"
+	@echo "make test        set up and run the whole test suite (lint, helpers, chapters, site)"
+	@echo "make serve       serve _build/html on http://127.0.0.1:$(PORT) (PORT=... to change)"
+	@echo "make notebooks   write a plain .ipynb of every chapter to _build/notebooks/"
+	@echo "make clean       remove _build/ (the next build executes every chapter)"
+	@echo "make distclean   also remove .venv/ and node_modules/"
+	@echo "make lock        re-resolve the Python dependencies into requirements.lock"
+
+# Python packages at the exact versions of requirements.lock, and helpers itself (editable).
+$(PY_STAMP): requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3" >/dev/null
+	touch $@
+
+# Browser assets the site serves itself (MathJax, widget renderer), from package-lock.json.
+$(JS_STAMP): package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $@
+
+setup: $(PY_STAMP) $(JS_STAMP)
+
+book: setup
+	$(BIN)/python tools/build_book.py
+
+lint: setup
+	$(BIN)/ruff check helpers tests benchmarks tools data book/_ext
+	$(BIN)/ruff format --check helpers tests benchmarks tools data book/_ext
+
+test: lint
+	$(BIN)/python -m pytest
+
+serve:
+	@test -f _build/html/index.html || { echo "No site yet: run 'make book' first."; exit 1; }
+	@echo "Serving _build/html on http://127.0.0.1:$(PORT) (Ctrl-C to stop)"
+	$(BIN)/python -m http.server --bind 127.0.0.1 --directory _build/html $(PORT)
+
+notebooks: setup
+	$(BIN)/python tools/notebooks.py _build/notebooks
+
+clean:
+	rm -rf _build
+
+distclean: clean
+	rm -rf $(VENV) node_modules
+
+# Re-resolve dependencies from pyproject.toml in a scratch environment and pin them.
+lock:
+	rm -rf _build/lock-venv
+	$(PYTHON) -m venv _build/lock-venv
+	_build/lock-venv/bin/python -m pip install --quiet --upgrade pip setuptools wheel
+	_build/lock-venv/bin/python -m pip install --quiet ".[book,test]"
+	{ echo "# Exact versions installed by 'make setup'. Regenerate with 'make lock'."; \
+	  _build/lock-venv/bin/python -m pip freeze --all --exclude-editable \
+	    | grep -v -i '^multilevel-book-helpers' ; } > requirements.lock
+	rm -rf _build/lock-venv

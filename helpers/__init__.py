@@ -1,0 +1,9 @@
+"""Estimation code for the textbook *Multilevel Regression, Step by Step*.
+
+The chapters, the course assignments and outside users all call the small API
+re-exported here (see ``book/notation.md`` for the symbols and their code names).
+"""
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__"]

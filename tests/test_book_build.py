@@ -1,0 +1,106 @@
+"""The book builds with warnings as errors, and a broken chapter fails the build by name."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import build_book
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def test_every_toc_entry_has_a_page(built_site: Path, root: Path):
+    pages = build_book.toc_pages(root)
+    assert "book/intro" in pages and "book/bibliography" in pages
+    for page in pages:
+        assert (built_site / f"{page}.html").is_file(), page
+    assert (built_site / "index.html").is_file()
+
+
+def test_executable_pages_are_offered_as_ipynb(built_site: Path, root: Path):
+    for page in build_book.executable_pages(root):
+        rel = page.relative_to(root).with_suffix(".ipynb")
+        assert (built_site / "_sources" / rel).is_file(), rel
+
+
+HEADER = """\
+    ---
+    jupytext:
+      text_representation:
+        extension: .md
+        format_name: myst
+    kernelspec:
+      display_name: Python 3
+      language: python
+      name: python3
+    ---
+    """
+
+BROKEN = {
+    "failing-cell": "# Broken\n\n```{code-cell} ipython3\n1 / 0\n```\n",
+    "broken-xref": "# Broken\n\nSee {ref}`a-label-that-does-not-exist`.\n",
+    "missing-citation": "# Broken\n\nAs shown by {cite:t}`nobody1999`.\n",
+}
+
+
+def make_fixture_book(folder: Path, chapter_body: str) -> None:
+    (folder / "_config.yml").write_text(
+        textwrap.dedent(
+            """\
+            title: Fixture book
+            execute:
+              execute_notebooks: cache
+              timeout: 60
+            bibtex_bibfiles: [refs.bib]
+            sphinx:
+              config:
+                nb_execution_raise_on_error: true
+            """
+        )
+    )
+    (folder / "refs.bib").write_text(
+        "@book{somebody2000, author={Somebody, A.}, title={T}, year={2000}}\n"
+    )
+    (folder / "_toc.yml").write_text(
+        "format: jb-book\nroot: intro\nchapters:\n  - file: chapter-under-test\n"
+    )
+    (folder / "intro.md").write_text("# Intro\n\nA page that is fine.\n")
+    (folder / "chapter-under-test.md").write_text(textwrap.dedent(HEADER) + chapter_body)
+
+
+def test_fixture_book_without_defects_builds(tmp_path: Path):
+    make_fixture_book(tmp_path, "# Fine\n\n```{code-cell} ipython3\n1 + 1\n```\n")
+    html = build_book.build(tmp_path, quiet=True)
+    assert (html / "chapter-under-test.html").is_file()
+
+
+@pytest.mark.parametrize("defect", sorted(BROKEN))
+def test_a_defective_chapter_fails_the_build_and_is_named(tmp_path: Path, defect: str):
+    make_fixture_book(tmp_path, BROKEN[defect])
+    with pytest.raises(build_book.BuildError) as info:
+        build_book.build(tmp_path, quiet=True)
+    assert "chapter-under-test" in str(info.value)
+
+
+def test_a_failed_build_fails_again_when_nothing_changed(tmp_path: Path):
+    """Sphinx re-reads only changed pages; the warnings of a failed build must not vanish."""
+    make_fixture_book(tmp_path, BROKEN["broken-xref"])
+    for _ in range(2):
+        with pytest.raises(build_book.BuildError):
+            build_book.build(tmp_path, quiet=True)
+
+
+def test_editing_helpers_invalidates_the_execution_cache(tmp_path: Path):
+    """Outputs computed by an older helpers/ must not survive: the cache is keyed on its source."""
+    build_dir = tmp_path / "_build"
+    (tmp_path / "helpers").mkdir()
+    (tmp_path / "helpers" / "__init__.py").write_text("X = 1\n")
+    assert build_book.invalidate_if_sources_changed(tmp_path, build_dir) is True
+    (build_dir / ".jupyter_cache").mkdir()
+    assert build_book.invalidate_if_sources_changed(tmp_path, build_dir) is False
+    assert (build_dir / ".jupyter_cache").exists()
+    (tmp_path / "helpers" / "__init__.py").write_text("X = 2\n")
+    assert build_book.invalidate_if_sources_changed(tmp_path, build_dir) is True
+    assert not (build_dir / ".jupyter_cache").exists()
