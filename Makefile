@@ -36,9 +36,11 @@ setup: $(PY_STAMP) $(JS_STAMP)
 book: setup
 	$(BIN)/python tools/build_book.py
 
+LINTED := $(wildcard helpers tests benchmarks tools data book/_ext)
+
 lint: setup
-	$(BIN)/ruff check helpers tests benchmarks tools data book/_ext
-	$(BIN)/ruff format --check helpers tests benchmarks tools data book/_ext
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
 
 test: lint
 	$(BIN)/python -m pytest

@@ -6,4 +6,21 @@ re-exported here (see ``book/notation.md`` for the symbols and their code names)
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+from .data import (
+    DataIntegrityError,
+    PopularitySample,
+    codebook,
+    list_datasets,
+    load_dataset,
+    simulate_popularity,
+)
+
+__all__ = [
+    "DataIntegrityError",
+    "PopularitySample",
+    "__version__",
+    "codebook",
+    "list_datasets",
+    "load_dataset",
+    "simulate_popularity",
+]
