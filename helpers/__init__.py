@@ -14,8 +14,13 @@ from .data import (
     load_dataset,
     simulate_popularity,
 )
+from .lmm import ConvergenceWarning, LmmFit, SingularFitWarning, fit_lmm
 
 __all__ = [
+    "ConvergenceWarning",
+    "LmmFit",
+    "SingularFitWarning",
+    "fit_lmm",
     "DataIntegrityError",
     "PopularitySample",
     "__version__",

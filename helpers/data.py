@@ -96,7 +96,10 @@ def list_datasets() -> pd.DataFrame:
         }
         for name, e in registry.items()
     ]
-    return pd.DataFrame(rows).set_index("name")
+    table = pd.DataFrame(rows).set_index("name")
+    table["groups"] = table["groups"].astype("Int64")
+    table["group"] = table["group"].fillna("")
+    return table
 
 
 def codebook(name: str) -> pd.DataFrame:
@@ -106,7 +109,10 @@ def codebook(name: str) -> pd.DataFrame:
     for col in ("unit", "coding", "min", "max", "levels"):
         if col not in table:
             table[col] = None
-    return table[["type", "unit", "coding", "min", "max", "levels", "description"]]
+    table = table[["type", "unit", "coding", "min", "max", "levels", "description"]]
+    text = ["unit", "coding", "levels"]
+    table[text] = table[text].astype(object).where(table[text].notna(), "")
+    return table
 
 
 def load_dataset(name: str, verify: bool = True) -> pd.DataFrame:
