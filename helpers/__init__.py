@@ -1,7 +1,13 @@
 """Estimation code for the textbook *Multilevel Regression, Step by Step*.
 
 The chapters, the course assignments and outside users all call the small API
-re-exported here (see ``book/notation.md`` for the symbols and their code names).
+re-exported here (see ``book/notation.md`` for the symbols and their code names)::
+
+    import helpers as hp
+    df = hp.load_dataset("popularity")
+    m = hp.fit_lmm("popular ~ extrav + gender + texp + extrav:texp + (1 + extrav | class)", df)
+    m.fixed, m.tau, m.sigma2, m.ranef(), m.reliability()
+    hp.compare(m0, m1)
 """
 
 __version__ = "0.1.0"
@@ -14,18 +20,29 @@ from .data import (
     load_dataset,
     simulate_popularity,
 )
+from .formula import FormulaError, parse_formula
+from .inference import compare, design_effect, icc
 from .lmm import ConvergenceWarning, LmmFit, SingularFitWarning, fit_lmm
+from .ols import OlsFit, fit_by_group, fit_ols
 
 __all__ = [
     "ConvergenceWarning",
-    "LmmFit",
-    "SingularFitWarning",
-    "fit_lmm",
     "DataIntegrityError",
+    "FormulaError",
+    "LmmFit",
+    "OlsFit",
     "PopularitySample",
+    "SingularFitWarning",
     "__version__",
     "codebook",
+    "compare",
+    "design_effect",
+    "fit_by_group",
+    "fit_lmm",
+    "fit_ols",
+    "icc",
     "list_datasets",
     "load_dataset",
+    "parse_formula",
     "simulate_popularity",
 ]

@@ -1,0 +1,204 @@
+"""Single-level regressions: one for everyone (complete pooling), one per group (no pooling)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import scipy.stats
+import statsmodels.api as sm
+from formulaic import Formula, model_matrix
+
+from ._validate import aliased_columns, check_frame, check_outcome, handle_missing
+
+__all__ = ["OlsFit", "fit_by_group", "fit_ols"]
+
+
+def _design(formula: str, data: pd.DataFrame, extra: set[str], missing: str):
+    if not isinstance(formula, str) or formula.count("~") != 1:
+        raise ValueError(f"formula must be a string like 'y ~ x + z', not {formula!r}.")
+    if "|" in formula:
+        raise ValueError(
+            f"{formula!r} has a random part '( ... | group)': single-level regressions take "
+            "fixed terms only. Use hp.fit_lmm for a multilevel model."
+        )
+    try:
+        f = Formula(formula)
+        needed = set(f.required_variables)
+    except Exception as err:
+        raise ValueError(f"Could not parse {formula!r}: {err}") from None
+    check_frame(data, needed | extra)
+    used = [c for c in data.columns if c in needed | extra]
+    data, n_dropped = handle_missing(data, used, missing)
+    outcome = formula.split("~")[0].strip()
+    if outcome in data.columns:
+        check_outcome(data, outcome)
+    mm = model_matrix(formula, data, na_action="raise")
+    y = np.asarray(mm.lhs, dtype=float).ravel()
+    X = np.asarray(mm.rhs, dtype=float)
+    return data, y, X, list(mm.rhs.columns), n_dropped
+
+
+@dataclass
+class OlsFit:
+    """An ordinary least-squares fit (complete pooling).
+
+    ``fixed`` has the columns of :attr:`helpers.LmmFit.fixed`; with ``cluster``
+    the standard errors are cluster-robust (CR1, as statsmodels and Stata), and
+    tests and intervals use a t distribution with (clusters - 1) degrees of freedom,
+    otherwise the usual ones with n - k degrees of freedom.
+    """
+
+    formula: str
+    fixed: pd.DataFrame
+    sigma2: float
+    n_obs: int
+    n_dropped: int
+    cluster: str | None
+    n_clusters: int | None
+    result: object  # the statsmodels results object, for everything else
+
+    @property
+    def n_params(self) -> int:
+        """Estimated parameters: the coefficients (intercept and slopes) and the error variance."""
+        return len(self.fixed) + 1
+
+    def __repr__(self) -> str:
+        se = (
+            f"cluster-robust by {self.cluster!r} ({self.n_clusters} clusters)"
+            if self.cluster
+            else "classical"
+        )
+        with pd.option_context("display.float_format", "{:.4f}".format):
+            return (
+                f"OLS: {self.formula}\n{self.n_obs} observations; standard errors {se}; "
+                f"sigma2 = {self.sigma2:.4f}\n\n{self.fixed.to_string()}"
+            )
+
+
+def _fixed_table(est, se, df_resid, names) -> pd.DataFrame:
+    t = est / se
+    crit = scipy.stats.t.ppf(0.975, df_resid)
+    return pd.DataFrame(
+        {
+            "estimate": est,
+            "std_error": se,
+            "statistic": t,
+            "p_value": 2 * scipy.stats.t.sf(np.abs(t), df_resid),
+            "ci_lower": est - crit * se,
+            "ci_upper": est + crit * se,
+        },
+        index=pd.Index(names, name="term"),
+    )
+
+
+def fit_ols(
+    formula: str, data: pd.DataFrame, cluster: str | None = None, missing: str = "raise"
+) -> OlsFit:
+    """Ordinary regression for all rows at once (complete pooling).
+
+    Parameters
+    ----------
+    formula
+        Fixed terms only, e.g. ``"popular ~ extrav + gender + texp"``.
+    data
+        DataFrame with the columns the formula uses.
+    cluster
+        Name of a grouping column: standard errors robust to correlation within its
+        groups (cluster-robust). ``None`` gives the classical standard errors, which
+        assume independent rows.
+    missing
+        ``"raise"`` (default) or ``"drop"``, as in :func:`helpers.fit_lmm`.
+    """
+    extra = {cluster} if cluster is not None else set()
+    data, y, X, names, n_dropped = _design(formula, data, extra, missing)
+    aliased = aliased_columns(X, names)
+    if aliased:
+        raise ValueError(f"The design is rank deficient: {aliased} are aliased with other terms.")
+    if len(y) <= X.shape[1]:
+        raise ValueError(f"{len(y)} rows cannot estimate {X.shape[1]} coefficients and a variance.")
+    model = sm.OLS(y, X)
+    if cluster is None:
+        res = model.fit()
+        df = res.df_resid
+        n_clusters = None
+    else:
+        codes, uniques = pd.factorize(data[cluster], sort=True)
+        n_clusters = len(uniques)
+        if n_clusters < 2:
+            raise ValueError(
+                f"cluster {cluster!r} has {n_clusters} group; robust SEs need at least 2."
+            )
+        res = model.fit(cov_type="cluster", cov_kwds={"groups": codes})
+        df = n_clusters - 1
+    fixed = _fixed_table(np.asarray(res.params), np.asarray(res.bse), df, names)
+    return OlsFit(
+        formula=formula,
+        fixed=fixed,
+        sigma2=float(res.ssr / res.df_resid),
+        n_obs=len(y),
+        n_dropped=n_dropped,
+        cluster=cluster,
+        n_clusters=n_clusters,
+        result=res,
+    )
+
+
+def fit_by_group(
+    formula: str, data: pd.DataFrame, group: str, missing: str = "raise"
+) -> pd.DataFrame:
+    """One OLS regression in every group (no pooling), as a tidy table.
+
+    Returns one row per group with ``n``, ``df_resid``, the coefficient of every
+    term (columns named after the terms), their standard errors (``se_<term>``),
+    the residual variance ``sigma2`` and ``status``: ``"ok"``, or the reason the
+    group could not be fitted (too few rows for the coefficients and a residual
+    variance; a predictor constant within the group). A group that cannot be
+    fitted gets NaN estimates, not an error. The table's ``attrs["terms"]`` lists
+    the terms.
+    """
+    if not isinstance(group, str):
+        raise TypeError(f"group must be a column name, not {group!r}.")
+    data, y, X, names, n_dropped = _design(formula, data, {group}, missing)
+    codes, uniques = pd.factorize(data[group], sort=True)
+    if len(uniques) < 1:
+        raise ValueError(f"The group column {group!r} has no groups.")
+    k = X.shape[1]
+    rows = []
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
+    for j, label in enumerate(uniques):
+        idx = order[bounds[j] : bounds[j + 1]]
+        Xj, yj = X[idx], y[idx]
+        n = len(idx)
+        row = {group: label, "n": n, "df_resid": n - k}
+        est = np.full(k, np.nan)
+        se = np.full(k, np.nan)
+        sigma2 = np.nan
+        if n <= k:
+            status = (
+                f"too small: {n} rows for {k} coefficients and a residual variance (need {k + 1})"
+            )
+        else:
+            aliased = aliased_columns(Xj, names)
+            if aliased:
+                status = (
+                    f"{', '.join(aliased)} cannot be separated from the other terms in this group"
+                )
+            else:
+                est, *_ = np.linalg.lstsq(Xj, yj, rcond=None)
+                resid = yj - Xj @ est
+                sigma2 = float(resid @ resid) / (n - k)
+                cov = sigma2 * np.linalg.inv(Xj.T @ Xj)
+                se = np.sqrt(np.diag(cov))
+                status = "ok"
+        row.update({name: e for name, e in zip(names, est, strict=True)})
+        row.update({f"se_{name}": s for name, s in zip(names, se, strict=True)})
+        row["sigma2"] = sigma2
+        row["status"] = status
+        rows.append(row)
+    table = pd.DataFrame(rows).set_index(group)
+    table.attrs["terms"] = names
+    table.attrs["n_dropped"] = n_dropped
+    return table
