@@ -78,10 +78,9 @@ def test_permuting_rows_and_relabelling_groups_changes_nothing(df, perm_seed):
     a = fit("y ~ x + (1 + x | g)", df)
     rng = np.random.default_rng(perm_seed)
     shuffled = df.iloc[rng.permutation(len(df))].reset_index(drop=True)
-    labels = {
-        old: f"group-{new}"
-        for old, new in zip(df["g"].unique(), rng.permutation(df["g"].nunique()))
-    }
+    old_labels = df["g"].unique()
+    new_order = rng.permutation(len(old_labels))
+    labels = {old: f"group-{new}" for old, new in zip(old_labels, new_order, strict=True)}
     shuffled["g"] = shuffled["g"].map(labels)
     b = fit("y ~ x + (1 + x | g)", shuffled)
     assert b.deviance == pytest.approx(a.deviance, abs=1e-6)
