@@ -318,82 +318,112 @@ def _pls(theta, stats: _Stats, tmap: _ThetaMap, reml: bool) -> _PLS | None:
     return _PLS(dev, beta, u, L, RX, r2, logdet_L, logdet_RX)
 
 
-def _deviance_function(stats, tmap, reml):
+def _gradient(theta, pls: _PLS, stats: _Stats, tmap: _ThetaMap, reml: bool) -> np.ndarray:
+    """Exact gradient of the profiled deviance with respect to theta.
+
+    Write Delta = T T' and V_j = I + Z_j Delta Z_j'. Then (the fixed effects and
+    sigma^2 are at their profiled optimum, so their derivatives drop out)::
+
+        dd/dDelta = sum_j Z_j'V_j^-1 Z_j - (nu / r^2) sum_j a_j a_j'
+                    [ - sum_j B_j (X'V^-1X)^-1 B_j'   for REML ]
+
+    with a_j = Z_j'V_j^-1 (y_j - X_j beta), B_j = Z_j'V_j^-1 X_j, nu = n (ML) or
+    n - p (REML), and dd/dT = 2 (dd/dDelta) T. Every Z_j'V_j^-1(.) comes from the
+    sufficient statistics by Woodbury: Z_j'V_j^-1 = (I - S_j M_j) Z_j' with
+    S_j = Z_j'Z_j and M_j = T (L_j L_j')^-1 T'.
+    """
+    T = tmap.T(theta)
+    S = stats.ZtZ
+    Linv = np.linalg.inv(pls.L)
+    M = T @ (np.swapaxes(Linv, 1, 2) @ Linv) @ T.T
+    SM = S @ M
+    ZVZ = S - SM @ S
+    w = stats.Zty - stats.ZtX @ pls.beta
+    a = w - (SM @ w[..., None])[..., 0]
+    n, p = stats.n, len(pls.beta)
+    nu = n - p if reml else n
+    G = ZVZ.sum(axis=0) - (nu / pls.r2) * (a.T @ a)
+    if reml:
+        B = stats.ZtX - SM @ stats.ZtX
+        RXinv = scipy.linalg.solve_triangular(pls.RX, np.eye(p), lower=True)
+        C = RXinv.T @ RXinv
+        G -= np.einsum("jqa,ab,jrb->qr", B, C, B)
+    dT = 2.0 * G @ T
+    return dT[tmap.rows, tmap.cols]
+
+
+def _objective(stats, tmap, reml):
+    """Deviance, and deviance with its gradient, as functions of theta."""
+
     def fun(theta):
         res = _pls(theta, stats, tmap, reml)
         return np.inf if res is None else res.deviance
 
-    return fun
+    def fun_grad(theta):
+        res = _pls(theta, stats, tmap, reml)
+        if res is None:
+            return np.inf, np.zeros_like(theta)
+        return res.deviance, _gradient(theta, res, stats, tmap, reml)
+
+    return fun, fun_grad
 
 
-def _central_gradient(fun, x, f0=None):
-    h = 1e-6 * np.maximum(1.0, np.abs(x))
-    g = np.empty_like(x)
-    for i in range(len(x)):
-        e = np.zeros_like(x)
-        e[i] = h[i]
-        g[i] = (fun(x + e) - fun(x - e)) / (2 * h[i])
-    return g
-
-
-def _optimize(fun, theta0, tmap):
-    """Minimise the profiled deviance over theta (bounded L-BFGS-B, central differences)."""
-
-    def fg(x):
-        return fun(x), _central_gradient(fun, x)
+def _optimize(fun, fun_grad, theta0, tmap):
+    """Minimise the profiled deviance over theta (bounded L-BFGS-B, exact gradient)."""
 
     def run(x0):
         return scipy.optimize.minimize(
-            fg,
+            fun_grad,
             x0,
             jac=True,
             method="L-BFGS-B",
             bounds=tmap.bounds,
-            options={"maxiter": 2000, "ftol": 1e-15, "gtol": 1e-9, "maxls": 50},
+            options={"maxiter": 5000, "ftol": 1e-15, "gtol": 1e-10, "maxls": 50},
         )
 
-    # A derivative-free start (Powell's method, bounded) finds the basin without
-    # the long gradient steps that can throw L-BFGS-B onto a bound; the gradient
-    # method then polishes the optimum to full precision.
-    start = scipy.optimize.minimize(
-        fun,
-        theta0,
-        method="Powell",
-        bounds=tmap.bounds,
-        options={"xtol": 1e-4, "ftol": 1e-10, "maxfev": 20000},
-    )
-    best = run(start.x if start.fun <= fun(theta0) else theta0)
-    diag = np.flatnonzero(tmap.lower == 0.0)
-    for _ in range(10):
-        # A diagonal element of T at zero has zero gradient by symmetry (the
-        # deviance is even in it), so a gradient method can stall there although
-        # the deviance falls away from the bound. Probe off the bound and restart
-        # from any better point; a genuine boundary optimum survives the probes.
-        trial = None
-        for k in diag:
-            if best.x[k] > SINGULAR_TOL:
-                continue
+    best = run(theta0)
+    for _ in range(5):
+        # A diagonal element of T at zero (a singular fit) may be a genuine boundary
+        # optimum, or a local one of this parametrisation: the same covariance can
+        # then be reached with the zero moved to another column. Restart from points
+        # where that column is re-opened, and keep the best optimum.
+        zero = [k for k in np.flatnonzero(tmap.lower == 0.0) if best.x[k] <= SINGULAR_TOL]
+        if not zero:
+            break
+        starts = []
+        for k in zero:
+            # Probes along the zero diagonal: a descent from a lower point cannot
+            # fall back onto the bound (the line search only accepts decreases).
             for step in (1e-3, 1e-2, 0.1, 0.3, 1.0):
                 x = best.x.copy()
                 x[k] = step
-                f = fun(x)
-                if f < best.fun - 1e-10 and (trial is None or f < trial[0]):
-                    trial = (f, x)
-        if trial is None:
+                if fun(x) < best.fun - 1e-10:
+                    starts.append(x)
+            starts += _reopened(best.x, tmap, k, tmap.cols[k])
+        improved = False
+        for start in starts:
+            res = run(start)
+            if res.fun < best.fun - 1e-8:
+                best, improved = res, True
+        if not improved:
             break
-        res = run(trial[1])
-        if not res.fun < best.fun:
-            break
-        best = res
-    res = run(best.x)  # restart from the optimum: cheap insurance against early stops
-    if res.fun <= best.fun:
-        best = res
-    # Projected gradient: zero components that push against an active bound.
-    g = _central_gradient(fun, best.x)
+    _, g = fun_grad(best.x)
+    # Projected gradient: components pushing against an active bound do not count.
     at_bound = (best.x <= tmap.lower + 1e-12) & (g > 0)
     pg = np.where(at_bound, 0.0, g)
     converged = bool(np.isfinite(best.fun) and np.max(np.abs(pg), initial=0.0) < 1e-3)
     return best, converged, pg
+
+
+def _reopened(theta, tmap: _ThetaMap, k: int, col: int):
+    """Starting points with column col of T (zero on its diagonal) opened again."""
+    same_col = tmap.cols == col
+    unit = theta.copy()
+    unit[same_col] = 0.0
+    unit[k] = 1.0  # the column as in the identity start
+    nudged = theta.copy()
+    nudged[k] = 0.5  # the diagonal alone, the rest of the column kept
+    return [unit, nudged]
 
 
 # ---------------------------------------------------------------------------- fitting
@@ -432,8 +462,8 @@ def fit_lmm(formula: str, data: pd.DataFrame, reml: bool = True, missing: str = 
     design = _build_design(formula, data, missing)
     stats = _sufficient_stats(design)
     tmap = _ThetaMap(design.blocks, design.Z.shape[1])
-    fun = _deviance_function(stats, tmap, reml)
-    opt, converged, pg = _optimize(fun, tmap.start.copy(), tmap)
+    fun, fun_grad = _objective(stats, tmap, reml)
+    opt, converged, pg = _optimize(fun, fun_grad, tmap.start.copy(), tmap)
     theta = opt.x
     pls = _pls(theta, stats, tmap, reml)
     if pls is None:  # should not happen at an optimum with finite deviance

@@ -253,8 +253,8 @@ def test_zero_between_group_variance_is_a_singular_fit_not_an_error():
 def test_non_convergence_is_reported_not_raised(pop, monkeypatch):
     real = lmm._optimize
 
-    def stalled(fun, theta0, tmap):
-        best, _, pg = real(fun, theta0, tmap)
+    def stalled(fun, fun_grad, theta0, tmap):
+        best, _, pg = real(fun, fun_grad, theta0, tmap)
         return best, False, pg + 1.0
 
     monkeypatch.setattr(lmm, "_optimize", stalled)
