@@ -24,9 +24,11 @@ from .formula import FormulaError, parse_formula
 from .inference import compare, design_effect, icc
 from .lmm import ConvergenceWarning, LmmFit, SingularFitWarning, fit_lmm
 from .ols import OlsFit, fit_by_group, fit_ols
+from .plots import OKABE_ITO, use_book_style
 
 __all__ = [
     "ConvergenceWarning",
+    "OKABE_ITO",
     "DataIntegrityError",
     "FormulaError",
     "LmmFit",
@@ -45,4 +47,5 @@ __all__ = [
     "load_dataset",
     "parse_formula",
     "simulate_popularity",
+    "use_book_style",
 ]
