@@ -349,3 +349,18 @@ def test_fit_by_group_explains_groups_it_cannot_fit():
     fittable_size = t2["n"] > 2
     assert t2.loc[fittable_size, "status"].str.contains("texp cannot be separated").all()
     assert t2.loc[~fittable_size, "status"].str.startswith("too small").all()
+
+
+def test_fit_by_group_lists_its_terms(pop):
+    table = hp.fit_by_group("popular ~ extrav * gender", pop, group="class")
+    assert table.attrs["terms"] == ["Intercept", "extrav", "gender", "extrav:gender"]
+    assert {"se_extrav:gender", "sigma2", "status", "n", "df_resid"} <= set(table.columns)
+
+
+def test_book_style_uses_the_colour_blind_safe_palette():
+    import matplotlib as mpl
+
+    hp.use_book_style()
+    colours = [c.lower() for c in mpl.rcParams["axes.prop_cycle"].by_key()["color"]]
+    assert colours == [c.lower() for c in hp.OKABE_ITO.values()]
+    assert len(set(colours)) == 8
