@@ -145,6 +145,10 @@ def fit_ols(
     )
 
 
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
 def fit_by_group(
     formula: str, data: pd.DataFrame, group: str, missing: str = "raise"
 ) -> pd.DataFrame:
@@ -178,7 +182,8 @@ def fit_by_group(
         sigma2 = np.nan
         if n <= k:
             status = (
-                f"too small: {n} rows for {k} coefficients and a residual variance (need {k + 1})"
+                f"too small: {_plural(n, 'row')} for {_plural(k, 'coefficient')} "
+                f"and a residual variance (need {k + 1})"
             )
         else:
             aliased = aliased_columns(Xj, names)
