@@ -25,6 +25,7 @@ from .inference import compare, design_effect, icc
 from .lmm import ConvergenceWarning, LmmFit, SingularFitWarning, fit_lmm
 from .ols import OlsFit, fit_by_group, fit_ols
 from .plots import OKABE_ITO, use_book_style
+from .report import model_table
 
 __all__ = [
     "ConvergenceWarning",
@@ -45,6 +46,7 @@ __all__ = [
     "icc",
     "list_datasets",
     "load_dataset",
+    "model_table",
     "parse_formula",
     "simulate_popularity",
     "use_book_style",

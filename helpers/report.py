@@ -1,0 +1,82 @@
+"""Tables of several fitted models side by side, in the layout of Hox's books."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .lmm import LmmFit
+
+__all__ = ["model_table"]
+
+
+def _label_random(fit: LmmFit) -> dict[str, float]:
+    tau = fit.tau
+    out = {"sigma2_e (residual)": fit.sigma2}
+    names = list(tau.index)
+    for k, a in enumerate(names):
+        out[f"var({a})"] = float(tau.iloc[k, k])
+    for i, a in enumerate(names):
+        for j in range(i + 1, len(names)):
+            if fit.theta_is_free(i, j):
+                out[f"cov({a}, {names[j]})"] = float(tau.iloc[i, j])
+    return out
+
+
+def model_table(fits, digits: int = 3) -> pd.DataFrame:
+    """Fixed part, random part and fit statistics of several models, one column each.
+
+    Parameters
+    ----------
+    fits
+        A dict ``{name: fit}`` or a list of fits from :func:`helpers.fit_lmm`
+        (named M0, M1, ... in order).
+    digits
+        Decimals shown.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Rows grouped as in Hox's tables: the fixed part as "estimate (s.e.)", the
+        random part (variances and covariances), then deviance, AIC and BIC. A
+        blank cell means the term is not in that model.
+    """
+    if isinstance(fits, LmmFit):
+        fits = [fits]
+    if isinstance(fits, dict):
+        named = dict(fits)
+    else:
+        named = {f"M{k}": f for k, f in enumerate(fits)}
+    if not named:
+        raise ValueError("model_table needs at least one fitted model.")
+    for name, fit in named.items():
+        if not isinstance(fit, LmmFit):
+            raise TypeError(f"{name!r} is a {type(fit).__name__}, not a fit from hp.fit_lmm.")
+    fmt = f"{{:.{digits}f}}"
+    rows: dict[tuple[str, str], dict[str, str]] = {}
+
+    def put(part, term, name, text):
+        rows.setdefault((part, term), {})[name] = text
+
+    for name, fit in named.items():
+        for term, r in fit.fixed.iterrows():
+            put(
+                "Fixed part",
+                term,
+                name,
+                f"{fmt.format(r['estimate'])} ({fmt.format(r['std_error'])})",
+            )
+        for term, value in _label_random(fit).items():
+            put("Random part", term, name, fmt.format(value))
+        crit = "REML criterion" if fit.reml else "Deviance"
+        put("Model fit", crit, name, f"{fit.deviance:.1f}")
+        put("Model fit", "AIC", name, f"{fit.aic:.1f}")
+        put("Model fit", "BIC", name, f"{fit.bic:.1f}")
+        if fit.singular:
+            put("Model fit", "singular fit", name, "yes")
+    order = {"Fixed part": 0, "Random part": 1, "Model fit": 2}
+    keys = sorted(rows, key=lambda k: (order[k[0]], list(rows).index(k)))
+    table = pd.DataFrame([rows[k] for k in keys], index=pd.MultiIndex.from_tuples(keys))
+    table = table.reindex(columns=list(named)).fillna("")
+    table.index.names = ["part", "term"]
+    return table.replace({np.nan: ""})
