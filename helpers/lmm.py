@@ -893,5 +893,8 @@ def _boundary(theta, tmap: _ThetaMap, tau: pd.DataFrame) -> tuple[bool, str]:
         if var < 1e-10 * max(1.0, float(np.max(np.diag(tau.to_numpy())))):
             reasons.append(f"variance of {names[col]!r} is zero")
         else:
-            reasons.append(f"{names[col]!r} is perfectly correlated with another random term")
+            reasons.append(
+                f"the random effect of {names[col]!r} is a linear combination of the other "
+                "random effects (correlations at +/-1; a singular covariance matrix)"
+            )
     return bool(reasons), "; ".join(reasons)
