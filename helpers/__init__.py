@@ -12,6 +12,7 @@ re-exported here (see ``book/notation.md`` for the symbols and their code names)
 
 __version__ = "0.1.0"
 
+from . import widgets
 from .data import (
     DataIntegrityError,
     PopularitySample,
@@ -26,6 +27,13 @@ from .lmm import ConvergenceWarning, LmmFit, SingularFitWarning, fit_lmm
 from .ols import OlsFit, fit_by_group, fit_ols
 from .plots import OKABE_ITO, use_book_style
 from .report import model_table
+from .shrinkage import (
+    PoolingSimulation,
+    own_estimates,
+    pooling_simulation,
+    shrinkage_table,
+    shrinkage_weights,
+)
 
 __all__ = [
     "ConvergenceWarning",
@@ -34,6 +42,7 @@ __all__ = [
     "FormulaError",
     "LmmFit",
     "OlsFit",
+    "PoolingSimulation",
     "PopularitySample",
     "SingularFitWarning",
     "__version__",
@@ -47,7 +56,12 @@ __all__ = [
     "list_datasets",
     "load_dataset",
     "model_table",
+    "own_estimates",
     "parse_formula",
+    "pooling_simulation",
+    "shrinkage_table",
+    "shrinkage_weights",
     "simulate_popularity",
     "use_book_style",
+    "widgets",
 ]
