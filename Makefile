@@ -7,13 +7,15 @@ PORT ?= 8000
 PY_STAMP := $(VENV)/.installed
 JS_STAMP := node_modules/.installed
 
-.PHONY: help setup book test lint serve notebooks assignments clean distclean lock
+.PHONY: help setup book test lint serve notebooks assignments grade clean distclean lock
 
 help:
 	@echo "make book        set up (.venv, node_modules) and build the site in _build/html"
 	@echo "make test        set up and run the whole test suite (lint, helpers, chapters, site)"
 	@echo "make serve       serve _build/html on http://127.0.0.1:$(PORT) (PORT=... to change)"
 	@echo "make notebooks   write a plain .ipynb of every chapter to _build/notebooks/"
+	@echo "make assignments student and autograder versions in _build/assignments/"
+	@echo "make grade A=a1-complete-pooling DIR=submissions/   grade a folder of notebooks"
 	@echo "make clean       remove _build/ (the next build executes every chapter)"
 	@echo "make distclean   also remove .venv/ and node_modules/"
 	@echo "make lock        re-resolve the Python dependencies into requirements.lock"
@@ -52,6 +54,13 @@ serve:
 
 notebooks: setup
 	$(BIN)/python tools/notebooks.py _build/notebooks
+
+assignments: setup
+	$(BIN)/python tools/assignments.py build
+
+grade: assignments
+	@test -n "$(A)" -a -n "$(DIR)" || { echo "usage: make grade A=<assignment> DIR=<folder of .ipynb>"; exit 1; }
+	$(BIN)/python tools/assignments.py grade $(A) $(DIR) --out grades-$(A).csv
 
 clean:
 	rm -rf _build

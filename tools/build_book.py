@@ -139,6 +139,42 @@ def jupyter_book_command() -> list[str]:
     return [str(exe)]
 
 
+ASSIGNMENT_NOTE = """\
+:::{{note}}
+This page is the **student version** of the assignment for chapter {chapter}: the
+questions without solutions. Download it as a notebook with the download button at
+the top of the page (`.ipynb`), open it in Jupyter in the book's environment, and run
+`grader.check("q1")` and so on to check your answers. Questions marked for manual
+grading are read by your instructor.
+:::
+"""
+
+
+def assignment_pages(book: Path) -> list[Path]:
+    """Student versions of the assignments as pages of the book (book/assignments/)."""
+    import nbformat
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import assignments
+
+    pages = []
+    target = book / "book" / "assignments"
+    target.mkdir(parents=True, exist_ok=True)
+    try:
+        built = assignments.build()
+    except assignments.AssignmentError as err:
+        raise BuildError(str(err)) from None
+    for folder in built:
+        name = folder.name
+        nb = nbformat.read(folder / "student" / f"{name}.ipynb", as_version=4)
+        note = nbformat.v4.new_markdown_cell(ASSIGNMENT_NOTE.format(chapter=name[1]))
+        nb.cells.insert(2, note)  # after the otter set-up cell and the title
+        page = target / f"{name}.ipynb"
+        nbformat.write(nb, page)
+        pages.append(page)
+    return pages
+
+
 def build(book: Path, output: Path | None = None, quiet: bool = False) -> Path:
     """Build ``book`` into ``output/_build/html``; raise BuildError on any warning."""
     book = book.resolve()
@@ -146,6 +182,8 @@ def build(book: Path, output: Path | None = None, quiet: bool = False) -> Path:
     build_dir = output / "_build"
     if (book / "_config.yml").read_text().find("site-assets") >= 0:
         vendor_assets(book)
+    if (book / "chapters" / "assignments").is_dir():
+        assignment_pages(book)
     if invalidate_if_sources_changed(book, build_dir):
         print("helpers/ or data/ changed (or first build): every chapter will be executed.")
     cmd = jupyter_book_command() + [

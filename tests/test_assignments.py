@@ -1,0 +1,158 @@
+"""Course assignments: otter assign builds them, solutions pass, students get no solutions,
+blank and typically wrong notebooks lose the points, bad submissions are reported."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import assignments as asg
+import pytest
+
+pytestmark = pytest.mark.slow
+
+NAMES = list(asg.masters())
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory) -> Path:
+    """Build every assignment once (otter assign runs and checks each master's solutions)."""
+    out = tmp_path_factory.mktemp("assignments")
+    asg.build(out=out)
+    return out
+
+
+def test_there_is_one_assignment_per_core_chapter():
+    assert len(NAMES) == 5
+    chapters = sorted(p.stem for p in (asg.ROOT / "chapters").glob("0*.md"))
+    assert [n.split("-", 1)[0] for n in NAMES] == [f"a{c[1]}" for c in chapters]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_master_assigns_cleanly(built, name):
+    folder = built / name
+    assert (folder / "student" / f"{name}.ipynb").is_file()
+    assert (folder / "autograder" / f"{name}.ipynb").is_file()
+    assert asg.autograder_zip(folder).is_file()
+
+
+def _solution_lines(master: Path) -> list[str]:
+    """Lines of the master that only the solutions contain."""
+    lines, inside = [], False
+    for line in master.read_text().splitlines():
+        if line.strip().startswith("# BEGIN SOLUTION"):
+            inside = True
+            continue
+        if line.strip().startswith("# END SOLUTION"):
+            inside = False
+            continue
+        if line.rstrip().endswith("# SOLUTION"):
+            lines.append(line.rsplit("# SOLUTION", 1)[0].strip())
+        elif inside and line.strip() and not line.startswith("#"):
+            lines.append(line.strip())
+    return [ln for ln in lines if len(ln) > 12]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_student_version_has_no_solutions_and_no_hidden_tests(built, name):
+    nb = json.loads((built / name / "student" / f"{name}.ipynb").read_text())
+    text = "\n".join("".join(c["source"]) for c in nb["cells"])
+    secrets = _solution_lines(asg.masters()[name])
+    assert secrets, "the master should have solution code"
+    leaked = [s for s in secrets if s in text]
+    assert not leaked, leaked
+    tests = nb["metadata"]["otter"]["tests"]
+    cases = [c for t in tests.values() for s in t["suites"] for c in s["cases"]]
+    assert cases and not any(c["hidden"] for c in cases)
+    assert "BEGIN TEST CONFIG" not in json.dumps(nb)
+
+
+def _grade(built, name, nb_path):
+    return asg.grade_one(nb_path, name, asg.autograder_zip(built / name))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_blank_student_notebook_fails_the_autograded_questions(built, name):
+    row = _grade(built, name, built / name / "student" / f"{name}.ipynb")
+    assert row["status"] == "graded"
+    auto = [k for k in row if re.fullmatch(r"q\d+", k)]
+    assert auto and all(row[k] == 0 for k in auto), row
+
+
+# A typical wrong answer per assignment: (question, solution text, wrong text).
+WRONG = {
+    "a1-complete-pooling": ("q1", "n0 = (N - (n_j**2).sum() / N) / (J - 1)", "n0 = N / J"),
+    "a2-no-pooling": ("q3", "slopes.std(ddof=1)", "slopes.std(ddof=0)"),
+    "a3-random-intercepts": (
+        "q1",
+        'hp.fit_lmm("mAch ~ 1 + (1 | school)", hsb, reml=False)',
+        'hp.fit_lmm("mAch ~ 1 + (1 | school)", hsb)',
+    ),
+    "a4-random-slopes": (
+        "q2",
+        'p_slope = hp.compare(m_a, m_b)["p_value"].iloc[1]',
+        "p_slope = scipy.stats.chi2.sf(m_a.deviance - m_b.deviance, 2)",
+    ),
+    "a5-shrinkage": (
+        "q1",
+        "lam2 = tau00 / (tau00 + sigma2 / 2)",
+        "lam2 = tau00 / (tau00 + sigma2)",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_typical_wrong_answer_fails_its_hidden_test(built, name, tmp_path):
+    question, right, wrong = WRONG[name]
+    solution = built / name / "autograder" / f"{name}.ipynb"
+    text = solution.read_text()
+    assert json.dumps(right)[1:-1] in text, "the solution changed: update WRONG"
+    bad = tmp_path / f"{name}.ipynb"
+    bad.write_text(text.replace(json.dumps(right)[1:-1], json.dumps(wrong)[1:-1]))
+    row = _grade(built, name, bad)
+    assert row["status"] == "graded"
+    points = _points(asg.masters()[name])
+    # The public test still passes (partial credit); the hidden one catches the mistake.
+    assert row[question] < points[question], row
+    # The notebook still runs: questions that do not build on the mistake keep their points
+    # (in a3 the REML fit of q1 is reused in q2 and q3, so those lose points too).
+    others = [k for k in row if re.fullmatch(r"q\d+", k) and k != question]
+    assert any(row[k] == points[k] for k in others), row
+
+
+def _points(master: Path) -> dict[str, float]:
+    """Points of the auto-graded questions, from the master's question configs."""
+    found = re.findall(r"# name: (q\d+)\n((?:# \w+: .*\n)*)", master.read_text())
+    return {
+        q: float(re.search(r"points: ([\d.]+)", cfg).group(1))
+        for q, cfg in found
+        if "manual: true" not in cfg
+    }
+
+
+def test_a_batch_with_bad_submissions_reports_each_and_goes_on(built, tmp_path):
+    name = "a2-no-pooling"
+    subs = tmp_path / "submissions"
+    subs.mkdir()
+    shutil.copy(built / name / "autograder" / f"{name}.ipynb", subs / "alice.ipynb")
+    (subs / "bob.ipynb").write_text("this is not a notebook")
+    shutil.copy(
+        built / "a3-random-intercepts" / "student" / "a3-random-intercepts.ipynb",
+        subs / "carol.ipynb",
+    )
+    crashing = json.loads((built / name / "autograder" / f"{name}.ipynb").read_text())
+    for cell in crashing["cells"]:
+        if cell["cell_type"] == "code" and "import helpers" in "".join(cell["source"]):
+            cell["source"] = ["raise RuntimeError('my notebook does not run')\n"]
+    (subs / "dave.ipynb").write_text(json.dumps(crashing))
+    rows = {r["submission"]: r for r in asg.grade(name, subs, out=built)}
+    assert rows["alice.ipynb"]["status"] == "graded"
+    # The solution earns every autograded point (the manual q5 is graded by hand).
+    assert rows["alice.ipynb"]["score"] == rows["alice.ipynb"]["max_score"] > 0
+    assert rows["bob.ipynb"]["status"] == "not graded"
+    assert "not a Jupyter notebook" in rows["bob.ipynb"]["message"]
+    assert "belongs to assignment 'a3-random-intercepts'" in rows["carol.ipynb"]["message"]
+    dave = rows["dave.ipynb"]
+    assert dave["status"] == "graded" and dave["score"] == 0 and "lost points" in dave["message"]
