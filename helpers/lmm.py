@@ -87,6 +87,14 @@ def _to_float(frame, what: str) -> np.ndarray:
         raise TypeError(f"Could not turn {what} into numbers: {err}") from None
 
 
+def _model_matrix(expr: str, data: pd.DataFrame, what: str):
+    """formulaic's model matrix, with its errors reported as ValueError naming the part."""
+    try:
+        return model_matrix(expr, data, na_action="raise")
+    except Exception as err:  # formulaic raises many types; say plainly what failed
+        raise ValueError(f"Could not build {what}: {err}") from None
+
+
 def _build_design(formula: str, data: pd.DataFrame, missing: str) -> _Design:
     f = parse_formula(formula)
     needed = f.variables()
@@ -102,24 +110,14 @@ def _build_design(formula: str, data: pd.DataFrame, missing: str) -> _Design:
     data, n_dropped = handle_missing(data, used, missing)
     check_outcome(data, f.outcome)
 
-    try:
-        mm = model_matrix(f.fixed, data, na_action="raise")
-    except Exception as err:
-        raise ValueError(
-            f"Could not build the fixed-effects design of {f.fixed!r}: {err}"
-        ) from None
+    mm = _model_matrix(f.fixed, data, f"the fixed-effects design of {f.fixed!r}")
     y = _to_float(mm.lhs, f"the outcome {f.outcome!r}").ravel()
     X = _to_float(mm.rhs, "the fixed-effects design")
     fixed_names = list(mm.rhs.columns)
 
     Zs, random_names, blocks, specs = [], [], [], []
     for term in f.random:
-        try:
-            zm = model_matrix(term.expr, data, na_action="raise")
-        except Exception as err:
-            raise ValueError(
-                f"Could not build the random part '({term.expr} | {group})': {err}"
-            ) from None
+        zm = _model_matrix(term.expr, data, f"the random part '({term.expr} | {group})'")
         z = _to_float(zm, f"the random part '({term.expr} | {group})'")
         if z.shape[1] == 0:
             raise ValueError(f"The random part '({term.expr} | {group})' has no terms.")
@@ -741,9 +739,7 @@ class LmmFit:
         """
         q = self._ZtZ.shape[1]
         diag_inv = np.full((self.n_groups, q), np.nan)
-        dets = np.linalg.det(self._ZtZ)
-        scale = np.prod(np.diagonal(self._ZtZ, axis1=1, axis2=2), axis=1)
-        ok = np.abs(dets) > 1e-10 * np.maximum(scale, 1e-300)
+        ok = invertible(self._ZtZ)
         if ok.any():
             diag_inv[ok] = np.diagonal(np.linalg.inv(self._ZtZ[ok]), axis1=1, axis2=2)
         tau = np.diag(self.tau.to_numpy())
@@ -878,6 +874,13 @@ class LmmFit:
 
         table = self.summary().to_html(na_rep="", float_format="{:.4f}".format)
         return f"<p><b>{html.escape(self._header()).replace(chr(10), '<br>')}</b></p>{table}"
+
+
+def invertible(M: np.ndarray) -> np.ndarray:
+    """Which of the stacked square matrices M[j] are (numerically) invertible."""
+    d = np.linalg.det(M)
+    scale = np.prod(np.diagonal(M, axis1=1, axis2=2), axis=1)
+    return np.abs(d) > 1e-10 * np.maximum(scale, 1e-300)
 
 
 def _boundary(theta, tmap: _ThetaMap, tau: pd.DataFrame) -> tuple[bool, str]:

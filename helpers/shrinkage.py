@@ -22,7 +22,7 @@ from numbers import Integral
 import numpy as np
 import pandas as pd
 
-from .lmm import LmmFit
+from .lmm import LmmFit, invertible
 
 __all__ = [
     "PoolingSimulation",
@@ -57,15 +57,9 @@ def own_estimates(fit: LmmFit) -> pd.DataFrame:
     _check_fit(fit)
     ZtZ, Ztr = _group_residual_stats(fit)
     out = np.full(Ztr.shape, np.nan)
-    ok = _invertible(ZtZ)
+    ok = invertible(ZtZ)
     out[ok] = np.linalg.solve(ZtZ[ok], Ztr[ok][..., None])[..., 0]
     return pd.DataFrame(out, index=fit._design.groups, columns=fit.tau.index)
-
-
-def _invertible(M: np.ndarray) -> np.ndarray:
-    d = np.linalg.det(M)
-    scale = np.prod(np.diagonal(M, axis1=1, axis2=2), axis=1)
-    return np.abs(d) > 1e-10 * np.maximum(scale, 1e-300)
 
 
 def shrinkage_weights(fit: LmmFit) -> np.ndarray:
@@ -83,7 +77,7 @@ def shrinkage_weights(fit: LmmFit) -> np.ndarray:
         )
     ZtZ = fit._ZtZ
     W = np.full(ZtZ.shape, np.nan)
-    ok = _invertible(ZtZ)
+    ok = invertible(ZtZ)
     inv = np.linalg.inv(ZtZ[ok])
     W[ok] = tau @ np.linalg.inv(tau + fit.sigma2 * inv)
     return W
