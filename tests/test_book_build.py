@@ -104,3 +104,23 @@ def test_editing_helpers_invalidates_the_execution_cache(tmp_path: Path):
     (tmp_path / "helpers" / "__init__.py").write_text("X = 2\n")
     assert build_book.invalidate_if_sources_changed(tmp_path, build_dir) is True
     assert not (build_dir / ".jupyter_cache").exists()
+
+
+def test_make_notebooks_writes_a_plain_ipynb_per_chapter(tmp_path: Path, root: Path):
+    import subprocess
+    import sys
+
+    import nbformat
+
+    out = tmp_path / "notebooks"
+    proc = subprocess.run(
+        [sys.executable, str(root / "tools" / "notebooks.py"), str(out)],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr
+    for page in build_book.executable_pages(root):
+        nb_path = out / page.relative_to(root).with_suffix(".ipynb")
+        nb = nbformat.read(nb_path, as_version=4)
+        nbformat.validate(nb)
+        assert any(c.cell_type == "code" for c in nb.cells)
