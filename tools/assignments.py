@@ -29,7 +29,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from build_book import ROOT, BuildError, env_tool, source_key
+
 MASTERS = ROOT / "chapters" / "assignments"
 OUT = ROOT / "_build" / "assignments"
 
@@ -38,22 +40,13 @@ class AssignmentError(RuntimeError):
     """An assignment could not be built; the message says which and why."""
 
 
-def bin_path(name: str) -> str:
-    exe = Path(sys.executable).parent / name
-    return str(exe) if exe.exists() else name
-
-
 def masters() -> dict[str, Path]:
     return {p.stem: p for p in sorted(MASTERS.glob("a*.py"))}
 
 
 def _digest(path: Path) -> str:
-    h = hashlib.sha256(path.read_bytes())
-    for folder in ("helpers", "data"):
-        for p in sorted((ROOT / folder).rglob("*")):
-            if p.is_file() and "__pycache__" not in p.parts:
-                h.update(p.read_bytes())
-    return h.hexdigest()
+    """Key of a built assignment: its master and what its tests compute with."""
+    return hashlib.sha256(path.read_bytes() + source_key(ROOT).encode()).hexdigest()
 
 
 def autograder_zip(folder: Path) -> Path:
@@ -77,14 +70,14 @@ def build_one(name: str, out: Path = OUT, force: bool = False) -> Path:
     with tempfile.TemporaryDirectory() as tmp:
         nb_path = Path(tmp) / f"{name}.ipynb"
         convert = subprocess.run(
-            [bin_path("jupytext"), "--to", "ipynb", str(src), "-o", str(nb_path)],
+            [env_tool("jupytext"), "--to", "ipynb", str(src), "-o", str(nb_path)],
             capture_output=True,
             text=True,
         )
         if convert.returncode != 0:
             raise AssignmentError(f"{name}: could not convert the master: {convert.stderr}")
         proc = subprocess.run(
-            [bin_path("otter"), "assign", str(nb_path), str(target)],
+            [env_tool("otter"), "assign", str(nb_path), str(target)],
             capture_output=True,
             text=True,
             cwd=tmp,
@@ -129,7 +122,7 @@ def grade_one(path: Path, name: str, ag_zip: Path, timeout: float = 600) -> dict
     with tempfile.TemporaryDirectory() as tmp:
         try:
             proc = subprocess.run(
-                [bin_path("otter"), "run", "-a", str(ag_zip), str(path), "-o", tmp],
+                [env_tool("otter"), "run", "-a", str(ag_zip), str(path), "-o", tmp],
                 capture_output=True,
                 text=True,
                 timeout=timeout,
@@ -196,7 +189,7 @@ def main(argv=None) -> int:
         print(table.to_string(index=False))
         print(f"\nwrote {args.out}")
         return 0
-    except AssignmentError as err:
+    except (AssignmentError, BuildError) as err:
         print(f"ERROR: {err}", file=sys.stderr)
         return 1
 

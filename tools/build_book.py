@@ -129,14 +129,19 @@ def executable_pages(book: Path = ROOT) -> list[Path]:
     return pages
 
 
+def env_tool(name: str) -> str:
+    """Path of a command installed in this Python environment (e.g. .venv/bin/otter)."""
+    exe = Path(sys.executable).parent / name
+    if exe.exists():
+        return str(exe)
+    found = shutil.which(name)
+    if found is None:
+        raise BuildError(f"{name} is not installed in this environment; run `make setup`.")
+    return found
+
+
 def jupyter_book_command() -> list[str]:
-    exe = Path(sys.executable).parent / "jupyter-book"
-    if not exe.exists():
-        found = shutil.which("jupyter-book")
-        if found is None:
-            raise BuildError("jupyter-book is not installed in this environment; run `make setup`.")
-        exe = Path(found)
-    return [str(exe)]
+    return [env_tool("jupyter-book")]
 
 
 ASSIGNMENT_NOTE = """\
@@ -180,7 +185,7 @@ def build(book: Path, output: Path | None = None, quiet: bool = False) -> Path:
     book = book.resolve()
     output = (output or book).resolve()
     build_dir = output / "_build"
-    if (book / "_config.yml").read_text().find("site-assets") >= 0:
+    if "site-assets" in (book / "_config.yml").read_text():
         vendor_assets(book)
     if (book / "chapters" / "assignments").is_dir():
         assignment_pages(book)
