@@ -13,6 +13,7 @@ re-exported here (see ``book/notation.md`` for the symbols and their code names)
 __version__ = "0.1.0"
 
 from . import widgets
+from ._fit import MixedFit
 from .data import (
     DataIntegrityError,
     PopularitySample,
@@ -41,6 +42,7 @@ __all__ = [
     "DataIntegrityError",
     "FormulaError",
     "LmmFit",
+    "MixedFit",
     "OlsFit",
     "PoolingSimulation",
     "PopularitySample",

@@ -8,13 +8,13 @@ import numpy as np
 import pandas as pd
 import scipy.stats
 
-from .lmm import LmmFit
+from ._fit import MixedFit
 
 __all__ = ["compare", "design_effect", "icc"]
 
 
-def _same_fixed_design(a: LmmFit, b: LmmFit) -> bool:
-    Xa, Xb = a._design.X, b._design.X
+def _same_fixed_design(a: MixedFit, b: MixedFit) -> bool:
+    Xa, Xb = a.X, b.X
     return (
         list(a.fixed.index) == list(b.fixed.index)
         and Xa.shape == Xb.shape
@@ -22,13 +22,13 @@ def _same_fixed_design(a: LmmFit, b: LmmFit) -> bool:
     )
 
 
-def _adds_one_variance(small: LmmFit, big: LmmFit) -> bool:
+def _adds_one_variance(small: MixedFit, big: MixedFit) -> bool:
     """big has the random terms of small plus exactly one more (with its covariances)."""
     s, b = set(small.random_terms), set(big.random_terms)
     return s < b and len(b - s) == 1
 
 
-def compare(*fits: LmmFit) -> pd.DataFrame:
+def compare(*fits: MixedFit) -> pd.DataFrame:
     """Deviance tests between nested models, from the smallest to the largest.
 
     Each model is tested against the one before it (sorted by number of
@@ -47,11 +47,11 @@ def compare(*fits: LmmFit) -> pd.DataFrame:
     if len(fits) < 2:
         raise ValueError("compare needs at least two fitted models: hp.compare(m0, m1).")
     for k, f in enumerate(fits):
-        if not isinstance(f, LmmFit):
+        if not isinstance(f, MixedFit):
             raise TypeError(f"Argument {k + 1} is a {type(f).__name__}, not a fit from hp.fit_lmm.")
     first = fits[0]
     for k, f in enumerate(fits[1:], start=2):
-        if f.n_obs != first.n_obs or not np.array_equal(f._design.y, first._design.y):
+        if f.n_obs != first.n_obs or not np.array_equal(f.y, first.y):
             raise ValueError(
                 f"Model {k} was fitted to different data (or a different outcome) than model 1 "
                 f"({f.n_obs} vs {first.n_obs} rows): deviances are comparable only on the same rows."
@@ -106,7 +106,7 @@ def compare(*fits: LmmFit) -> pd.DataFrame:
     return table
 
 
-def icc(fit: LmmFit) -> float:
+def icc(fit: MixedFit) -> float:
     """Intraclass correlation: sigma2_u0 / (sigma2_u0 + sigma2_e).
 
     The share of the variance that lies between groups, and the expected
@@ -114,7 +114,7 @@ def icc(fit: LmmFit) -> float:
     random intercept; with random slopes it is the value where the predictors with
     random slopes are 0, which is why it is usually reported for the empty model.
     """
-    if not isinstance(fit, LmmFit):
+    if not isinstance(fit, MixedFit):
         raise TypeError(f"icc needs a fit from hp.fit_lmm, not {type(fit).__name__}.")
     if "Intercept" not in fit.tau.index:
         raise ValueError("icc needs a model with a random intercept, e.g. 'y ~ 1 + (1 | g)'.")

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import scipy.stats
 import statsmodels.api as sm
 from formulaic import Formula, model_matrix
 
+from ._coef import coef_table
 from ._validate import aliased_columns, check_frame, check_outcome, handle_missing
 
 __all__ = ["OlsFit", "fit_by_group", "fit_ols"]
@@ -77,22 +77,6 @@ class OlsFit:
             )
 
 
-def _fixed_table(est, se, df_resid, names) -> pd.DataFrame:
-    t = est / se
-    crit = scipy.stats.t.ppf(0.975, df_resid)
-    return pd.DataFrame(
-        {
-            "estimate": est,
-            "std_error": se,
-            "statistic": t,
-            "p_value": 2 * scipy.stats.t.sf(np.abs(t), df_resid),
-            "ci_lower": est - crit * se,
-            "ci_upper": est + crit * se,
-        },
-        index=pd.Index(names, name="term"),
-    )
-
-
 def fit_ols(
     formula: str, data: pd.DataFrame, cluster: str | None = None, missing: str = "raise"
 ) -> OlsFit:
@@ -132,7 +116,7 @@ def fit_ols(
             )
         res = model.fit(cov_type="cluster", cov_kwds={"groups": codes})
         df = n_clusters - 1
-    fixed = _fixed_table(np.asarray(res.params), np.asarray(res.bse), df, names)
+    fixed = coef_table(np.asarray(res.params), np.asarray(res.bse), names, df=df)
     return OlsFit(
         formula=formula,
         fixed=fixed,

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .lmm import LmmFit
+from ._fit import MixedFit
 
 __all__ = ["model_table"]
 
 
-def _label_random(fit: LmmFit) -> dict[str, float]:
+def _label_random(fit: MixedFit) -> dict[str, float]:
     tau = fit.tau
     out = {"sigma2_e (residual)": fit.sigma2}
     names = list(tau.index)
@@ -41,7 +41,7 @@ def model_table(fits, digits: int = 3) -> pd.DataFrame:
         random part (variances and covariances), then deviance, AIC and BIC. A
         blank cell means the term is not in that model.
     """
-    if isinstance(fits, LmmFit):
+    if isinstance(fits, MixedFit):
         fits = [fits]
     if isinstance(fits, dict):
         named = dict(fits)
@@ -50,7 +50,7 @@ def model_table(fits, digits: int = 3) -> pd.DataFrame:
     if not named:
         raise ValueError("model_table needs at least one fitted model.")
     for name, fit in named.items():
-        if not isinstance(fit, LmmFit):
+        if not isinstance(fit, MixedFit):
             raise TypeError(f"{name!r} is a {type(fit).__name__}, not a fit from hp.fit_lmm.")
     fmt = f"{{:.{digits}f}}"
     rows: dict[tuple[str, str], dict[str, str]] = {}

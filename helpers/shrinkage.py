@@ -22,7 +22,7 @@ from numbers import Integral
 import numpy as np
 import pandas as pd
 
-from .lmm import LmmFit, invertible
+from ._fit import MixedFit, invertible
 
 __all__ = [
     "PoolingSimulation",
@@ -34,21 +34,19 @@ __all__ = [
 
 
 def _check_fit(fit) -> None:
-    if not isinstance(fit, LmmFit):
+    if not isinstance(fit, MixedFit):
         raise TypeError(f"Expected a fit from hp.fit_lmm, not {type(fit).__name__}.")
 
 
-def _group_residual_stats(fit: LmmFit):
-    d = fit._design
-    J, q = fit.n_groups, d.Z.shape[1]
-    r = d.y - d.X @ fit.fixed["estimate"].to_numpy()
-    Ztr = np.stack(
-        [np.bincount(d.codes, weights=d.Z[:, a] * r, minlength=J) for a in range(q)], axis=1
-    )
-    return fit._ZtZ, Ztr
+def _group_residual_stats(fit: MixedFit):
+    Z, codes = fit.Z, fit.group_codes
+    J, q = fit.n_groups, Z.shape[1]
+    r = fit.y - fit.X @ fit.fixed["estimate"].to_numpy()
+    Ztr = np.stack([np.bincount(codes, weights=Z[:, a] * r, minlength=J) for a in range(q)], axis=1)
+    return fit.ZtZ, Ztr
 
 
-def own_estimates(fit: LmmFit) -> pd.DataFrame:
+def own_estimates(fit: MixedFit) -> pd.DataFrame:
     """Each group's own OLS estimate of its random effects, given the fixed part.
 
     NaN for a group whose Z_j'Z_j is singular (e.g. a random slope in a group
@@ -59,10 +57,10 @@ def own_estimates(fit: LmmFit) -> pd.DataFrame:
     out = np.full(Ztr.shape, np.nan)
     ok = invertible(ZtZ)
     out[ok] = np.linalg.solve(ZtZ[ok], Ztr[ok][..., None])[..., 0]
-    return pd.DataFrame(out, index=fit._design.groups, columns=fit.tau.index)
+    return pd.DataFrame(out, index=fit.groups, columns=fit.tau.index)
 
 
-def shrinkage_weights(fit: LmmFit) -> np.ndarray:
+def shrinkage_weights(fit: MixedFit) -> np.ndarray:
     """The weight matrices W_j (J x q x q) with ranef = W_j @ own estimate.
 
     Raises for a singular fit, where tau is not invertible and a random effect is
@@ -75,7 +73,7 @@ def shrinkage_weights(fit: LmmFit) -> np.ndarray:
             "The fit is singular (a variance at zero or a correlation at +/-1): the "
             "weights are not defined. Simplify the random part first."
         )
-    ZtZ = fit._ZtZ
+    ZtZ = fit.ZtZ
     W = np.full(ZtZ.shape, np.nan)
     ok = invertible(ZtZ)
     inv = np.linalg.inv(ZtZ[ok])
@@ -83,7 +81,7 @@ def shrinkage_weights(fit: LmmFit) -> np.ndarray:
     return W
 
 
-def shrinkage_table(fit: LmmFit) -> pd.DataFrame:
+def shrinkage_table(fit: MixedFit) -> pd.DataFrame:
     """The weighted-average decomposition for a random-intercept model, one row per group.
 
     Columns: ``n``; ``own`` (the group's own estimate of its deviation u_0j:

@@ -1,8 +1,6 @@
-"""helpers.fit_lmm and friends: the result object, bad input, boundary fits, closed forms."""
+"""helpers.fit_lmm: the result object, bad input, boundary fits, closed forms."""
 
 from __future__ import annotations
-
-import warnings
 
 import numpy as np
 import pandas as pd
@@ -110,75 +108,7 @@ def test_summary_and_html(final):
     assert "<table" in final._repr_html_()
 
 
-def test_icc_and_design_effect(pop):
-    m0 = hp.fit_lmm("popular ~ 1 + (1 | class)", pop)
-    rho = hp.icc(m0)
-    t00 = m0.tau.iloc[0, 0]
-    assert rho == pytest.approx(t00 / (t00 + m0.sigma2))
-    assert hp.design_effect(rho, 21) == pytest.approx(1 + 20 * rho)
-    with pytest.raises(ValueError, match="correlation"):
-        hp.design_effect(1.5, 20)
-    with pytest.raises(ValueError, match="at least 1"):
-        hp.design_effect(0.2, 0)
-
-
-# ----------------------------------------------------------------------- compare
-
-
-def test_compare_uses_the_mixture_for_one_variance_component(pop):
-    m0 = hp.fit_lmm("popular ~ extrav + (1 | class)", pop, reml=False)
-    m1 = hp.fit_lmm("popular ~ extrav + (1 + extrav | class)", pop, reml=False)
-    table = hp.compare(m1, m0)  # order of arguments does not matter
-    row = table.iloc[1]
-    chisq = m0.deviance - m1.deviance
-    assert row["df"] == 2 and row["chisq"] == pytest.approx(chisq)
-    expected = 0.5 * scipy.stats.chi2.sf(chisq, 1) + 0.5 * scipy.stats.chi2.sf(chisq, 2)
-    assert row["p_value"] == pytest.approx(expected)
-    assert "mixture" in row["test"]
-
-
-def test_compare_fixed_effects_uses_plain_chi2(pop):
-    m0 = hp.fit_lmm("popular ~ extrav + (1 | class)", pop, reml=False)
-    m1 = hp.fit_lmm("popular ~ extrav + gender + (1 | class)", pop, reml=False)
-    row = hp.compare(m0, m1).iloc[1]
-    assert row["test"] == "chi2(1)"
-    assert row["p_value"] == pytest.approx(scipy.stats.chi2.sf(m0.deviance - m1.deviance, 1))
-
-
-def test_compare_refuses_reml_fits_with_different_fixed_parts(pop):
-    m0 = hp.fit_lmm("popular ~ extrav + (1 | class)", pop)
-    m1 = hp.fit_lmm("popular ~ extrav + gender + (1 | class)", pop)
-    with pytest.raises(ValueError, match="REML fits with different fixed parts.*reml=False"):
-        hp.compare(m0, m1)
-
-
-def test_compare_refuses_different_data(pop):
-    m0 = hp.fit_lmm("popular ~ extrav + (1 | class)", pop, reml=False)
-    m1 = hp.fit_lmm("popular ~ extrav + (1 | class)", pop.iloc[:-5], reml=False)
-    with pytest.raises(ValueError, match="different data"):
-        hp.compare(m0, m1)
-
-
 # ----------------------------------------------------------------------- bad input
-
-
-@pytest.mark.parametrize(
-    "formula, exc, message",
-    [
-        ("popular ~ extrav", hp.FormulaError, "no random part"),
-        ("popular extrav + (1 | class)", hp.FormulaError, "exactly one '~'"),
-        ("~ extrav + (1 | class)", hp.FormulaError, "no outcome"),
-        ("popular ~ extrav + (1 | class", hp.FormulaError, "Unbalanced"),
-        ("popular ~ extrav + (1 | class) + (1 | texp)", hp.FormulaError, "several grouping"),
-        ("popular ~ extrav + ( | class)", hp.FormulaError, "nothing left of"),
-        ("popular ~ extrav + (1 | class/texp)", hp.FormulaError, "single column name"),
-        ("popular ~ extraversion + (1 | class)", KeyError, "'extraversion'.*Available columns"),
-        ("popular ~ extrav + (1 | klass)", KeyError, "'klass'"),
-    ],
-)
-def test_malformed_formulas_and_unknown_columns(pop, formula, exc, message):
-    with pytest.raises(exc, match=message):
-        hp.fit_lmm(formula, pop)
 
 
 def test_non_numeric_outcome(pop):
@@ -251,132 +181,14 @@ def test_zero_between_group_variance_is_a_singular_fit_not_an_error():
 
 
 def test_non_convergence_is_reported_not_raised(pop, monkeypatch):
-    real = lmm._optimize
+    real = lmm.optimize
 
     def stalled(fun, fun_grad, theta0, tmap):
         best, _, pg = real(fun, fun_grad, theta0, tmap)
         return best, False, pg + 1.0
 
-    monkeypatch.setattr(lmm, "_optimize", stalled)
+    monkeypatch.setattr(lmm, "optimize", stalled)
     with pytest.warns(hp.ConvergenceWarning, match="did not confirm an optimum"):
         m = hp.fit_lmm("popular ~ extrav + (1 | class)", pop)
     assert m.converged is False
     assert "NOT CONVERGED" in repr(m)
-
-
-# ------------------------------------------------------------------ formula features
-
-
-def test_independent_terms_three_ways_agree(sleep):
-    a = hp.fit_lmm("Reaction ~ Days + (1 | Subject) + (0 + Days | Subject)", sleep)
-    b = hp.fit_lmm("Reaction ~ Days + (1 + Days || Subject)", sleep)
-    assert a.deviance == pytest.approx(b.deviance, abs=1e-8)
-    assert a.tau.iloc[0, 1] == 0 and b.tau.iloc[0, 1] == 0
-    assert not a.theta_is_free(0, 1)
-
-
-def test_implicit_intercept_in_random_part(sleep):
-    a = hp.fit_lmm("Reaction ~ Days + (Days | Subject)", sleep)
-    b = hp.fit_lmm("Reaction ~ Days + (1 + Days | Subject)", sleep)
-    assert a.deviance == pytest.approx(b.deviance, abs=1e-8)
-
-
-def test_categorical_and_star_terms():
-    hsb = hp.load_dataset("hsb")
-    m = hp.fit_lmm("mAch ~ meanses*cses + sector*cses + (1 + cses | school)", hsb)
-    assert "sector[T.Catholic]" in m.fixed.index
-    assert "meanses:cses" in m.fixed.index
-    m2 = hp.fit_lmm("mAch ~ C(minrty) + (1 | school)", hsb)
-    assert "C(minrty)[T.Yes]" in m2.fixed.index
-
-
-def test_parse_formula():
-    f = hp.parse_formula("y ~ a*b + (1 + a | g) + c")
-    assert f.fixed == "y ~ a*b + c"
-    assert f.group == "g" and f.random[0].expr == "1 + a"
-    assert f.variables() == {"y", "a", "b", "c", "g"}
-
-
-# -------------------------------------------------------------------------- OLS
-
-
-def test_fit_ols_matches_numpy_least_squares(pop):
-    o = hp.fit_ols("popular ~ extrav + gender + texp", pop)
-    X = np.column_stack([np.ones(len(pop)), pop.extrav, pop.gender, pop.texp])
-    beta, *_ = np.linalg.lstsq(X, pop["popular"].to_numpy(), rcond=None)
-    np.testing.assert_allclose(o.fixed["estimate"], beta)
-    resid = pop["popular"].to_numpy() - X @ beta
-    assert o.sigma2 == pytest.approx(resid @ resid / (len(pop) - 4))
-    assert o.n_params == 5  # intercept, three slopes, one error variance
-
-
-def test_cluster_robust_standard_errors_are_larger_for_the_class_level_predictor(pop):
-    naive = hp.fit_ols("popular ~ extrav + gender + texp", pop)
-    robust = hp.fit_ols("popular ~ extrav + gender + texp", pop, cluster="class")
-    np.testing.assert_allclose(naive.fixed["estimate"], robust.fixed["estimate"])
-    assert robust.fixed.loc["texp", "std_error"] > 2 * naive.fixed.loc["texp", "std_error"]
-    assert robust.n_clusters == 100
-
-
-def test_fit_ols_refuses_random_parts(pop):
-    with pytest.raises(ValueError, match="hp.fit_lmm"):
-        hp.fit_ols("popular ~ extrav + (1 | class)", pop)
-
-
-def test_fit_by_group_matches_separate_regressions(pop):
-    table = hp.fit_by_group("popular ~ extrav + gender", pop, group="class")
-    assert len(table) == 100 and (table["status"] == "ok").all()
-    g = pop[pop["class"] == 17]
-    X = np.column_stack([np.ones(len(g)), g.extrav, g.gender])
-    beta, *_ = np.linalg.lstsq(X, g["popular"].to_numpy(), rcond=None)
-    np.testing.assert_allclose(
-        table.loc[17, ["Intercept", "extrav", "gender"]].to_numpy(float), beta
-    )
-    assert table.loc[17, "n"] == len(g)
-
-
-def test_fit_by_group_explains_groups_it_cannot_fit():
-    small = hp.load_dataset("popularity_small")
-    table = hp.fit_by_group("popular ~ extrav + gender", small, group="class")
-    too_small = table[table["n"] <= 3]
-    assert len(too_small) > 0
-    assert too_small["status"].str.startswith("too small").all()
-    assert too_small["extrav"].isna().all()
-    # A predictor constant inside a group (texp) cannot be separated from the intercept.
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        t2 = hp.fit_by_group("popular ~ texp", small, group="class")
-    fittable_size = t2["n"] > 2
-    assert t2.loc[fittable_size, "status"].str.contains("texp cannot be separated").all()
-    assert t2.loc[~fittable_size, "status"].str.startswith("too small").all()
-
-
-def test_fit_by_group_lists_its_terms(pop):
-    table = hp.fit_by_group("popular ~ extrav * gender", pop, group="class")
-    assert table.attrs["terms"] == ["Intercept", "extrav", "gender", "extrav:gender"]
-    assert {"se_extrav:gender", "sigma2", "status", "n", "df_resid"} <= set(table.columns)
-
-
-def test_book_style_uses_the_colour_blind_safe_palette():
-    import matplotlib as mpl
-
-    hp.use_book_style()
-    colours = [c.lower() for c in mpl.rcParams["axes.prop_cycle"].by_key()["color"]]
-    assert colours == [c.lower() for c in hp.OKABE_ITO.values()]
-    assert len(set(colours)) == 8
-
-
-def test_model_table_lays_out_models_side_by_side(pop):
-    m0 = hp.fit_lmm("popular ~ 1 + (1 | class)", pop, reml=False)
-    m1 = hp.fit_lmm("popular ~ extrav + (1 + extrav | class)", pop, reml=False)
-    table = hp.model_table({"empty": m0, "slope": m1}, digits=2)
-    assert list(table.columns) == ["empty", "slope"]
-    est, se = m1.fixed.loc["extrav", ["estimate", "std_error"]]
-    assert table.loc[("Fixed part", "extrav"), "slope"] == f"{est:.2f} ({se:.2f})"
-    assert table.loc[("Fixed part", "extrav"), "empty"] == ""  # not in the empty model
-    assert (
-        table.loc[("Random part", "cov(Intercept, extrav)"), "slope"] == f"{m1.tau.iloc[0, 1]:.2f}"
-    )
-    assert table.loc[("Model fit", "Deviance"), "empty"] == f"{m0.deviance:.1f}"
-    with pytest.raises(TypeError, match="not a fit from hp.fit_lmm"):
-        hp.model_table([m0, "not a model"])

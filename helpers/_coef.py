@@ -1,0 +1,40 @@
+"""The coefficient table every fit reports: estimate, standard error, test and interval."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import scipy.stats
+
+__all__ = ["COEF_COLUMNS", "coef_table"]
+
+COEF_COLUMNS = ["estimate", "std_error", "statistic", "p_value", "ci_lower", "ci_upper"]
+
+
+def coef_table(estimate, std_error, names, *, df: float | None = None) -> pd.DataFrame:
+    """Wald table of coefficients, index = term (named ``"term"``).
+
+    ``statistic`` is estimate / std_error; the two-sided p-value and the 95%
+    interval use the normal distribution when ``df`` is ``None``, otherwise a t
+    distribution with ``df`` degrees of freedom.
+    """
+    est = np.asarray(estimate, dtype=float)
+    se = np.asarray(std_error, dtype=float)
+    stat = est / se
+    if df is None:
+        crit = scipy.stats.norm.ppf(0.975)
+        p_value = 2 * scipy.stats.norm.sf(np.abs(stat))
+    else:
+        crit = scipy.stats.t.ppf(0.975, df)
+        p_value = 2 * scipy.stats.t.sf(np.abs(stat), df)
+    return pd.DataFrame(
+        {
+            "estimate": est,
+            "std_error": se,
+            "statistic": stat,
+            "p_value": p_value,
+            "ci_lower": est - crit * se,
+            "ci_upper": est + crit * se,
+        },
+        index=pd.Index(names, name="term"),
+    )
