@@ -29,7 +29,7 @@ class Design:
     """
 
     formula: LmmFormula
-    y: np.ndarray  # the outcome as floats
+    y: np.ndarray | None  # the outcome as floats (None: the family reads outcome_frame)
     X: np.ndarray  # n x p fixed-effects design
     Z: np.ndarray  # n x q random-effects design (all random parts side by side)
     codes: np.ndarray  # group index 0..J-1 of every row
@@ -40,7 +40,7 @@ class Design:
     fixed_spec: object  # formulaic model spec of X (to rebuild it on new data)
     random_specs: list  # formulaic model specs of the random parts
     row_index: pd.Index  # index labels of the rows used
-    outcome_frame: pd.DataFrame | None = None  # the outcome as formulaic built it
+    outcome_frame: pd.DataFrame | None = None  # the outcome before conversion to y
     n_dropped: int = 0
     offset: np.ndarray | None = None
     weights: np.ndarray | None = None
@@ -70,12 +70,17 @@ def _model_matrix(expr: str, data: pd.DataFrame, what: str):
         raise ValueError(f"Could not build {what}: {err}") from None
 
 
-def build_design(formula: str, data: pd.DataFrame, missing: str = "raise") -> Design:
+def build_design(
+    formula: str, data: pd.DataFrame, missing: str = "raise", *, raw_outcome: bool = False
+) -> Design:
     """lme4's ``lFormula``: parse the formula, check the data, build X, Z, y and the groups.
 
     Rows with missing values are handled as ``missing`` says (``"raise"`` or ``"drop"``).
-    The outcome is checked to be numeric and returned as floats in ``y``, and also as
-    formulaic built it in ``outcome_frame`` (for a model family that reads it differently).
+    By default the outcome must be numeric: ``y`` holds it as floats and
+    ``outcome_frame`` as formulaic built it. With ``raw_outcome=True`` (for a model
+    family that reads its outcome itself, e.g. "yes"/"no" labels) the left-hand side
+    must be a column name; ``outcome_frame`` is that column as it is in the data
+    (rows used), unchecked, and ``y`` is ``None``.
     """
     f = parse_formula(formula)
     needed = f.variables()
@@ -89,12 +94,22 @@ def build_design(formula: str, data: pd.DataFrame, missing: str = "raise") -> De
         )
     used = [c for c in data.columns if c in needed]
     data, n_dropped = handle_missing(data, used, missing)
-    check_outcome(data, f.outcome)
-
-    mm = _model_matrix(f.fixed, data, f"the fixed-effects design of {f.fixed!r}")
-    y = to_float(mm.lhs, f"the outcome {f.outcome!r}").ravel()
-    X = to_float(mm.rhs, "the fixed-effects design")
-    fixed_names = list(mm.rhs.columns)
+    what = f"the fixed-effects design of {f.fixed!r}"
+    if raw_outcome:
+        if f.outcome not in data.columns:
+            raise ValueError(
+                f"The outcome {f.outcome!r} must be a column name of the data for this model "
+                "(no expression on the left of '~'): compute it as a column first."
+            )
+        rhs = _model_matrix(f.fixed.partition("~")[2], data, what)
+        y, outcome_frame = None, data[[f.outcome]]
+    else:
+        check_outcome(data, f.outcome)
+        mm = _model_matrix(f.fixed, data, what)
+        rhs, outcome_frame = mm.rhs, mm.lhs
+        y = to_float(mm.lhs, f"the outcome {f.outcome!r}").ravel()
+    X = to_float(rhs, "the fixed-effects design")
+    fixed_names = list(rhs.columns)
 
     Zs, random_names, blocks, specs = [], [], [], []
     for term in f.random:
@@ -123,7 +138,7 @@ def build_design(formula: str, data: pd.DataFrame, missing: str = "raise") -> De
         raise ValueError(f"{n} rows cannot estimate {p} fixed effects and a residual variance.")
     check_rank(X, fixed_names)
     check_random_slopes(Z, codes, len(groups), random_names, group)
-    _freeze(y, X, Z, codes)
+    _freeze(X, Z, codes, *([] if y is None else [y]))
     return Design(
         formula=f,
         y=y,
@@ -134,8 +149,8 @@ def build_design(formula: str, data: pd.DataFrame, missing: str = "raise") -> De
         fixed_names=fixed_names,
         random_names=random_names,
         blocks=blocks,
-        fixed_spec=mm.rhs.model_spec,
-        outcome_frame=mm.lhs,
+        fixed_spec=rhs.model_spec,
+        outcome_frame=outcome_frame,
         random_specs=specs,
         row_index=data.index,
         n_dropped=n_dropped,

@@ -1,35 +1,11 @@
 """Linear mixed models for two-level data, estimated as lme4 does.
 
 The method is the profiled deviance of Bates, Maechler, Bolker & Walker (2015,
-*Journal of Statistical Software* 67(1), sections 3-4). The random effects of
-group *j* are written ``b_j = T u_j`` with ``u_j ~ N(0, sigma^2 I)``, where ``T``
-is a lower-triangular q x q matrix (the *relative covariance factor*) holding the
-parameter vector ``theta``; the covariance matrix of the random effects is
-``tau = sigma^2 T T'``.
-
-For a given ``theta`` the fixed effects, the conditional modes and ``sigma^2``
-follow from a penalised least-squares problem. With one grouping factor that
-problem is block-diagonal by group, so everything it needs is in per-group
-sufficient statistics computed once from the data::
-
-    Z_j'Z_j (q x q),   Z_j'X_j (q x p),   Z_j'y_j (q),   X'X,   X'y,   y'y
-
-and one evaluation of the deviance costs O(J q^3 + J q p^2) whatever the number
-of rows: J small Cholesky factorisations, done for all groups at once.
-
-Per group, with ``L_j L_j' = T' Z_j'Z_j T + I``::
-
-    c_uj  = L_j^{-1} T' Z_j'y_j          R_ZXj = L_j^{-1} T' Z_j'X_j
-    R_X' R_X = X'X - sum_j R_ZXj' R_ZXj   (= X' V^{-1} X with V = Z T T' Z' + I)
-    c_b   = R_X'^{-1} (X'y - sum_j R_ZXj' c_uj),   beta = R_X^{-1} c_b
-    r^2   = y'y - sum_j |c_uj|^2 - |c_b|^2          (penalised residual sum of squares)
-
-and the profiled deviances (sigma^2 profiled out) are::
-
-    ML:   d(theta)   = log|L|^2 + n (1 + log(2 pi r^2 / n))
-    REML: d_R(theta) = log|L|^2 + log|R_X|^2 + (n - p)(1 + log(2 pi r^2 / (n - p)))
-
-``theta`` is found by minimising the deviance under the bounds ``theta_ii >= 0``.
+*Journal of Statistical Software* 67(1), sections 3-4): for each value of the
+relative covariance factor's parameters ``theta`` a penalised least-squares
+problem gives the fixed effects, the conditional modes and ``sigma^2``, and
+``theta`` minimises the profiled (ML or REML) deviance. :mod:`helpers._pls` holds
+the formulas.
 
 The pipeline follows lme4's: :mod:`helpers._design` builds the design
 (``lFormula``), :mod:`helpers._pls` holds the deviance and its optimiser

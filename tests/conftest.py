@@ -1,4 +1,4 @@
-"""Shared fixtures: the repository root and the built site."""
+"""Shared fixtures: the repository root, the data sets most tests use, and the built site."""
 
 from __future__ import annotations
 
@@ -16,6 +16,22 @@ import build_book  # noqa: E402
 @pytest.fixture(scope="session")
 def root() -> Path:
     return ROOT
+
+
+@pytest.fixture(scope="session")
+def pop():
+    """The popularity data (pupils in classes), as the chapters load it."""
+    import helpers as hp
+
+    return hp.load_dataset("popularity")
+
+
+@pytest.fixture(scope="session")
+def sleep():
+    """The sleep-deprivation data (lme4's sleepstudy)."""
+    import helpers as hp
+
+    return hp.load_dataset("sleepstudy")
 
 
 @pytest.fixture(scope="session")

@@ -20,11 +20,6 @@ FORMULA = "popular ~ extrav + gender + texp + extrav:texp + (1 + extrav | class)
 
 
 @pytest.fixture(scope="module")
-def pop():
-    return hp.load_dataset("popularity")
-
-
-@pytest.fixture(scope="module")
 def final(pop):
     return hp.fit_lmm(FORMULA, pop)
 

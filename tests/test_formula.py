@@ -7,16 +7,6 @@ import pytest
 import helpers as hp
 
 
-@pytest.fixture(scope="module")
-def pop():
-    return hp.load_dataset("popularity")
-
-
-@pytest.fixture(scope="module")
-def sleep():
-    return hp.load_dataset("sleepstudy")
-
-
 @pytest.mark.parametrize(
     "formula, exc, message",
     [

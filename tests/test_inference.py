@@ -8,11 +8,6 @@ import scipy.stats
 import helpers as hp
 
 
-@pytest.fixture(scope="module")
-def pop():
-    return hp.load_dataset("popularity")
-
-
 def test_icc_and_design_effect(pop):
     m0 = hp.fit_lmm("popular ~ 1 + (1 | class)", pop)
     rho = hp.icc(m0)

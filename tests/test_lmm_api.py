@@ -12,18 +12,8 @@ from helpers import lmm
 
 
 @pytest.fixture(scope="module")
-def pop():
-    return hp.load_dataset("popularity")
-
-
-@pytest.fixture(scope="module")
 def final(pop):
     return hp.fit_lmm("popular ~ extrav + gender + texp + extrav:texp + (1 + extrav | class)", pop)
-
-
-@pytest.fixture(scope="module")
-def sleep():
-    return hp.load_dataset("sleepstudy")
 
 
 # ------------------------------------------------------------------ the result object

@@ -10,11 +10,6 @@ import pytest
 import helpers as hp
 
 
-@pytest.fixture(scope="module")
-def pop():
-    return hp.load_dataset("popularity")
-
-
 def test_fit_ols_matches_numpy_least_squares(pop):
     o = hp.fit_ols("popular ~ extrav + gender + texp", pop)
     X = np.column_stack([np.ones(len(pop)), pop.extrav, pop.gender, pop.texp])

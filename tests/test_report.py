@@ -7,11 +7,6 @@ import pytest
 import helpers as hp
 
 
-@pytest.fixture(scope="module")
-def pop():
-    return hp.load_dataset("popularity")
-
-
 def test_model_table_lays_out_models_side_by_side(pop):
     m0 = hp.fit_lmm("popular ~ 1 + (1 | class)", pop, reml=False)
     m1 = hp.fit_lmm("popular ~ extrav + (1 + extrav | class)", pop, reml=False)
