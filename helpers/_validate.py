@@ -1,4 +1,10 @@
-"""Input checks shared by the fitting functions: clear messages, nothing silently changed."""
+"""Input checks shared by the public functions: clear messages, nothing silently changed.
+
+Every check raises the exception a user expects (``TypeError`` for a wrong type,
+``ValueError`` for a wrong value, ``KeyError`` for a column that is not there) with
+a message that names the column, the count and an example, and says what to do.
+None of them modifies its input.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,17 @@ import numpy as np
 import pandas as pd
 import scipy.linalg
 
-__all__ = ["check_frame", "check_outcome", "handle_missing", "aliased_columns"]
+__all__ = [
+    "aliased_columns",
+    "check_bool",
+    "check_finite_matrix",
+    "check_fit",
+    "check_frame",
+    "check_option",
+    "check_outcome",
+    "check_predictor_columns",
+    "handle_missing",
+]
 
 
 def check_frame(data, needed: set[str], what: str = "the formula") -> None:
@@ -24,7 +40,42 @@ def check_frame(data, needed: set[str], what: str = "the formula") -> None:
     if missing:
         raise KeyError(
             f"Column(s) {', '.join(repr(m) for m in missing)} used in {what} are not in the data. "
-            f"Available columns: {', '.join(map(str, data.columns))}."
+            f"Available columns: {', '.join(map(str, data.columns))}. A name with spaces, "
+            "dots or other symbols is written in backticks (`my var`) or as Q('my var')."
+        )
+
+
+def check_bool(value, name: str) -> bool:
+    """A True/False option (numpy booleans accepted); anything else is a TypeError."""
+    if not isinstance(value, bool | np.bool_):
+        raise TypeError(f"{name} must be True or False, not {value!r}.")
+    return bool(value)
+
+
+def check_option(value, name: str, allowed: tuple[str, ...]) -> str:
+    """A string option with a fixed set of values."""
+    if not isinstance(value, str):
+        raise TypeError(
+            f"{name} must be one of {', '.join(map(repr, allowed))}, not a {type(value).__name__}."
+        )
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}, not {value!r}.")
+    return value
+
+
+def check_fit(fit, what: str = "the argument", needs: str = "hp.fit_lmm") -> None:
+    """fit must be a fitted mixed model; the message names the argument and its type."""
+    from .lmm import LmmFit  # here, not at the top: lmm imports this module
+
+    if not isinstance(fit, LmmFit):
+        hint = (
+            " A single-level fit from hp.fit_ols has no random part; fit the model with hp.fit_lmm."
+            if type(fit).__name__ == "OlsFit"
+            else ""
+        )
+        raise TypeError(
+            f"{what} is a {type(fit).__name__}, not a fit from {needs}: pass the result of "
+            f"e.g. m = hp.fit_lmm('popular ~ extrav + (1 | class)', df).{hint}"
         )
 
 
@@ -32,8 +83,7 @@ def handle_missing(
     data: pd.DataFrame, columns: list[str], missing: str
 ) -> tuple[pd.DataFrame, int]:
     """Raise on missing values in the used columns, or drop those rows and say so."""
-    if missing not in ("raise", "drop"):
-        raise ValueError(f"missing must be 'raise' or 'drop', not {missing!r}.")
+    check_option(missing, "missing", ("raise", "drop"))
     counts = data[columns].isna().sum()
     counts = counts[counts > 0]
     if counts.empty:
@@ -54,13 +104,105 @@ def handle_missing(
     return data.loc[keep], n_dropped
 
 
-def check_outcome(data: pd.DataFrame, outcome: str) -> None:
-    col = data[outcome]
-    if not (pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)):
+def _is_number_column(col: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)
+
+
+def check_outcome(data: pd.DataFrame, outcome: str, columns: set[str] | None = None) -> None:
+    """The outcome, or every column it is computed from (np.log(y)), must be numeric."""
+    if columns is None:
+        columns = {outcome}
+    for name in sorted(columns):
+        col = data[name]
+        if not _is_number_column(col):
+            what = (
+                f"The outcome {outcome!r}"
+                if name == outcome
+                else (f"The column {name!r} of the outcome {outcome!r}")
+            )
+            raise TypeError(
+                f"{what} must be numeric, but its type is {col.dtype}. "
+                "Convert it (e.g. pd.to_numeric) or choose a numeric outcome."
+            )
+    check_finite_columns(data, columns)
+
+
+def check_finite_columns(data: pd.DataFrame, columns) -> None:
+    """No inf or -inf in a numeric column the model uses (NaN is handled as missing)."""
+    for name in sorted(columns):
+        col = data[name]
+        if not _is_number_column(col):
+            continue
+        values = np.asarray(col, dtype=float)
+        bad = np.isinf(values)
+        if bad.any():
+            first = data.index[np.flatnonzero(bad)[0]]
+            raise ValueError(
+                f"Column {name!r} holds {int(bad.sum())} infinite value(s) (inf or -inf; "
+                f"the first in row {first!r}). Replace them, or set them to NaN and pass "
+                "missing='drop' to leave those rows out."
+            )
+
+
+def _text_rows(col: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """For a column of text: which non-missing entries read as numbers, which do not."""
+    present = col.dropna()
+    as_number = pd.to_numeric(present.astype(str).str.strip(), errors="coerce")
+    return present[as_number.notna()], present[as_number.isna()]
+
+
+def check_predictor_columns(data: pd.DataFrame, columns, categorical=frozenset()) -> None:
+    """Predictor columns must be what they seem: no inf, no numbers stored as text.
+
+    A column of text in which most entries are numbers is a number column with a
+    typo (``"seven"``, ``"n/a"``, ``"5,2"``) or read with the wrong type; used as a
+    predictor, the formula library would silently make one dummy column per
+    distinct value. It is refused, naming the column, the count and an example,
+    unless the formula asks for a categorical predictor explicitly (``C(x)``: the
+    names in ``categorical``).
+    """
+    check_finite_columns(data, columns)
+    for name in sorted(set(columns) - set(categorical)):
+        col = data[name]
+        if not (pd.api.types.is_object_dtype(col) or pd.api.types.is_string_dtype(col)):
+            continue
+        numbers, text = _text_rows(col)
+        if len(numbers) == 0 or len(numbers) < len(text):
+            continue  # a genuine text (categorical) column
+        n_levels = col.nunique()
+        if len(text):
+            first = text.index[0]
+            raise ValueError(
+                f"Column {name!r} holds numbers in {len(numbers)} rows but text in {len(text)} "
+                f"row(s) (e.g. {text.iloc[0]!r} in row {first!r}); used as a predictor it "
+                f"would become {n_levels - 1} dummy columns, one per distinct value. Fix those "
+                f"entries, or turn them into missing values with "
+                f"df[{name!r}] = pd.to_numeric(df[{name!r}], errors='coerce') and pass "
+                f"missing='drop'; write C({name}) if the column really is categorical."
+            )
         raise TypeError(
-            f"The outcome {outcome!r} must be numeric, but its type is {col.dtype}. "
-            "Convert it (e.g. pd.to_numeric) or choose a numeric outcome."
+            f"Column {name!r} holds numbers stored as text (type {col.dtype}); used as a "
+            f"predictor it would become {n_levels - 1} dummy columns, one per distinct "
+            f"value. Convert it with df[{name!r}] = pd.to_numeric(df[{name!r}]), or write "
+            f"C({name}) if it really is categorical."
         )
+
+
+def check_finite_matrix(M: np.ndarray, names: list[str], rows: pd.Index, what: str) -> None:
+    """A design built from finite data can still hold inf/NaN (np.log(0)): name the term."""
+    bad = ~np.isfinite(M)
+    if M.ndim == 1:
+        bad = bad[:, None]
+    if not bad.any():
+        return
+    k = int(np.flatnonzero(bad.any(axis=0))[0])
+    count = int(bad[:, k].sum())
+    first = rows[np.flatnonzero(bad[:, k])[0]]
+    raise ValueError(
+        f"{what} {names[k]!r} is not a finite number (inf, -inf or NaN) in {count} row(s), "
+        f"the first being row {first!r}: the transformation is undefined there (e.g. the log "
+        "of zero or of a negative number). Remove those rows or change the transformation."
+    )
 
 
 def aliased_columns(X: np.ndarray, names: list[str], tol: float = 1e-9) -> list[str]:

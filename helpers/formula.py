@@ -6,6 +6,18 @@ an established implementation of Wilkinson formulas, so interactions (``a:b``,
 ``a*b``), categorical predictors (``C(x)``) and transformations behave as they do
 in statsmodels and R.
 
+Two points where formulaic and R differ are settled here, as an lme4 user expects:
+
+* Inside a function call (``I(k^2)``, ``np.log(x^2)``) ``^`` is a power, as in R.
+  formulaic evaluates such calls as Python, where ``^`` is a bitwise XOR on
+  integers; the formula is rewritten to ``**`` before formulaic sees it, so the
+  term is named ``I(k ** 2)``. Outside calls ``(a + b)^2`` keeps its formula
+  meaning (all interactions up to order 2).
+* Column names that are not Python names are written in backticks (```my var```,
+  ```größe```, ```x.1```) or as ``Q("my var")``, for the outcome, the predictors
+  and the grouping column alike. A bare ``x.1`` outside a call is looked up as the
+  column ``x.1`` (never as ``x``); inside a call it is backticked automatically.
+
 >>> f = parse_formula("popular ~ extrav + texp + (1 + extrav | class)")
 >>> f.fixed, f.group, [t.expr for t in f.random]
 ('popular ~ extrav + texp', 'class', ['1 + extrav'])
@@ -13,12 +25,23 @@ in statsmodels and R.
 
 from __future__ import annotations
 
+import ast
 import re
 from dataclasses import dataclass
 
 from formulaic import Formula
+from formulaic.parser.types import Factor
+from formulaic.transforms import TRANSFORMS
+from formulaic.utils.code import sanitize_variable_names
 
-__all__ = ["FormulaError", "LmmFormula", "RandomTerm", "parse_formula"]
+__all__ = [
+    "FormulaError",
+    "LmmFormula",
+    "RandomTerm",
+    "formula_categoricals",
+    "formula_variables",
+    "parse_formula",
+]
 
 
 class FormulaError(ValueError):
@@ -30,7 +53,7 @@ class RandomTerm:
     """One ``(expr | group)`` part: the random-effects expression and its group."""
 
     expr: str
-    group: str
+    group: str  # the grouping column's name, without backticks or Q("...")
     independent: bool = False  # written with || : no correlations among its effects
 
 
@@ -39,9 +62,10 @@ class LmmFormula:
     """A parsed two-level formula."""
 
     text: str
-    outcome: str
+    outcome: str  # the left-hand side as formulaic reads it ("y", "np.log(y)", "`my y`")
     fixed: str  # "y ~ a + b" (the formula without its random parts)
     random: tuple[RandomTerm, ...]
+    fixed_rhs: str = "1"  # the right-hand side of the fixed part, "a + b"
 
     @property
     def group(self) -> str:
@@ -49,11 +73,30 @@ class LmmFormula:
 
     def variables(self) -> set[str]:
         """Every data column the formula uses."""
-        names = set(Formula(self.fixed).required_variables)
+        names = formula_variables(self.fixed)
         for term in self.random:
-            names |= set(Formula(term.expr).required_variables) if term.expr.strip() else set()
+            names |= formula_variables(term.expr)
             names.add(term.group)
         return names
+
+    def outcome_variables(self) -> set[str]:
+        """The data columns the outcome is computed from (one for a plain outcome)."""
+        return formula_variables(f"{self.outcome} ~ 1")
+
+    def predictor_variables(self) -> set[str]:
+        """The data columns of the predictors, fixed and random (not the grouping column)."""
+        names = formula_variables(self.fixed_rhs)
+        for term in self.random:
+            names |= formula_variables(term.expr)
+        return names
+
+    def categorical_variables(self) -> set[str]:
+        """The predictor columns used only as explicit categoricals, ``C(column)``."""
+        names, plain = _variable_uses(self.fixed_rhs)
+        for term in self.random:
+            more, more_plain = _variable_uses(term.expr)
+            names, plain = names | more, plain | more_plain
+        return names - plain
 
 
 _EXPECTED = (
@@ -62,14 +105,158 @@ _EXPECTED = (
     "random parts '(terms | group)' that all use the same grouping column."
 )
 
+_QUOTES = "'\"`"
+
+
+def _unquoted(text: str):
+    """Yield (position, character) of every character outside quotes and backticks."""
+    quote = None
+    for i, ch in enumerate(text):
+        if quote:
+            if ch == quote:
+                quote = None
+            continue
+        if ch in _QUOTES:
+            quote = ch
+            continue
+        yield i, ch
+
+
+def _is_call(text: str, pos: int) -> bool:
+    """Does the '(' at pos open a function call (a name or a ')' just before it)?"""
+    before = text[:pos].rstrip()
+    return bool(before) and (before[-1].isalnum() or before[-1] in "_.`")
+
+
+def _call_mask(text: str) -> list[bool]:
+    """For every character: is it outside quotes and inside a function call's parentheses?"""
+    mask = [False] * len(text)
+    calls: list[bool] = []
+    for i, ch in _unquoted(text):
+        if ch == "(":
+            calls.append(_is_call(text, i) or (bool(calls) and calls[-1]))
+        elif ch == ")" and calls:
+            calls.pop()
+        elif calls and calls[-1]:
+            mask[i] = True
+    return mask
+
+
+_DOTTED = re.compile(r"(?<![\w.])[^\W\d]\w*(?:\.\w+)*\.\d\w*(?:\.\w+)*")
+
+
+def _rewrite(part: str) -> str:
+    """Make a formula part mean what it means in R before formulaic reads it.
+
+    Inside function calls: '^' becomes '**' (a power, as in R), and a name such as
+    x.1, which is not Python, is put in backticks (the column x.1, never x).
+    """
+    mask = _call_mask(part)
+    out, i = [], 0
+    while i < len(part):
+        if not mask[i]:
+            out.append(part[i])
+            i += 1
+            continue
+        j = i
+        while j < len(part) and mask[j]:
+            j += 1
+        run = _DOTTED.sub(lambda m: f"`{m.group(0)}`", part[i:j])
+        out.append(run.replace("^", "**"))
+        i = j
+    return "".join(out)
+
+
+def _python_variables(expr: str) -> tuple[set[str], set[str]]:
+    """Data columns read by a Python-evaluated factor such as 'np.log(`my y`)'.
+
+    Returns (every column read, the columns read as the first argument of C()).
+    """
+    aliases: dict = {}
+    code = sanitize_variable_names(expr, {}, aliases)
+    try:
+        tree = ast.parse(code, mode="eval")
+    except SyntaxError as err:
+        raise FormulaError(
+            f"{expr!r} is not a valid expression ({err.msg}); a column name with spaces or "
+            "symbols is written in backticks, `my var`."
+        ) from None
+    skip, names, in_c = set(), set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            skip.add(id(node.func))
+            if node.func.id == "Q":  # Q("column name")
+                names |= {
+                    a.value
+                    for a in node.args
+                    if isinstance(a, ast.Constant) and isinstance(a.value, str)
+                }
+            if node.func.id == "C" and node.args and isinstance(node.args[0], ast.Name):
+                in_c.add(id(node.args[0]))
+        if isinstance(node, ast.Attribute):
+            root = node.value
+            while isinstance(root, ast.Attribute):
+                root = root.value
+            if isinstance(root, ast.Name) and root.id in TRANSFORMS:
+                skip.add(id(root))  # np.log, contr.treatment: the library, not data
+    categorical = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and id(node) not in skip:
+            name = aliases.get(node.id, node.id)
+            names.add(name)
+            if id(node) in in_c:
+                categorical.add(name)
+    return names, categorical
+
+
+def _variable_uses(text: str) -> tuple[set[str], set[str]]:
+    """(every column a formula reads, the columns it reads other than as C(column))."""
+    try:
+        parsed = Formula(text)
+    except Exception as err:  # formulaic's parser errors are varied; report them plainly
+        raise FormulaError(f"Could not parse {text!r}: {err}.") from None
+    sides = [parsed.lhs, parsed.rhs] if hasattr(parsed, "lhs") else [parsed]
+    names: set[str] = set()
+    in_c: set[str] = set()
+    plain: set[str] = set()
+    for side in sides:
+        for term in side:
+            for factor in term.factors:
+                if factor.eval_method is Factor.EvalMethod.LOOKUP:
+                    names.add(factor.expr)
+                    plain.add(factor.expr)
+                elif factor.eval_method is Factor.EvalMethod.PYTHON:
+                    found, categorical = _python_variables(factor.expr)
+                    names |= found
+                    in_c |= categorical
+                    plain |= found - categorical
+    return names, plain
+
+
+def formula_variables(text: str) -> set[str]:
+    """Every data column a formula (or a right-hand side alone) reads.
+
+    Unlike formulaic's ``required_variables`` this keeps ``x.1`` as the column
+    ``x.1`` (formulaic reports ``x``) and sees through stateful transforms such as
+    ``center(x)`` (formulaic reports nothing).
+    """
+    return _variable_uses(text)[0]
+
+
+def formula_categoricals(text: str) -> set[str]:
+    """The columns a formula uses only as explicit categoricals, ``C(column)``."""
+    names, plain = _variable_uses(text)
+    return names - plain
+
 
 def _split_bars(rhs: str, text: str) -> tuple[str, list[str]]:
-    """Remove every top-level parenthesised group containing '|' from rhs."""
-    bars, kept, depth, start = [], [], 0, None
-    i = 0
-    last = 0
-    while i < len(rhs):
-        ch = rhs[i]
+    """Remove every top-level parenthesised group containing '|' from rhs.
+
+    A '|' inside a function call (``I(a | b)``) or inside quotes is not a bar.
+    """
+    bars, kept, depth, start, last = [], [], 0, None, 0
+    bar_at: set[int] = set()
+    for i, ch in _unquoted(rhs):
         if ch == "(":
             if depth == 0:
                 start = i
@@ -78,23 +265,46 @@ def _split_bars(rhs: str, text: str) -> tuple[str, list[str]]:
             depth -= 1
             if depth < 0:
                 raise FormulaError(f"Unbalanced ')' in formula {text!r}. {_EXPECTED}")
-            if depth == 0 and "|" in rhs[start + 1 : i]:
+            if depth == 0 and bar_at and not _is_call(rhs, start):
                 bars.append(rhs[start + 1 : i])
                 kept.append(rhs[last:start])
                 last = i + 1
-        i += 1
+            if depth == 0:
+                bar_at = set()
+        elif ch == "|":
+            if depth == 0:
+                raise FormulaError(
+                    f"A '|' outside parentheses in {text!r}: write random parts as "
+                    "'(terms | group)'."
+                )
+            bar_at.add(i)
     if depth != 0:
         raise FormulaError(f"Unbalanced '(' in formula {text!r}. {_EXPECTED}")
     kept.append(rhs[last:])
     fixed = "".join(kept)
-    if "|" in fixed:
-        raise FormulaError(
-            f"A '|' outside parentheses in {text!r}: write random parts as '(terms | group)'."
-        )
     # Tidy the '+' left behind where random parts were removed.
     fixed = re.sub(r"\+\s*(\+\s*)+", "+ ", fixed)
     fixed = re.sub(r"^\s*\+\s*|\s*\+\s*$", "", fixed.strip())
+    fixed = re.sub(r"\+\s*-", "- ", fixed)
     return fixed.strip(), bars
+
+
+_NAME = re.compile(r"[^\W\d][\w.]*")
+
+
+def _group_name(group: str, bar: str) -> str:
+    """The grouping column of '(... | group)': a name, `a name` or Q("a name")."""
+    m = re.fullmatch(r"`([^`]+)`|Q\(\s*(['\"])(.+)\2\s*\)", group)
+    if m:
+        return m.group(1) or m.group(3)
+    if _NAME.fullmatch(group):
+        return group
+    raise FormulaError(
+        f"The grouping part of '({bar})' must be a single column name, not {group!r} "
+        "(write a name with spaces or symbols in backticks, `my group`, or as "
+        'Q("my group"); nested or crossed groupings are beyond this package\'s '
+        "two-level models)."
+    )
 
 
 def parse_formula(text: str) -> LmmFormula:
@@ -104,13 +314,16 @@ def parse_formula(text: str) -> LmmFormula:
     implicit intercept, as in lme4), ``(0 + x | g)``, several parts for the same
     group (independent of each other, e.g. ``(1 | g) + (0 + x | g)``), and
     ``(1 + x || g)`` for uncorrelated effects. Only one grouping column
-    (two-level models).
+    (two-level models). The fixed part may be empty of predictors or drop the
+    intercept: ``y ~ 0 + (1 | g)``, ``y ~ -1 + x + (1 | g)``. The outcome may be
+    transformed: ``np.log(y)``, ``log(y)``, ``I(y / 10)``.
     """
     if not isinstance(text, str):
         raise FormulaError(f"The formula must be a string, not {type(text).__name__}. {_EXPECTED}")
-    if text.count("~") != 1:
+    tildes = [i for i, ch in _unquoted(text) if ch == "~"]
+    if len(tildes) != 1:
         raise FormulaError(f"The formula {text!r} needs exactly one '~'. {_EXPECTED}")
-    lhs, rhs = (s.strip() for s in text.split("~"))
+    lhs, rhs = text[: tildes[0]].strip(), text[tildes[0] + 1 :].strip()
     if not lhs:
         raise FormulaError(f"The formula {text!r} has no outcome left of '~'. {_EXPECTED}")
     fixed_rhs, bars = _split_bars(rhs, text)
@@ -126,14 +339,10 @@ def parse_formula(text: str) -> LmmFormula:
         expr, group = expr.strip(), group.strip()
         if "|" in group:
             raise FormulaError(f"Too many '|' in '({bar})'. {_EXPECTED}")
-        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]*", group):
-            raise FormulaError(
-                f"The grouping part of '({bar})' must be a single column name, not {group!r} "
-                "(nested or crossed groupings are beyond this package's two-level models)."
-            )
+        group = _group_name(group, bar)
         if not expr:
             raise FormulaError(f"'({bar})' has nothing left of '|'; write (1 | {group}).")
-        terms.append(RandomTerm(expr=expr, group=group, independent=independent))
+        terms.append(RandomTerm(expr=_rewrite(expr), group=group, independent=independent))
     groups = {t.group for t in terms}
     if len(groups) > 1:
         raise FormulaError(
@@ -142,11 +351,20 @@ def parse_formula(text: str) -> LmmFormula:
         )
     if not fixed_rhs:
         fixed_rhs = "1"
-    fixed = f"{lhs} ~ {fixed_rhs}"
+    outcome, fixed_rhs = _rewrite(lhs), _rewrite(fixed_rhs)
+    fixed = f"{outcome} ~ {fixed_rhs}"
     try:
         Formula(fixed)
         for t in terms:
             Formula(t.expr)
     except Exception as err:  # formulaic's parser errors are varied; report them plainly
-        raise FormulaError(f"Could not parse {text!r}: {err}. {_EXPECTED}") from None
-    return LmmFormula(text=text, outcome=lhs, fixed=fixed, random=tuple(terms))
+        raise FormulaError(
+            f"Could not parse {text!r}: {err}. A column name with spaces or symbols is "
+            f"written in backticks, `my var`. {_EXPECTED}"
+        ) from None
+    formula_variables(fixed)  # a Python expression formulaic cannot read fails here
+    for t in terms:
+        formula_variables(t.expr)
+    return LmmFormula(
+        text=text, outcome=outcome, fixed=fixed, random=tuple(terms), fixed_rhs=fixed_rhs
+    )
