@@ -76,9 +76,15 @@ def assert_deviance(actual, expected):
 
 
 def assert_close(actual, expected, scale):
-    """Agreement within 1e-6 of the quantity's own size (scale: its natural unit)."""
+    """Agreement within 1e-6 of the quantity's own size (scale: its natural unit, broadcast)."""
     actual, expected = np.asarray(actual, float), np.asarray(expected, float)
-    np.testing.assert_allclose(actual, expected, rtol=RTOL, atol=RTOL * np.asarray(scale))
+    tol = RTOL * np.abs(expected) + RTOL * np.broadcast_to(np.asarray(scale, float), expected.shape)
+    err = np.abs(actual - expected)
+    worst = np.unravel_index(np.argmax(err - tol), err.shape) if err.size else ()
+    assert np.all(err <= tol), (
+        f"{int((err > tol).sum())} of {err.size} differ; worst at {worst}: "
+        f"{actual[worst]!r} vs {expected[worst]!r} (tolerance {tol[worst]:.3g})"
+    )
 
 
 def assert_cov(actual, expected):
