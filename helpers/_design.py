@@ -3,20 +3,45 @@
 This is the first step of lme4's pipeline (``lFormula``): it knows nothing of the
 model family or of how the model is estimated, so every mixed model (linear or
 generalised) builds its design here. The arrays of a :class:`Design` are read-only.
+
+The design also says in which units the model is estimated (:class:`helpers._scale.Units`:
+centred and scaled columns, mapped back exactly), and it refuses, by name, the
+designs whose answer would be meaningless: an outcome constant overall or within
+every group, groups too small to tell the variance components apart, a random
+slope of a variable that does not vary within groups, aliased fixed effects.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 from formulaic import model_matrix
 
-from ._validate import aliased_columns, check_frame, check_outcome, handle_missing
+from ._scale import Units
+from ._validate import (
+    aliased_columns,
+    check_finite_matrix,
+    check_frame,
+    check_option,
+    check_outcome,
+    check_predictor_columns,
+    handle_missing,
+)
 from .formula import LmmFormula, parse_formula
 
-__all__ = ["Design", "build_design", "check_random_slopes", "check_rank", "to_float"]
+__all__ = [
+    "Design",
+    "build_design",
+    "check_identifiable",
+    "check_outcome_varies",
+    "check_random_slopes",
+    "check_rank",
+    "fixed_part",
+    "rows_used",
+    "to_float",
+]
 
 
 @dataclass
@@ -44,10 +69,19 @@ class Design:
     n_dropped: int = 0
     offset: np.ndarray | None = None
     weights: np.ndarray | None = None
+    units: Units | None = None  # the centring and scaling the estimation works in
 
     @property
     def n_groups(self) -> int:
         return len(self.groups)
+
+    def internal(self) -> Design:
+        """The same design in the internal units of :attr:`units` (what the engine fits)."""
+        u = self.units
+        y = None if self.y is None else u.y(self.y)
+        X, Z = u.X(self.X), u.Z(self.Z)
+        _freeze(X, Z, *([] if y is None else [y]))
+        return replace(self, y=y, X=X, Z=Z, units=None)
 
 
 def _freeze(*arrays: np.ndarray) -> None:
@@ -65,9 +99,50 @@ def to_float(frame, what: str) -> np.ndarray:
 def _model_matrix(expr: str, data: pd.DataFrame, what: str):
     """formulaic's model matrix, with its errors reported as ValueError naming the part."""
     try:
-        return model_matrix(expr, data, na_action="raise")
+        with np.errstate(all="ignore"):  # inf/NaN from a transformation are named later
+            return model_matrix(expr, data, na_action="raise")
     except Exception as err:  # formulaic raises many types; say plainly what failed
         raise ValueError(f"Could not build {what}: {err}") from None
+
+
+def rows_used(
+    f: LmmFormula, data: pd.DataFrame, missing: str, *, extra=frozenset(), group=None
+) -> tuple[pd.DataFrame, int]:
+    """The rows a model uses, after checking every column it reads.
+
+    The columns must exist; missing values raise or drop rows as ``missing`` says
+    (a missing group label is named as such); predictor columns must hold finite
+    numbers or genuine categories (not numbers stored as text).
+    """
+    check_option(missing, "missing", ("raise", "drop"))
+    needed = f.variables() | set(extra)
+    check_frame(data, needed)
+    if group is not None:
+        n_na_group = int(data[group].isna().sum())
+        if n_na_group and missing == "raise":
+            raise ValueError(
+                f"The grouping column {group!r} has {n_na_group} missing label(s). Every row "
+                "must belong to a group: fill them in, or pass missing='drop' to leave those "
+                "rows out."
+            )
+    used = [c for c in data.columns if c in needed]
+    data, n_dropped = handle_missing(data, used, missing)
+    check_predictor_columns(data, f.predictor_variables(), f.categorical_variables())
+    return data, n_dropped
+
+
+def fixed_part(f: LmmFormula, data: pd.DataFrame):
+    """The outcome (floats) and the fixed-effects design, both checked finite.
+
+    Returns ``(y, X, the formulaic model matrix of X, that of the outcome)``.
+    """
+    check_outcome(data, f.outcome, f.outcome_variables())
+    mm = _model_matrix(f.fixed, data, f"the fixed-effects design of {f.fixed!r}")
+    y = to_float(mm.lhs, f"the outcome {f.outcome!r}").ravel()
+    check_finite_matrix(y, [f.outcome], data.index, "The outcome")
+    X = to_float(mm.rhs, "the fixed-effects design")
+    check_finite_matrix(X, list(mm.rhs.columns), data.index, "The fixed-effects term")
+    return y, X, mm.rhs, mm.lhs
 
 
 def build_design(
@@ -83,32 +158,21 @@ def build_design(
     (rows used), unchecked, and ``y`` is ``None``.
     """
     f = parse_formula(formula)
-    needed = f.variables()
-    check_frame(data, needed)
     group = f.group
-    n_na_group = int(data[group].isna().sum())
-    if n_na_group and missing == "raise":
-        raise ValueError(
-            f"The grouping column {group!r} has {n_na_group} missing label(s). Every row must "
-            "belong to a group: fill them in, or pass missing='drop' to leave those rows out."
-        )
-    used = [c for c in data.columns if c in needed]
-    data, n_dropped = handle_missing(data, used, missing)
+    data, n_dropped = rows_used(f, data, missing, group=group)
     what = f"the fixed-effects design of {f.fixed!r}"
     if raw_outcome:
-        if f.outcome not in data.columns:
+        if f.outcome_column is None:
             raise ValueError(
                 f"The outcome {f.outcome!r} must be a column name of the data for this model "
                 "(no expression on the left of '~'): compute it as a column first."
             )
-        rhs = _model_matrix(f.fixed.partition("~")[2], data, what)
-        y, outcome_frame = None, data[[f.outcome]]
+        rhs = _model_matrix(f.fixed_rhs, data, what)
+        y, outcome_frame = None, data[[f.outcome_column]]
+        X = to_float(rhs, "the fixed-effects design")
+        check_finite_matrix(X, list(rhs.columns), data.index, "The fixed-effects term")
     else:
-        check_outcome(data, f.outcome)
-        mm = _model_matrix(f.fixed, data, what)
-        rhs, outcome_frame = mm.rhs, mm.lhs
-        y = to_float(mm.lhs, f"the outcome {f.outcome!r}").ravel()
-    X = to_float(rhs, "the fixed-effects design")
+        y, X, rhs, outcome_frame = fixed_part(f, data)
     fixed_names = list(rhs.columns)
 
     Zs, random_names, blocks, specs = [], [], [], []
@@ -117,6 +181,7 @@ def build_design(
         z = to_float(zm, f"the random part '({term.expr} | {group})'")
         if z.shape[1] == 0:
             raise ValueError(f"The random part '({term.expr} | {group})' has no terms.")
+        check_finite_matrix(z, list(zm.columns), data.index, "The random-effects term")
         blocks.append((sum(b[1] for b in blocks), z.shape[1], term.independent))
         Zs.append(z)
         random_names += list(zm.columns)
@@ -136,8 +201,12 @@ def build_design(
         )
     if n <= p:
         raise ValueError(f"{n} rows cannot estimate {p} fixed effects and a residual variance.")
-    check_rank(X, fixed_names)
-    check_random_slopes(Z, codes, len(groups), random_names, group)
+    units = Units.choose(y, X, Z, blocks)
+    check_rank(units.X(X), fixed_names)
+    check_random_slopes(units.Z(Z), codes, len(groups), random_names, group)
+    check_identifiable(codes, len(groups), Z.shape[1], group)
+    if y is not None:
+        check_outcome_varies(y, codes, len(groups), f.outcome, group)
     _freeze(X, Z, codes, *([] if y is None else [y]))
     return Design(
         formula=f,
@@ -154,10 +223,14 @@ def build_design(
         random_specs=specs,
         row_index=data.index,
         n_dropped=n_dropped,
+        units=units,
     )
 
 
 def check_rank(X: np.ndarray, names: list[str]) -> None:
+    """The fixed-effects columns must be linearly independent (X in internal units)."""
+    if X.shape[1] == 0:
+        return
     XtX = X.T @ X
     d = np.sqrt(np.diag(XtX))
     zero = [names[i] for i in np.flatnonzero(d == 0)]
@@ -175,18 +248,58 @@ def check_rank(X: np.ndarray, names: list[str]) -> None:
     )
 
 
-def check_random_slopes(Z, codes, J, names, group) -> None:
+def _within_group_ss(v: np.ndarray, codes: np.ndarray, J: int) -> float:
     counts = np.bincount(codes, minlength=J)
+    means = np.bincount(codes, weights=v, minlength=J) / np.maximum(counts, 1)
+    return float(np.sum((v - means[codes]) ** 2))
+
+
+def check_random_slopes(Z, codes, J, names, group) -> None:
+    """A random slope needs its variable to vary within groups (Z in internal units)."""
     for k, name in enumerate(names):
         z = Z[:, k]
-        if np.all(z == 1.0):
-            continue
-        sums = np.bincount(codes, weights=z, minlength=J)
-        means = sums / counts
-        within = np.bincount(codes, weights=(z - means[codes]) ** 2, minlength=J)
-        if np.all(within <= 1e-12 * max(1.0, float(np.max(z**2)))):
+        if np.all(z == z[0]):
+            continue  # the intercept (a constant column)
+        if _within_group_ss(z, codes, J) <= 1e-20 * float(np.sum(z**2)):
             raise ValueError(
                 f"The random slope of {name!r} cannot be estimated: {name!r} is constant within "
                 f"every group of {group!r}, so it has no slope inside any group. Use it as a "
                 f"fixed (group-level) predictor instead, or remove it from the random part."
             )
+
+
+def check_identifiable(codes: np.ndarray, J: int, q: int, group: str) -> None:
+    """lme4's check.nobs.vs.nRE: more rows than random effects, or sigma2 is not identified."""
+    n = len(codes)
+    if n > J * q:
+        return
+    if q == 1:
+        raise ValueError(
+            f"Every group of {group!r} has a single row ({J} groups for {n} rows): the "
+            "between-group variance and the residual variance cannot be told apart (the model "
+            "is not identified; lme4 refuses it too). Group by a column with several rows per "
+            "group, or fit a single-level model with hp.fit_ols."
+        )
+    raise ValueError(
+        f"{n} rows cannot identify {J} groups x {q} random effects = {J * q} random effects "
+        f"and a residual variance (lme4 refuses this too): the groups of {group!r} are too "
+        "small for this random part. Simplify the random part, e.g. (1 | group)."
+    )
+
+
+def check_outcome_varies(y: np.ndarray, codes: np.ndarray, J: int, outcome: str, group: str):
+    """An outcome without variation, or without variation within groups, cannot be modelled."""
+    total = float(np.sum((y - np.mean(y)) ** 2))
+    if np.all(y == y[0]) or total <= 1e-28 * float(np.sum(y**2)):
+        raise ValueError(
+            f"The outcome {outcome!r} has the same value ({y[0]:g}) in every row: there is no "
+            "variation to model. Check that you chose the intended column."
+        )
+    if _within_group_ss(y, codes, J) <= 1e-20 * total:
+        raise ValueError(
+            f"The outcome {outcome!r} is constant within every group of {group!r}: it is a "
+            f"group-level variable (one value per group), so there is no within-group variation "
+            f"from which to estimate the residual variance, and a two-level model of it is "
+            f"meaningless. Analyse it at the group level (one row per group, e.g. "
+            f"df.groupby({group!r}).first(), with hp.fit_ols), or use it as a predictor."
+        )

@@ -12,15 +12,19 @@ this public face, so a new model family (a subclass) needs no change there.
 from __future__ import annotations
 
 import html
+import re
 import warnings
 from dataclasses import dataclass, field
+from numbers import Real
 from typing import ClassVar
 
 import numpy as np
 import pandas as pd
+from formulaic.errors import DataMismatchWarning
 
 from ._design import Design, to_float
-from ._validate import check_frame
+from ._validate import check_bool, check_frame, check_option
+from .formula import formula_variables
 
 __all__ = ["MixedFit", "invertible"]
 
@@ -228,14 +232,27 @@ class MixedFit:
         )
 
     def predict(
-        self, newdata: pd.DataFrame | None = None, include_random: bool = True
+        self,
+        newdata: pd.DataFrame | None = None,
+        *,
+        include_random: bool = True,
+        new_levels: str = "raise",
     ) -> pd.Series:
         """Predictions of the linear predictor for newdata (default: the fitted data).
 
         With ``include_random=True`` a row of a group seen in the fit gets that
         group's random effects; a group not seen in the fit gets none (its
-        prediction is the fixed part), with a warning that names how many rows.
+        prediction is the fixed part), with a warning that names how many rows
+        (and says so when the labels' type differs from the fit's, e.g. strings
+        against integers).
+
+        A level of a categorical predictor that the fit never saw has no estimated
+        effect: by default (``new_levels="raise"``) that is an error naming the
+        column and the level; with ``new_levels="nan"`` those rows are predicted as
+        NaN, with a warning naming them.
         """
+        check_bool(include_random, "include_random")
+        check_option(new_levels, "new_levels", ("raise", "nan"))
         d = self._design
         if newdata is None:
             if include_random:
@@ -243,39 +260,44 @@ class MixedFit:
             return pd.Series(
                 d.X @ self.fixed["estimate"].to_numpy(), index=d.row_index, name="predicted"
             )
-        needed = set()
-        rhs = d.fixed_spec.formula
-        needed |= set(rhs.required_variables)
+        specs = [d.fixed_spec] + (list(d.random_specs) if include_random else [])
+        needed = formula_variables(d.formula.fixed_rhs)
         if include_random:
             needed.add(self.group)
-            for spec in d.random_specs:
-                needed |= set(spec.formula.required_variables)
+            for term in d.formula.random:
+                needed |= formula_variables(term.expr)
         check_frame(newdata, needed, "the model (for prediction)")
         nas = newdata[sorted(needed)].isna().sum()
         if nas.any():
             listing = ", ".join(f"{c!r} ({k} missing)" for c, k in nas[nas > 0].items())
             raise ValueError(f"Missing values in newdata: {listing}; predictions need them.")
-        X = to_float(d.fixed_spec.get_model_matrix(newdata), "newdata's fixed design")
+        unseen = np.zeros(len(newdata), dtype=bool)
+        for spec in specs:
+            unseen |= _unseen_levels(spec, newdata, new_levels)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DataMismatchWarning)  # handled just above
+            X = to_float(d.fixed_spec.get_model_matrix(newdata), "newdata's fixed design")
+            Zs = [
+                to_float(s.get_model_matrix(newdata), "newdata's random design")
+                for s in (d.random_specs if include_random else [])
+            ]
         pred = X @ self.fixed["estimate"].to_numpy()
         if include_random:
-            Z = np.hstack(
-                [
-                    to_float(s.get_model_matrix(newdata), "newdata's random design")
-                    for s in d.random_specs
-                ]
-            )
+            Z = np.hstack(Zs)
             pos = d.groups.get_indexer(newdata[self.group])
             known = pos >= 0
             if (~known).any():
                 warnings.warn(
                     f"{int((~known).sum())} row(s) of newdata belong to groups not in the fit; "
-                    "their random effects are set to 0 (the population average).",
+                    "their random effects are set to 0 (the population average)."
+                    + _label_type_note(d.groups, newdata[self.group]),
                     UserWarning,
                     stacklevel=2,
                 )
             b = np.zeros((len(newdata), Z.shape[1]))
             b[known] = self._b[pos[known]]
             pred = pred + np.einsum("nq,nq->n", Z, b)
+        pred[unseen] = np.nan
         return pd.Series(pred, index=newdata.index, name="predicted")
 
     # -- presentation -----------------------------------------------------------------
@@ -340,6 +362,86 @@ class MixedFit:
     def _repr_html_(self) -> str:
         table = self.summary().to_html(na_rep="", float_format="{:.4f}".format)
         return f"<p><b>{html.escape(self._header()).replace(chr(10), '<br>')}</b></p>{table}"
+
+
+def _categorical_values(factor: str, newdata: pd.DataFrame) -> pd.Series | None:
+    """The data column behind a categorical factor: 'h', '`my h`' or 'C(h, ...)'."""
+    if factor in newdata.columns:
+        return newdata[factor]
+    m = re.fullmatch(r"C\(\s*`?([^,`]+?)`?\s*(,.*)?\)", factor)
+    if m and m.group(1) in newdata.columns:
+        return newdata[m.group(1)]
+    return None
+
+
+def _unseen_levels(spec, newdata: pd.DataFrame, new_levels: str) -> np.ndarray:
+    """Rows of newdata with a level of a categorical factor the model never saw."""
+    unseen = np.zeros(len(newdata), dtype=bool)
+    for factor, (kind, state) in spec.encoder_state.items():
+        if kind.value != "categorical":
+            continue
+        levels = pd.Index(state["categories"])
+        values = _categorical_values(factor, newdata)
+        if values is None:  # an expression: let formulaic say which values are new
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", DataMismatchWarning)
+                spec.get_model_matrix(newdata)
+            for w in caught:
+                if issubclass(w.category, DataMismatchWarning):
+                    raise ValueError(
+                        f"newdata has values of {factor!r} that the model never saw "
+                        f"({w.message}); the model has no effect for them."
+                    )
+            continue
+        new = ~values.isin(levels).to_numpy()
+        if not new.any():
+            continue
+        rows = newdata.index[new]
+        names = ", ".join(map(repr, pd.unique(values[new])[:5]))
+        what = (
+            f"{int(new.sum())} row(s) of newdata have level(s) {names} of {factor!r} that the "
+            f"model never saw (it knows {', '.join(map(repr, levels[:10]))}"
+            f"{', ...' if len(levels) > 10 else ''})"
+        )
+        if new_levels == "raise":
+            raise ValueError(
+                f"{what}: the model has no estimated effect for them. Use levels seen in the "
+                "fit, or pass new_levels='nan' to predict NaN for those rows."
+            )
+        warnings.warn(
+            f"{what}; their predictions are NaN (rows {', '.join(map(repr, rows[:10]))}"
+            f"{', ...' if len(rows) > 10 else ''}).",
+            UserWarning,
+            stacklevel=3,
+        )
+        unseen |= new
+    return unseen
+
+
+def _label_kind(values) -> str:
+    index = pd.Index(values)
+    if isinstance(index, pd.CategoricalIndex):
+        index = pd.Index(index.categories)
+    first = next((v for v in index if not pd.isna(v)), None)
+    if isinstance(first, str):
+        return "strings"
+    if isinstance(first, Real) and not isinstance(first, bool):
+        return "numbers"
+    return type(first).__name__
+
+
+def _label_type_note(groups: pd.Index, labels: pd.Series) -> str:
+    """A note for the unseen-group warning when the labels' types differ (strings vs numbers)."""
+    fit_kind, new_kind = _label_kind(groups), _label_kind(labels.dropna().unique())
+    if fit_kind == new_kind:
+        return ""
+    example_fit = groups[0]
+    example_new = labels.dropna().iloc[0] if labels.notna().any() else None
+    return (
+        f" Note: the fit's group labels are {fit_kind} (e.g. {example_fit!r}) but newdata's "
+        f"are {new_kind} (e.g. {example_new!r}), so none can match: convert newdata's "
+        f"{groups.name!r} column to the fit's type."
+    )
 
 
 def invertible(M: np.ndarray) -> np.ndarray:

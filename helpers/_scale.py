@@ -85,8 +85,11 @@ class Units:
 
     # -- construction -----------------------------------------------------------------
     @classmethod
-    def choose(cls, y: np.ndarray, X: np.ndarray, Z: np.ndarray, blocks) -> Units:
-        """Units for a design; blocks: (first column, size, independent) per random term."""
+    def choose(cls, y: np.ndarray | None, X: np.ndarray, Z: np.ndarray, blocks) -> Units:
+        """Units for a design; blocks: (first column, size, independent) per random term.
+
+        ``y=None`` (a family that reads its outcome itself) leaves the outcome as it is.
+        """
         p = X.shape[1]
         x0 = _constant_column(X, range(p))
         xm, xs = _column_units(X, range(p), centre=x0 is not None, skip=x0)
@@ -101,7 +104,9 @@ class Units:
             zm[start : start + size], zs[start : start + size] = bm[cols], bs[cols]
             if centre:
                 z_int.update({k: z0 for k in cols if k != z0 and zm[k] != 0.0})
-        if x0 is not None:
+        if y is None:
+            y_centre, y_scale = 0.0, 1.0
+        elif x0 is not None:
             y_centre = float(np.mean(y))
             y_scale = float(np.sqrt(np.mean((y - y_centre) ** 2)))
         else:

@@ -63,19 +63,19 @@ def check_option(value, name: str, allowed: tuple[str, ...]) -> str:
     return value
 
 
-def check_fit(fit, what: str = "the argument", needs: str = "hp.fit_lmm") -> None:
+def check_fit(fit, what: str = "the argument") -> None:
     """fit must be a fitted mixed model; the message names the argument and its type."""
-    from .lmm import LmmFit  # here, not at the top: lmm imports this module
+    from ._fit import MixedFit  # here, not at the top: _fit imports this module
 
-    if not isinstance(fit, LmmFit):
+    if not isinstance(fit, MixedFit):
         hint = (
-            " A single-level fit from hp.fit_ols has no random part; fit the model with hp.fit_lmm."
+            " A single-level fit from hp.fit_ols has no random part to test or shrink."
             if type(fit).__name__ == "OlsFit"
             else ""
         )
         raise TypeError(
-            f"{what} is a {type(fit).__name__}, not a fit from {needs}: pass the result of "
-            f"e.g. m = hp.fit_lmm('popular ~ extrav + (1 | class)', df).{hint}"
+            f"{what} is a {type(fit).__name__}, not a fit from hp.fit_lmm (a fitted mixed "
+            f"model): pass e.g. m = hp.fit_lmm('popular ~ extrav + (1 | class)', df).{hint}"
         )
 
 

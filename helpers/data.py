@@ -23,6 +23,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ._validate import check_bool
+
 __all__ = [
     "DataIntegrityError",
     "PopularitySample",
@@ -115,7 +117,7 @@ def codebook(name: str) -> pd.DataFrame:
     return table
 
 
-def load_dataset(name: str, verify: bool = True) -> pd.DataFrame:
+def load_dataset(name: str, *, verify: bool = True) -> pd.DataFrame:
     """Load data set ``name`` as a typed DataFrame.
 
     Parameters
@@ -132,6 +134,7 @@ def load_dataset(name: str, verify: bool = True) -> pd.DataFrame:
         Columns typed as the codebook declares (integers, floats, categoricals
         with the documented level order); the grouping column is categorical.
     """
+    verify = check_bool(verify, "verify")
     folder, entry = _entry(name)
     path = folder / entry["file"]
     if not path.is_file():
@@ -239,6 +242,7 @@ def _check_range(name, value, low_bound):
 
 
 def simulate_popularity(
+    *,
     seed: int = 20100529,
     n_classes: int = 100,
     class_size: tuple[int, int] = (16, 25),
@@ -311,7 +315,17 @@ def simulate_popularity(
     if np.linalg.eigvalsh(tau).min() < -1e-12:
         raise ValueError(f"tau must be positive semi-definite; {tau.tolist()} is not")
     sigma2 = POPULARITY_TRUTH["sigma2"] if sigma2 is None else sigma2
-    if not isinstance(sigma2, Real) or not sigma2 > 0:
+    for name, value in (
+        ("sigma2", sigma2),
+        ("p_girl", p_girl),
+        ("extrav_mean", extrav_mean),
+        ("extrav_sd", extrav_sd),
+    ):
+        if isinstance(value, bool) or not isinstance(value, Real):
+            raise TypeError(f"{name} must be a number, not {value!r}")
+        if not np.isfinite(value):
+            raise ValueError(f"{name} must be a finite number, not {value!r}")
+    if not sigma2 > 0:
         raise ValueError(f"sigma2 must be a positive number, not {sigma2!r}")
     if not 0 <= p_girl <= 1:
         raise ValueError(f"p_girl must be a probability, not {p_girl!r}")

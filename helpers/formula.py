@@ -40,6 +40,7 @@ __all__ = [
     "RandomTerm",
     "formula_categoricals",
     "formula_variables",
+    "parse_fixed_formula",
     "parse_formula",
 ]
 
@@ -79,6 +80,14 @@ class LmmFormula:
             names.add(term.group)
         return names
 
+    @property
+    def outcome_column(self) -> str | None:
+        """The outcome's column name when the left-hand side is one (`y`, Q("y")); else None."""
+        m = _QUOTED.fullmatch(self.outcome)
+        if m:
+            return m.group(1) or m.group(3)
+        return self.outcome if _NAME.fullmatch(self.outcome) else None
+
     def outcome_variables(self) -> set[str]:
         """The data columns the outcome is computed from (one for a plain outcome)."""
         return formula_variables(f"{self.outcome} ~ 1")
@@ -106,6 +115,8 @@ _EXPECTED = (
 )
 
 _QUOTES = "'\"`"
+_NAME = re.compile(r"[^\W\d][\w.]*")  # a column name formulaic reads as it is (x, x.1, größe)
+_QUOTED = re.compile(r"`([^`]+)`|Q\(\s*(['\"])(.+)\2\s*\)")  # `a name` or Q("a name")
 
 
 def _unquoted(text: str):
@@ -289,12 +300,9 @@ def _split_bars(rhs: str, text: str) -> tuple[str, list[str]]:
     return fixed.strip(), bars
 
 
-_NAME = re.compile(r"[^\W\d][\w.]*")
-
-
 def _group_name(group: str, bar: str) -> str:
     """The grouping column of '(... | group)': a name, `a name` or Q("a name")."""
-    m = re.fullmatch(r"`([^`]+)`|Q\(\s*(['\"])(.+)\2\s*\)", group)
+    m = _QUOTED.fullmatch(group)
     if m:
         return m.group(1) or m.group(3)
     if _NAME.fullmatch(group):
@@ -318,19 +326,38 @@ def parse_formula(text: str) -> LmmFormula:
     intercept: ``y ~ 0 + (1 | g)``, ``y ~ -1 + x + (1 | g)``. The outcome may be
     transformed: ``np.log(y)``, ``log(y)``, ``I(y / 10)``.
     """
+    return _parse(text, random=True)
+
+
+def parse_fixed_formula(text: str) -> LmmFormula:
+    """A single-level formula (``y ~ x + z``, as :func:`helpers.fit_ols` takes), read as
+    :func:`parse_formula` reads the fixed part of a mixed model; ``random`` is empty."""
+    return _parse(text, random=False)
+
+
+_EXPECTED_FIXED = "Expected a formula such as 'y ~ x + z': an outcome, '~' and fixed terms."
+
+
+def _parse(text: str, *, random: bool) -> LmmFormula:
+    expected = _EXPECTED if random else _EXPECTED_FIXED
     if not isinstance(text, str):
-        raise FormulaError(f"The formula must be a string, not {type(text).__name__}. {_EXPECTED}")
+        raise FormulaError(f"The formula must be a string, not {type(text).__name__}. {expected}")
     tildes = [i for i, ch in _unquoted(text) if ch == "~"]
     if len(tildes) != 1:
-        raise FormulaError(f"The formula {text!r} needs exactly one '~'. {_EXPECTED}")
+        raise FormulaError(f"The formula {text!r} needs exactly one '~'. {expected}")
     lhs, rhs = text[: tildes[0]].strip(), text[tildes[0] + 1 :].strip()
     if not lhs:
-        raise FormulaError(f"The formula {text!r} has no outcome left of '~'. {_EXPECTED}")
+        raise FormulaError(f"The formula {text!r} has no outcome left of '~'. {expected}")
     fixed_rhs, bars = _split_bars(rhs, text)
-    if not bars:
+    if random and not bars:
         raise FormulaError(
             f"The formula {text!r} has no random part. {_EXPECTED} "
             "For a model without random effects use hp.fit_ols."
+        )
+    if bars and not random:
+        raise FormulaError(
+            f"{text!r} has a random part '({bars[0]})': single-level regressions take fixed "
+            "terms only. Use hp.fit_lmm for a multilevel model."
         )
     terms = []
     for bar in bars:
@@ -360,7 +387,7 @@ def parse_formula(text: str) -> LmmFormula:
     except Exception as err:  # formulaic's parser errors are varied; report them plainly
         raise FormulaError(
             f"Could not parse {text!r}: {err}. A column name with spaces or symbols is "
-            f"written in backticks, `my var`. {_EXPECTED}"
+            f"written in backticks, `my var`. {expected}"
         ) from None
     formula_variables(fixed)  # a Python expression formulaic cannot read fails here
     for t in terms:

@@ -9,17 +9,114 @@ import pandas as pd
 import scipy.stats
 
 from ._fit import MixedFit
+from ._validate import check_fit
 
 __all__ = ["compare", "design_effect", "icc"]
 
 
-def _same_fixed_design(a: MixedFit, b: MixedFit) -> bool:
-    Xa, Xb = a.X, b.X
-    return (
-        list(a.fixed.index) == list(b.fixed.index)
-        and Xa.shape == Xb.shape
-        and np.array_equal(Xa, Xb)
+def _name(k: int, f: MixedFit) -> str:
+    return f"model {k + 1} ({f.formula!r})"
+
+
+def _canonical(f: MixedFit) -> np.ndarray:
+    """Row positions of f sorted by (group, outcome): the same sequence for the same data."""
+    return np.lexsort((f.y, f.group_codes))
+
+
+def _check_same_data(fa: MixedFit, fb: MixedFit, ka: int, kb: int) -> None:
+    """Same grouping column, same rows (as a set: order does not matter), same outcome."""
+    if fa.group != fb.group:
+        raise ValueError(
+            f"{_name(ka, fa)} groups the rows by {fa.group!r} and {_name(kb, fb)} by "
+            f"{fb.group!r}: different grouping factors make different models of the "
+            "dependence, not nested ones, so their deviances cannot be tested against "
+            "each other. Fit both with the same grouping column."
+        )
+    reason = None
+    if fa.n_obs != fb.n_obs:
+        reason = f"{fa.n_obs} vs {fb.n_obs} rows"
+    elif not fa.groups.equals(fb.groups):
+        reason = f"the groups of {fa.group!r} differ ({fa.n_groups} vs {fb.n_groups} groups)"
+    else:
+        oa, ob = _canonical(fa), _canonical(fb)
+        if not np.array_equal(fa.group_codes[oa], fb.group_codes[ob]):
+            reason = f"the rows are spread differently over the groups of {fa.group!r}"
+        elif not np.allclose(fa.y[oa], fb.y[ob], rtol=1e-12, atol=0.0):
+            reason = "the outcome values differ"
+    if reason:
+        raise ValueError(
+            f"{_name(kb, fb)} was fitted to different data (or a different outcome) than "
+            f"{_name(ka, fa)}: {reason}. Deviances are comparable only on the same rows (in "
+            "any order); fit both models to the same data."
+        )
+
+
+def _aligned(fa: MixedFit, fb: MixedFit) -> tuple[np.ndarray, np.ndarray]:
+    """Row positions (ia, ib) holding the same observations in two fits of the same data.
+
+    By the index labels when they identify the rows (the same data frame, rows in any
+    order); otherwise by (group, outcome), using the rows where that pair is unique.
+    """
+    same = lambda ia, ib: (  # noqa: E731
+        np.array_equal(fa.group_codes[ia], fb.group_codes[ib])
+        and np.array_equal(fa.y[ia], fb.y[ib])
     )
+    ia = np.arange(fa.n_obs)
+    if fa.row_index.is_unique and fb.row_index.is_unique:
+        ib = fb.row_index.get_indexer(fa.row_index)
+        if (ib >= 0).all() and same(ia, ib):
+            return ia, ib
+    oa, ob = _canonical(fa), _canonical(fb)
+    codes, y = fa.group_codes[oa], fa.y[oa]
+    tie = np.r_[False, (np.diff(codes) == 0) & (np.diff(y) == 0)]
+    unique = ~(tie | np.r_[tie[1:], False])
+    width = max(fa.X.shape[1] + fa.Z.shape[1], fb.X.shape[1] + fb.Z.shape[1])
+    if unique.sum() >= max(20, 4 * width):
+        return oa[unique], ob[unique]
+    return oa, ob
+
+
+def _outside_span(small: np.ndarray, big: np.ndarray) -> int | None:
+    """Index of the first column of small that is not a combination of big's columns."""
+    if small.shape[1] == 0:
+        return None
+    if big.shape[1] == 0:
+        return 0
+
+    def unit(M):
+        s = np.linalg.norm(M, axis=0)
+        return M / np.where(s > 0, s, 1.0)
+
+    S, B = unit(small), unit(big)
+    coef, *_ = np.linalg.lstsq(B, S, rcond=None)
+    resid = np.linalg.norm(S - B @ coef, axis=0)
+    bad = np.flatnonzero(resid > 1e-7)
+    return int(bad[0]) if bad.size else None
+
+
+def _check_nested(fs: MixedFit, fb: MixedFit, ks: int, kb: int) -> None:
+    """The smaller model's fixed and random designs must lie in the larger model's."""
+    i_s, i_b = _aligned(fs, fb)
+    for part, names, S, B in (
+        ("fixed", fs.fixed_names, fs.X[i_s], fb.X[i_b]),
+        ("random", fs.random_names, fs.Z[i_s], fb.Z[i_b]),
+    ):
+        col = _outside_span(S, B)
+        if col is not None:
+            raise ValueError(
+                f"{_name(ks, fs)} is not nested in {_name(kb, fb)}: its {part} term "
+                f"{names[col]!r} is not a combination of the {part} terms of the larger "
+                "model (compared by the columns of the designs, not by their names). A "
+                "deviance test needs the larger model to contain the smaller one; compare "
+                "such models by AIC or BIC instead."
+            )
+
+
+def _same_fixed_design(fa: MixedFit, fb: MixedFit) -> bool:
+    if fa.fixed_names != fb.fixed_names:
+        return False
+    ia, ib = _aligned(fa, fb)
+    return np.allclose(fa.X[ia], fb.X[ib], rtol=1e-12, atol=0.0)
 
 
 def _adds_one_variance(small: MixedFit, big: MixedFit) -> bool:
@@ -33,9 +130,13 @@ def compare(*fits: MixedFit) -> pd.DataFrame:
 
     Each model is tested against the one before it (sorted by number of
     parameters): chi-square = difference in deviance, df = difference in the number
-    of parameters. Models fitted by REML may be compared only when their fixed
-    parts are identical (the REML criterion of models with different fixed parts
-    is not comparable): refit them with ``reml=False``.
+    of parameters. The models must be fitted to the same data (the same rows, in
+    any order) with the same grouping column and the same method, and each must
+    be nested in the next: its fixed and random designs must lie in the column
+    spaces of the larger model's (whatever the terms are called). Models fitted by
+    REML may be compared only when their fixed parts are identical (the REML
+    criterion of models with different fixed parts is not comparable): refit them
+    with ``reml=False``. Each refusal says which condition failed.
 
     When the larger model adds one random term (its variance and its covariances
     with the terms already there), the variance is tested on the boundary of its
@@ -47,30 +148,27 @@ def compare(*fits: MixedFit) -> pd.DataFrame:
     if len(fits) < 2:
         raise ValueError("compare needs at least two fitted models: hp.compare(m0, m1).")
     for k, f in enumerate(fits):
-        if not isinstance(f, MixedFit):
-            raise TypeError(f"Argument {k + 1} is a {type(f).__name__}, not a fit from hp.fit_lmm.")
+        check_fit(f, f"Argument {k + 1} of compare")
     first = fits[0]
-    for k, f in enumerate(fits[1:], start=2):
-        if f.n_obs != first.n_obs or not np.array_equal(f.y, first.y):
-            raise ValueError(
-                f"Model {k} was fitted to different data (or a different outcome) than model 1 "
-                f"({f.n_obs} vs {first.n_obs} rows): deviances are comparable only on the same rows."
-            )
+    for k, f in enumerate(fits[1:], start=1):
         if f.reml != first.reml:
             raise ValueError(
-                "Some models were fitted by REML and others by ML; fit all with the same method."
+                f"{_name(0, first)} was fitted by {'REML' if first.reml else 'ML'} and "
+                f"{_name(k, f)} by {'REML' if f.reml else 'ML'}; fit all with the same method."
             )
+        _check_same_data(first, f, 0, k)
     if first.reml:
-        for k, f in enumerate(fits[1:], start=2):
-            if not _same_fixed_design(first, f):
+        for k in range(1, len(fits)):
+            if not _same_fixed_design(first, fits[k]):
                 raise ValueError(
-                    f"Models 1 and {k} are REML fits with different fixed parts: their REML "
-                    "criteria cannot be compared. Refit both with reml=False (ML) to test fixed "
-                    "effects; use REML only to compare random parts under the same fixed part."
+                    f"{_name(0, first)} and {_name(k, fits[k])} are REML fits with different "
+                    "fixed parts: their REML criteria cannot be compared. Refit both with "
+                    "reml=False (ML) to test fixed effects; use REML only to compare random "
+                    "parts under the same fixed part."
                 )
     order = sorted(range(len(fits)), key=lambda k: (fits[k].n_params, k))
     rows = []
-    prev = None
+    prev = prev_k = None
     for k in order:
         f = fits[k]
         row = {
@@ -88,6 +186,8 @@ def compare(*fits: MixedFit) -> pd.DataFrame:
             df = f.n_params - prev.n_params
             chisq = prev.deviance - f.deviance
             row.update(chisq=chisq, df=df)
+            if df > 0:
+                _check_nested(prev, f, prev_k, k)
             if df <= 0:
                 row["test"] = "not nested (same number of parameters)"
             elif _same_fixed_design(prev, f) and _adds_one_variance(prev, f):
@@ -100,7 +200,7 @@ def compare(*fits: MixedFit) -> pd.DataFrame:
             else:
                 row.update(p_value=scipy.stats.chi2.sf(max(chisq, 0.0), df), test=f"chi2({df})")
         rows.append(row)
-        prev = f
+        prev, prev_k = f, k
     table = pd.DataFrame(rows)
     table.index = pd.Index([f"m{k}" for k in order], name="fit")
     return table
@@ -114,8 +214,7 @@ def icc(fit: MixedFit) -> float:
     random intercept; with random slopes it is the value where the predictors with
     random slopes are 0, which is why it is usually reported for the empty model.
     """
-    if not isinstance(fit, MixedFit):
-        raise TypeError(f"icc needs a fit from hp.fit_lmm, not {type(fit).__name__}.")
+    check_fit(fit, "The argument of icc")
     if "Intercept" not in fit.tau.index:
         raise ValueError("icc needs a model with a random intercept, e.g. 'y ~ 1 + (1 | g)'.")
     t00 = float(fit.tau.loc["Intercept", "Intercept"])

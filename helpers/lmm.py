@@ -27,6 +27,7 @@ from ._coef import coef_table
 from ._design import build_design
 from ._fit import MixedFit
 from ._pls import ThetaMap, boundary, objective, optimize, solve_pls, sufficient_stats
+from ._validate import check_bool
 
 __all__ = ["LmmFit", "ConvergenceWarning", "SingularFitWarning", "fit_lmm"]
 
@@ -42,7 +43,9 @@ class SingularFitWarning(UserWarning):
 # ---------------------------------------------------------------------------- fitting
 
 
-def fit_lmm(formula: str, data: pd.DataFrame, reml: bool = True, missing: str = "raise") -> LmmFit:
+def fit_lmm(
+    formula: str, data: pd.DataFrame, *, reml: bool = True, missing: str = "raise"
+) -> LmmFit:
     """Fit a two-level linear mixed model written in lme4's formula syntax.
 
     Parameters
@@ -61,6 +64,14 @@ def fit_lmm(formula: str, data: pd.DataFrame, reml: bool = True, missing: str = 
         names the column. ``"drop"``: fit the complete rows and warn how many were
         dropped (also in ``fit.n_dropped``).
 
+    The model is estimated on internally centred and scaled columns and every
+    result is mapped back exactly (:mod:`helpers._scale`), so the answer does not
+    depend on the units of the outcome or of the predictors. Designs whose answer
+    would be meaningless are refused with a message that names the problem: an
+    outcome constant overall or within every group (a group-level variable), groups
+    too small to tell the variance components apart, a random slope of a variable
+    constant within groups, aliased fixed effects, numbers stored as text.
+
     Returns
     -------
     LmmFit
@@ -70,10 +81,10 @@ def fit_lmm(formula: str, data: pd.DataFrame, reml: bool = True, missing: str = 
         :class:`SingularFitWarning`; a fit whose optimum could not be confirmed
         with ``converged=False`` and a :class:`ConvergenceWarning`.
     """
-    if not isinstance(reml, bool | np.bool_):
-        raise TypeError(f"reml must be True or False, not {reml!r}")
+    reml = check_bool(reml, "reml")
     design = build_design(formula, data, missing)
-    stats = sufficient_stats(design)
+    internal = design.internal()  # centred and scaled columns; results are mapped back
+    stats = sufficient_stats(internal)
     tmap = ThetaMap(design.blocks, design.Z.shape[1])
     fun, fun_grad = objective(stats, tmap, reml)
     opt, converged, pg = optimize(fun, fun_grad, tmap.start.copy(), tmap)
@@ -134,22 +145,31 @@ class LmmFit(MixedFit):
     # -- construction -----------------------------------------------------------------
     @classmethod
     def _from_pls(cls, design, stats, tmap, theta, pls, reml, converged, opt):
+        """The result in the data's units, from the PLS solution in internal units."""
+        units = design.units
         n, p = stats.n, len(pls.beta)
-        sigma2 = pls.r2 / (n - p if reml else n)
-        T = tmap.T(theta)
+        sigma2_i = pls.r2 / (n - p if reml else n)
+        T_i = tmap.T(theta)
         RXinv = scipy.linalg.solve_triangular(pls.RX, np.eye(p), lower=True)
-        vcov = sigma2 * (RXinv.T @ RXinv)
-        se = np.sqrt(np.diag(vcov))
-        fixed = coef_table(pls.beta, se, design.fixed_names)
+        vcov = units.vcov(sigma2_i * (RXinv.T @ RXinv))
+        beta = units.beta(pls.beta)
+        fixed = coef_table(beta, np.sqrt(np.diag(vcov)), design.fixed_names)
         names = pd.Index(design.random_names, name="term")
-        tau = pd.DataFrame(sigma2 * (T @ T.T), index=names, columns=names)
-        u = pls.u.T  # J x q
+        tau_i = sigma2_i * (T_i @ T_i.T)
+        tau = pd.DataFrame(units.random_cov(tau_i), index=names, columns=names)
         L = np.moveaxis(pls.L, -1, 0)  # J x q x q
-        b = u @ T.T  # b_j = T u_j
+        b = units.ranef(pls.u.T @ T_i.T)  # b_j = T u_j, in the data's units
         # Conditional covariance of b_j given y (beta fixed), as lme4's condVar:
         Linv = np.linalg.inv(L)
-        b_cov = sigma2 * (T @ np.swapaxes(Linv, 1, 2) @ Linv @ T.T)
-        singular, reason = boundary(theta, tmap, tau)
+        b_cov = units.random_cov(sigma2_i * (T_i @ np.swapaxes(Linv, 1, 2) @ Linv @ T_i.T))
+        # Singular or not is judged in internal units (whatever the data's units); the
+        # reason from tau with each random term in standard units.
+        sd = units.z_scale * units.y_scale
+        singular, reason = boundary(theta, tmap, tau / np.outer(sd, sd))
+        theta = units.relative_factor(T_i)[tmap.rows, tmap.cols]  # lme4's, in data units
+        sigma2 = units.sigma2(sigma2_i)
+        deviance = units.deviance(pls.deviance, n, p, reml)
+        ZtZ = np.einsum("ab,bcj,dc->jad", units.B.T, stats.ZtZ, units.B.T)
         return cls(
             formula=design.formula.text,
             reml=reml,
@@ -157,8 +177,8 @@ class LmmFit(MixedFit):
             vcov=pd.DataFrame(vcov, index=fixed.index, columns=fixed.index),
             tau=tau,
             sigma2=float(sigma2),
-            theta=theta.copy(),
-            deviance=float(pls.deviance),
+            theta=theta,
+            deviance=deviance,
             n_obs=n,
             n_groups=len(design.groups),
             n_dropped=design.n_dropped,
@@ -171,7 +191,7 @@ class LmmFit(MixedFit):
             _b=b,
             _b_cov=b_cov,
             _n_j=stats.n_j,
-            _ZtZ=np.moveaxis(stats.ZtZ, -1, 0),
+            _ZtZ=ZtZ,
         )
 
     @property

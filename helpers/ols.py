@@ -7,37 +7,21 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import statsmodels.api as sm
-from formulaic import Formula, model_matrix
 
 from ._coef import coef_table
-from ._validate import aliased_columns, check_frame, check_outcome, handle_missing
+from ._design import fixed_part, rows_used
+from ._validate import aliased_columns
+from .formula import parse_fixed_formula
 
 __all__ = ["OlsFit", "fit_by_group", "fit_ols"]
 
 
 def _design(formula: str, data: pd.DataFrame, extra: set[str], missing: str):
-    if not isinstance(formula, str) or formula.count("~") != 1:
-        raise ValueError(f"formula must be a string like 'y ~ x + z', not {formula!r}.")
-    if "|" in formula:
-        raise ValueError(
-            f"{formula!r} has a random part '( ... | group)': single-level regressions take "
-            "fixed terms only. Use hp.fit_lmm for a multilevel model."
-        )
-    try:
-        f = Formula(formula)
-        needed = set(f.required_variables)
-    except Exception as err:
-        raise ValueError(f"Could not parse {formula!r}: {err}") from None
-    check_frame(data, needed | extra)
-    used = [c for c in data.columns if c in needed | extra]
-    data, n_dropped = handle_missing(data, used, missing)
-    outcome = formula.split("~")[0].strip()
-    if outcome in data.columns:
-        check_outcome(data, outcome)
-    mm = model_matrix(formula, data, na_action="raise")
-    y = np.asarray(mm.lhs, dtype=float).ravel()
-    X = np.asarray(mm.rhs, dtype=float)
-    return data, y, X, list(mm.rhs.columns), n_dropped
+    """Rows used, outcome and design of a single-level formula (read as fit_lmm reads it)."""
+    f = parse_fixed_formula(formula)
+    data, n_dropped = rows_used(f, data, missing, extra=extra)
+    y, X, rhs, _ = fixed_part(f, data)
+    return data, y, X, list(rhs.columns), n_dropped
 
 
 @dataclass
@@ -78,7 +62,7 @@ class OlsFit:
 
 
 def fit_ols(
-    formula: str, data: pd.DataFrame, cluster: str | None = None, missing: str = "raise"
+    formula: str, data: pd.DataFrame, *, cluster: str | None = None, missing: str = "raise"
 ) -> OlsFit:
     """Ordinary regression for all rows at once (complete pooling).
 
@@ -95,6 +79,8 @@ def fit_ols(
     missing
         ``"raise"`` (default) or ``"drop"``, as in :func:`helpers.fit_lmm`.
     """
+    if cluster is not None and not isinstance(cluster, str):
+        raise TypeError(f"cluster must be a column name or None, not {cluster!r}.")
     extra = {cluster} if cluster is not None else set()
     data, y, X, names, n_dropped = _design(formula, data, extra, missing)
     aliased = aliased_columns(X, names)
@@ -134,7 +120,7 @@ def _plural(n: int, word: str) -> str:
 
 
 def fit_by_group(
-    formula: str, data: pd.DataFrame, group: str, missing: str = "raise"
+    formula: str, data: pd.DataFrame, *, group: str, missing: str = "raise"
 ) -> pd.DataFrame:
     """One OLS regression in every group (no pooling), as a tidy table.
 

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from ._fit import MixedFit
+from ._validate import check_fit
 
 __all__ = ["model_table"]
 
@@ -50,8 +51,7 @@ def model_table(fits, digits: int = 3) -> pd.DataFrame:
     if not named:
         raise ValueError("model_table needs at least one fitted model.")
     for name, fit in named.items():
-        if not isinstance(fit, MixedFit):
-            raise TypeError(f"{name!r} is a {type(fit).__name__}, not a fit from hp.fit_lmm.")
+        check_fit(fit, f"Model {name!r}")
     fmt = f"{{:.{digits}f}}"
     rows: dict[tuple[str, str], dict[str, str]] = {}
 

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ._fit import MixedFit, invertible
+from ._validate import check_fit
 
 __all__ = [
     "PoolingSimulation",
@@ -31,11 +32,6 @@ __all__ = [
     "shrinkage_table",
     "shrinkage_weights",
 ]
-
-
-def _check_fit(fit) -> None:
-    if not isinstance(fit, MixedFit):
-        raise TypeError(f"Expected a fit from hp.fit_lmm, not {type(fit).__name__}.")
 
 
 def _group_residual_stats(fit: MixedFit):
@@ -52,7 +48,7 @@ def own_estimates(fit: MixedFit) -> pd.DataFrame:
     NaN for a group whose Z_j'Z_j is singular (e.g. a random slope in a group
     where the predictor does not vary).
     """
-    _check_fit(fit)
+    check_fit(fit, "The argument of own_estimates")
     ZtZ, Ztr = _group_residual_stats(fit)
     out = np.full(Ztr.shape, np.nan)
     ok = invertible(ZtZ)
@@ -66,7 +62,7 @@ def shrinkage_weights(fit: MixedFit) -> np.ndarray:
     Raises for a singular fit, where tau is not invertible and a random effect is
     shrunk to the fixed part entirely.
     """
-    _check_fit(fit)
+    check_fit(fit, "The argument of shrinkage_weights")
     tau = fit.tau.to_numpy()
     if fit.singular or np.linalg.matrix_rank(tau) < tau.shape[0]:
         raise ValueError(
@@ -91,7 +87,7 @@ def shrinkage_table(fit: MixedFit) -> pd.DataFrame:
     amount pulled toward the overall value) and ``share_shrunk`` (1 - lambda_j,
     the proportion pulled).
     """
-    _check_fit(fit)
+    check_fit(fit, "The argument of shrinkage_table")
     if list(fit.tau.index) != ["Intercept"]:
         raise ValueError(
             "shrinkage_table is for random-intercept models (1 | group); for random slopes "
@@ -135,7 +131,7 @@ class PoolingSimulation:
 
 
 def pooling_simulation(
-    true_means, sizes, sigma2: float, n_rep: int = 200, seed: int = 1
+    true_means, sizes, *, sigma2: float, n_rep: int = 200, seed: int = 1
 ) -> PoolingSimulation:
     """Redraw the individuals of fixed groups many times and score three estimators.
 
