@@ -23,7 +23,7 @@ import pandas as pd
 from formulaic.errors import DataMismatchWarning
 
 from ._design import Design, to_float
-from ._validate import check_bool, check_frame, check_option
+from ._validate import check_bool, check_frame, check_option, row_label
 from .formula import formula_variables
 
 __all__ = ["MixedFit", "invertible"]
@@ -409,7 +409,7 @@ def _unseen_levels(spec, newdata: pd.DataFrame, new_levels: str) -> np.ndarray:
                 "fit, or pass new_levels='nan' to predict NaN for those rows."
             )
         warnings.warn(
-            f"{what}; their predictions are NaN (rows {', '.join(map(repr, rows[:10]))}"
+            f"{what}; their predictions are NaN (rows {', '.join(map(row_label, rows[:10]))}"
             f"{', ...' if len(rows) > 10 else ''}).",
             UserWarning,
             stacklevel=3,

@@ -24,7 +24,13 @@ __all__ = [
     "check_outcome",
     "check_predictor_columns",
     "handle_missing",
+    "row_label",
 ]
+
+
+def row_label(label) -> str:
+    """A row's index label as a user wrote it (5, 'a'), not numpy's repr (np.int64(5))."""
+    return repr(label.item() if isinstance(label, np.generic) else label)
 
 
 def check_frame(data, needed: set[str], what: str = "the formula") -> None:
@@ -139,7 +145,7 @@ def check_finite_columns(data: pd.DataFrame, columns) -> None:
             first = data.index[np.flatnonzero(bad)[0]]
             raise ValueError(
                 f"Column {name!r} holds {int(bad.sum())} infinite value(s) (inf or -inf; "
-                f"the first in row {first!r}). Replace them, or set them to NaN and pass "
+                f"the first in row {row_label(first)}). Replace them, or set them to NaN and pass "
                 "missing='drop' to leave those rows out."
             )
 
@@ -174,7 +180,7 @@ def check_predictor_columns(data: pd.DataFrame, columns, categorical=frozenset()
             first = text.index[0]
             raise ValueError(
                 f"Column {name!r} holds numbers in {len(numbers)} rows but text in {len(text)} "
-                f"row(s) (e.g. {text.iloc[0]!r} in row {first!r}); used as a predictor it "
+                f"row(s) (e.g. {text.iloc[0]!r} in row {row_label(first)}); used as a predictor it "
                 f"would become {n_levels - 1} dummy columns, one per distinct value. Fix those "
                 f"entries, or turn them into missing values with "
                 f"df[{name!r}] = pd.to_numeric(df[{name!r}], errors='coerce') and pass "
@@ -200,7 +206,7 @@ def check_finite_matrix(M: np.ndarray, names: list[str], rows: pd.Index, what: s
     first = rows[np.flatnonzero(bad[:, k])[0]]
     raise ValueError(
         f"{what} {names[k]!r} is not a finite number (inf, -inf or NaN) in {count} row(s), "
-        f"the first being row {first!r}: the transformation is undefined there (e.g. the log "
+        f"the first being row {row_label(first)}: the transformation is undefined there (e.g. the log "
         "of zero or of a negative number). Remove those rows or change the transformation."
     )
 
