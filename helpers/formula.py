@@ -28,6 +28,7 @@ from __future__ import annotations
 import ast
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from formulaic import Formula
 from formulaic.parser.types import Factor
@@ -101,7 +102,7 @@ class LmmFormula:
 
     def categorical_variables(self) -> set[str]:
         """The predictor columns used only as explicit categoricals, ``C(column)``."""
-        names, plain = _variable_uses(self.fixed_rhs)
+        names, plain = map(set, _variable_uses(self.fixed_rhs))
         for term in self.random:
             more, more_plain = _variable_uses(term.expr)
             names, plain = names | more, plain | more_plain
@@ -220,7 +221,8 @@ def _python_variables(expr: str) -> tuple[set[str], set[str]]:
     return names, categorical
 
 
-def _variable_uses(text: str) -> tuple[set[str], set[str]]:
+@lru_cache(maxsize=256)
+def _variable_uses(text: str) -> tuple[frozenset[str], frozenset[str]]:
     """(every column a formula reads, the columns it reads other than as C(column))."""
     try:
         parsed = Formula(text)
@@ -241,7 +243,7 @@ def _variable_uses(text: str) -> tuple[set[str], set[str]]:
                     names |= found
                     in_c |= categorical
                     plain |= found - categorical
-    return names, plain
+    return frozenset(names), frozenset(plain)
 
 
 def formula_variables(text: str) -> set[str]:
@@ -251,13 +253,13 @@ def formula_variables(text: str) -> set[str]:
     ``x.1`` (formulaic reports ``x``) and sees through stateful transforms such as
     ``center(x)`` (formulaic reports nothing).
     """
-    return _variable_uses(text)[0]
+    return set(_variable_uses(text)[0])
 
 
 def formula_categoricals(text: str) -> set[str]:
     """The columns a formula uses only as explicit categoricals, ``C(column)``."""
     names, plain = _variable_uses(text)
-    return names - plain
+    return set(names - plain)
 
 
 def _split_bars(rhs: str, text: str) -> tuple[str, list[str]]:
