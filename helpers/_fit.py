@@ -438,8 +438,9 @@ def _label_type_note(groups: pd.Index, labels: pd.Series) -> str:
     example_fit = groups[0]
     example_new = labels.dropna().iloc[0] if labels.notna().any() else None
     return (
-        f" Note: the fit's group labels are {fit_kind} (e.g. {example_fit!r}) but newdata's "
-        f"are {new_kind} (e.g. {example_new!r}), so none can match: convert newdata's "
+        f" Note: the fit's group labels are {fit_kind} (e.g. {row_label(example_fit)}) but "
+        f"newdata's are {new_kind} (e.g. {row_label(example_new)}), so none can match: convert "
+        f"newdata's "
         f"{groups.name!r} column to the fit's type."
     )
 

@@ -80,7 +80,7 @@ def check_fit(fit, what: str = "the argument") -> None:
             else ""
         )
         raise TypeError(
-            f"{what} is a {type(fit).__name__}, not a fit from hp.fit_lmm (a fitted mixed "
+            f"{what} is of type {type(fit).__name__}, not a fit from hp.fit_lmm (a fitted mixed "
             f"model): pass e.g. m = hp.fit_lmm('popular ~ extrav + (1 | class)', df).{hint}"
         )
 

@@ -97,7 +97,8 @@ def fit_lmm(
         warnings.warn(
             f"The optimiser did not confirm an optimum for {formula!r} "
             f"(largest projected gradient {np.max(np.abs(pg)):.2g}; {opt.message}). "
-            "The estimates may be inaccurate: simplify the random part, or rescale predictors.",
+            "The estimates may be inaccurate: simplify the random part (a covariance or a "
+            "variance that the data barely inform is the usual cause).",
             ConvergenceWarning,
             stacklevel=2,
         )

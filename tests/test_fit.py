@@ -148,12 +148,13 @@ def test_consumers_refuse_objects_that_only_look_like_a_fit(nested_ml):
     m0, _ = nested_ml
     lookalike = type("Lookalike", (), dict(vars(m0)))()
     with pytest.raises(
-        TypeError, match="The argument of icc is a Lookalike, not a fit from hp.fit_lmm"
+        TypeError, match="The argument of icc is of type Lookalike, not a fit from hp.fit_lmm"
     ):
         hp.icc(lookalike)
     with pytest.raises(TypeError, match="not a fit from hp.fit_lmm"):
         hp.model_table([m0, lookalike])
     with pytest.raises(
-        TypeError, match="The argument of shrinkage_table is a Lookalike, not a fit from hp.fit_lmm"
+        TypeError,
+        match="The argument of shrinkage_table is of type Lookalike, not a fit from hp.fit_lmm",
     ):
         hp.shrinkage_table(lookalike)

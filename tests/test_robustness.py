@@ -268,12 +268,12 @@ def test_options_are_keyword_only(pop):
         (
             lambda pop: hp.compare(hp.fit_ols("popular ~ extrav", pop), None),
             TypeError,
-            "Argument 1 of compare is a OlsFit, not a fit from hp.fit_lmm",
+            "Argument 1 of compare is of type OlsFit, not a fit from hp.fit_lmm",
         ),
         (
             lambda pop: hp.shrinkage_table("m"),
             TypeError,
-            "The argument of shrinkage_table is a str",
+            "The argument of shrinkage_table is of type str",
         ),
         (lambda pop: hp.load_dataset(3), TypeError, "name must be a string"),
         (
