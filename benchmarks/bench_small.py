@@ -125,7 +125,7 @@ class EvaluationCounter:
     def __init__(self):
         self.count = 0
         self.target = None
-        for module_name, attr in (("helpers._pls", "_evaluate"), ("helpers.lmm", "_pls")):
+        for module_name, attr in (("helpers._pls", "solve_pls"), ("helpers.lmm", "_pls")):
             try:
                 module = __import__(module_name, fromlist=[attr])
             except ImportError:

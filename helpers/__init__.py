@@ -14,6 +14,7 @@ __version__ = "0.1.0"
 
 from . import widgets
 from ._fit import MixedFit
+from .bootstrap import bootstrap
 from .data import (
     DataIntegrityError,
     PopularitySample,
@@ -48,6 +49,7 @@ __all__ = [
     "PopularitySample",
     "SingularFitWarning",
     "__version__",
+    "bootstrap",
     "codebook",
     "compare",
     "design_effect",
