@@ -14,7 +14,6 @@ __version__ = "0.1.0"
 
 from . import widgets
 from ._fit import MixedFit
-from .bootstrap import bootstrap
 from .data import (
     DataIntegrityError,
     PopularitySample,
@@ -29,6 +28,7 @@ from .lmm import ConvergenceWarning, LmmFit, SingularFitWarning, fit_lmm
 from .ols import OlsFit, fit_by_group, fit_ols
 from .plots import OKABE_ITO, use_book_style
 from .report import model_table
+from .resample import bootstrap
 from .shrinkage import (
     PoolingSimulation,
     own_estimates,
