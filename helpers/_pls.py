@@ -211,6 +211,14 @@ class PLS:
 
 
 def solve_pls(theta, stats: Stats, tmap: ThetaMap, reml: bool) -> PLS | None:
+    """One evaluation of the profiled deviance: the formulas of the module docstring.
+
+    The per-group steps are vector operations over the J groups (``_chol``,
+    ``_forward``); the only LAPACK calls are on the p x p matrix R_X. Small dense
+    solves go through numpy rather than ``scipy.linalg``, whose input checks and
+    (on a busy machine) threaded BLAS calls cost more than the arithmetic.
+    Returns None where the deviance is not finite.
+    """
     T = tmap.T(theta)
     q = T.shape[0]
     diag = np.arange(q)
@@ -332,19 +340,19 @@ def _trust_step(g, H, radius):
     chosen so that |d| = radius (bisection on mu in H's eigenbasis); when g has no
     component along the most negative curvature (the "hard case", e.g. at a
     saddle point of a symmetric deviance), that direction is added to reach the
-    boundary of the region.
+    boundary of the region. Returns the step and H's eigenvalues (ascending).
     """
     lam, V = np.linalg.eigh(H)
     c = V.T @ g
     if lam[0] > 0:
         d = -V @ (c / lam)
         if d @ d <= radius**2:
-            return d
+            return d, lam
     eps = 1e-12 * max(1.0, float(np.abs(lam).max()))
     lo = max(0.0, -lam[0]) + eps
     if np.linalg.norm(c / (lam + lo)) <= radius:  # hard case
         d = -V @ (c / (lam + lo))
-        return d + np.sqrt(max(radius**2 - d @ d, 0.0)) * V[:, 0]
+        return d + np.sqrt(max(radius**2 - d @ d, 0.0)) * V[:, 0], lam
     hi = lo + np.linalg.norm(g) / radius
     for _ in range(200):
         mu = 0.5 * (lo + hi)
@@ -354,7 +362,7 @@ def _trust_step(g, H, radius):
             hi = mu
         if hi - lo <= 1e-10 * hi:
             break
-    return -V @ (c / (lam + hi))
+    return -V @ (c / (lam + hi)), lam
 
 
 def trust_region(theta0, stats, tmap, reml, tol=1e-10, max_iter=200) -> Optimum:
@@ -376,15 +384,17 @@ def trust_region(theta0, stats, tmap, reml, tol=1e-10, max_iter=200) -> Optimum:
     pls = solve_pls(x, stats, tmap, reml)
     n_evals = 1
     if pls is None:
-        raise ValueError("The starting values of theta give no finite deviance.")
+        raise ValueError(
+            "The profiled deviance is not finite at the starting values: the fixed part "
+            "fits the outcome exactly (no residual variation is left to estimate)."
+        )
     g, H = derivatives(pls, stats, tmap, reml)
     radius = 1.0
     decrement = np.inf
     for it in range(max_iter):
-        d = _trust_step(g, H, radius)
+        d, lam = _trust_step(g, H, radius)
         decrement = -(g @ d + 0.5 * d @ H @ d)
-        lam_min = np.linalg.eigvalsh(H)[0]
-        if decrement < tol and lam_min > -1e-8 * max(1.0, abs(lam_min)):
+        if decrement < tol and lam[0] > -1e-8 * max(1.0, lam[-1]):
             return _finish(x, pls, stats, tmap, reml, True, n_evals, it, decrement, "converged")
         trial = solve_pls(x + d, stats, tmap, reml)
         n_evals += 1

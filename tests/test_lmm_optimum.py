@@ -13,6 +13,8 @@ import json
 import warnings
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 import helpers as hp
@@ -30,3 +32,10 @@ def test_criterion_is_no_worse_than_lme4_tight_optimum(key):
         fit = hp.fit_lmm(ref["formula"], hp.load_dataset(ref["data"]), reml=ref["reml"])
     assert fit.converged
     assert fit.deviance <= ref["deviance"] + 1e-8
+
+
+def test_an_outcome_the_fixed_part_fits_exactly_is_refused_with_a_reason():
+    df = pd.DataFrame({"g": np.repeat(np.arange(5), 4), "x": np.arange(20.0)})
+    df["y"] = 2 * df["x"] + 1
+    with pytest.raises(ValueError, match="fits the outcome exactly"):
+        hp.fit_lmm("y ~ x + (1 | g)", df)
