@@ -25,7 +25,9 @@ fitted by REML, it prints
   (a parametric bootstrap), ``m.refit(y)`` in helpers (a fresh ``fit_lmm`` if the
   installed helpers has no ``refit``) and ``refit(m, y)`` in lme4, measured over
   ``--refits`` fits and scaled to 1,000. statsmodels has no refit: its column is
-  1,000 times its latency.
+  1,000 times its latency;
+- the wall and CPU time of ``hp.bootstrap`` (1,000 replicates of the running
+  example's final model), if the installed helpers has it.
 """
 
 from __future__ import annotations
@@ -230,6 +232,27 @@ def ms(seconds: float) -> str:
     return f"{seconds * 1e3:.1f} ms" if seconds < 1 else f"{seconds:.2f} s"
 
 
+def row(label, df, group, h, r, s, tight, refits) -> str:
+    """One table row: latencies, their ratio, evaluations, criteria, throughput."""
+    scale = 1000 / refits
+    r_ok, s_ok = "skipped" not in r, "skipped" not in s
+    cells = [
+        label,
+        f"{len(df):,} / {df[group].nunique():,}",
+        ms(h["seconds"]),
+        ms(r["seconds"]) if r_ok else "—",
+        ms(s["seconds"]) if s_ok else "—",
+        f"{r['seconds'] / h['seconds']:.1f}×" if r_ok else "—",
+        f"{h['evals']:.0f} / {r['feval'] if r_ok else '—'}",
+        f"{h['criterion'] - tight:+.1e}",
+        f"{h['criterion'] - r['criterion']:+.1e}" if r_ok else "—",
+        f"{h['refit_seconds'] * scale:.1f} s ({h['refit_kind']})",
+        f"{r['refit_seconds'] * scale:.1f} s" if r_ok else "—",
+        f"{s['seconds'] * 1000:.0f} s" if s_ok else "—",
+    ]
+    return "| " + " | ".join(cells) + " |"
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--reps", type=int, default=15, help="fits per latency (median)")
@@ -237,6 +260,9 @@ def main(argv=None) -> int:
     parser.add_argument("--refits", type=int, default=1000, help="refits for the throughput")
     parser.add_argument("--only", nargs="*", help="labels of the models to run (default all)")
     parser.add_argument("--no-statsmodels", action="store_true")
+    parser.add_argument(
+        "--bootstrap", type=int, default=1000, help="replicates of hp.bootstrap (0: skip)"
+    )
     args = parser.parse_args(argv)
 
     have_r = (
@@ -250,7 +276,12 @@ def main(argv=None) -> int:
         f"latency: median of {args.reps} fits (statsmodels {args.sm_reps}); throughput "
         f"measured on {args.refits} refits, scaled to 1,000\n"
     )
-    rows = []
+    print(
+        "| model | rows / groups | helpers | lme4 | statsmodels | lme4 / helpers "
+        "| evaluations helpers / lme4 | criterion − lme4 tight | criterion − lme4 default "
+        "| 1,000 refits helpers | 1,000 refits lme4 | 1,000 fits statsmodels (est.) |"
+    )
+    print("|" + "---|" * 12, flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         script = Path(tmp) / "bench.R"
         script.write_text(R_SCRIPT)
@@ -272,36 +303,21 @@ def main(argv=None) -> int:
                 if args.no_statsmodels
                 else time_statsmodels(df, formula, group, re_formula, args.sm_reps)
             )
-            rows.append((label, df, group, h, r, s, reference[key]["deviance"]))
-            print(f"  {label}: helpers {ms(h['seconds'])}", flush=True)
-
-    scale = 1000 / args.refits
-    print()
-    print(
-        "| model | rows / groups | helpers | lme4 | statsmodels | lme4 / helpers "
-        "| evaluations helpers / lme4 | criterion − lme4 tight | criterion − lme4 default "
-        "| 1,000 refits helpers | 1,000 refits lme4 | 1,000 fits statsmodels (est.) |"
-    )
-    print("|" + "---|" * 12)
-    for label, df, group, h, r, s, tight in rows:
-        size = f"{len(df):,} / {df[group].nunique():,}"
-        r_ok = "skipped" not in r
-        s_ok = "skipped" not in s
-        cells = [
-            label,
-            size,
-            ms(h["seconds"]),
-            ms(r["seconds"]) if r_ok else "—",
-            ms(s["seconds"]) if s_ok else "—",
-            f"{r['seconds'] / h['seconds']:.1f}×" if r_ok else "—",
-            f"{h['evals']:.0f} / {r['feval']}" if r_ok else f"{h['evals']:.0f} / —",
-            f"{h['criterion'] - tight:+.1e}",
-            f"{h['criterion'] - r['criterion']:+.1e}" if r_ok else "—",
-            f"{h['refit_seconds'] * scale:.1f} s ({h['refit_kind']})",
-            f"{r['refit_seconds'] * scale:.1f} s" if r_ok else "—",
-            f"{s['seconds'] * 1000:.0f} s" if s_ok else "—",
-        ]
-        print("| " + " | ".join(cells) + " |")
+            print(row(label, df, group, h, r, s, reference[key]["deviance"], args.refits))
+            sys.stdout.flush()
+    if args.bootstrap and hasattr(hp, "bootstrap"):
+        label, data, formula = MODELS[0][:3]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            m = hp.fit_lmm(formula, hp.load_dataset(data))
+        wall, cpu = time.perf_counter(), time.process_time()
+        boot = hp.bootstrap(m, n=args.bootstrap, seed=1)
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        print(
+            f"\nhp.bootstrap({label}, n={args.bootstrap}): {wall:.1f} s wall, {cpu:.1f} s CPU; "
+            f"{int(boot['singular'].sum())} singular refits, "
+            f"{int((~boot['converged']).sum())} not converged"
+        )
     return 0
 
 
