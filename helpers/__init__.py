@@ -28,6 +28,7 @@ from .lmm import ConvergenceWarning, LmmFit, SingularFitWarning, fit_lmm
 from .ols import OlsFit, fit_by_group, fit_ols
 from .plots import OKABE_ITO, use_book_style
 from .report import model_table
+from .resample import bootstrap
 from .shrinkage import (
     PoolingSimulation,
     own_estimates,
@@ -48,6 +49,7 @@ __all__ = [
     "PopularitySample",
     "SingularFitWarning",
     "__version__",
+    "bootstrap",
     "codebook",
     "compare",
     "design_effect",

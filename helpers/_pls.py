@@ -29,32 +29,36 @@ and the profiled deviances (sigma^2 profiled out) are::
     ML:   d(theta)   = log|L|^2 + n (1 + log(2 pi r^2 / n))
     REML: d_R(theta) = log|L|^2 + log|R_X|^2 + (n - p)(1 + log(2 pi r^2 / (n - p)))
 
-``theta`` is found by minimising the deviance under the bounds ``theta_ii >= 0``.
+``theta`` minimises the deviance (lme4 keeps ``theta_ii >= 0``; see
+:func:`trust_region` for why the optimiser need not): Newton's method with a
+trust region, the exact gradient and Hessian (:func:`derivatives`), from moment
+estimates (:func:`moment_start`). A handful of evaluations reach the optimum to
+1e-10 in deviance units, and the last Hessian certifies it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
-import scipy.linalg
-import scipy.optimize
 
 from ._design import Design
 
 __all__ = [
     "PLS",
     "SINGULAR_TOL",
+    "Optimum",
     "Stats",
     "ThetaMap",
     "boundary",
-    "check_optimum",
-    "gradient",
-    "objective",
+    "derivatives",
+    "moment_start",
     "optimize",
     "solve_pls",
     "sufficient_stats",
+    "trust_region",
+    "with_outcome",
 ]
 
 SINGULAR_TOL = 1e-4  # lme4's isSingular() default
@@ -97,17 +101,32 @@ def sufficient_stats(d: Design) -> Stats:
     for a in range(q):
         for c in range(p):
             ZtX[a, c] = gsum(d.Z[:, a] * d.X[:, c])
-    Zty = np.stack([gsum(d.Z[:, a] * d.y) for a in range(q)])
+    Zty, Xty, yty = _outcome_stats(d)
     return Stats(
         ZtZ=ZtZ,
         ZtX=ZtX,
         Zty=Zty,
         XtX=d.X.T @ d.X,
-        Xty=d.X.T @ d.y,
-        yty=float(d.y @ d.y),
+        Xty=Xty,
+        yty=yty,
         n=len(d.y),
         n_j=np.bincount(codes, minlength=J),
     )
+
+
+def _outcome_stats(d: Design) -> tuple[np.ndarray, np.ndarray, float]:
+    """The cross-products that involve y: Z_j'y_j (q x J), X'y and y'y."""
+    J = len(d.groups)
+    Zty = np.stack(
+        [np.bincount(d.codes, weights=d.Z[:, a] * d.y, minlength=J) for a in range(d.Z.shape[1])]
+    )
+    return Zty, d.X.T @ d.y, float(d.y @ d.y)
+
+
+def with_outcome(stats: Stats, d: Design) -> Stats:
+    """The statistics of a design whose outcome changed: only Z'y, X'y and y'y are new."""
+    Zty, Xty, yty = _outcome_stats(d)
+    return replace(stats, Zty=Zty, Xty=Xty, yty=yty)
 
 
 def _chol(A: np.ndarray) -> np.ndarray | None:
@@ -147,11 +166,6 @@ def _backward(L: np.ndarray, B: np.ndarray) -> np.ndarray:
     return X
 
 
-def _left(M: np.ndarray, B: np.ndarray) -> np.ndarray:
-    """M @ B_j for a fixed matrix M and per-group B (group axis last)."""
-    return np.tensordot(M, B, axes=([1], [0]))
-
-
 # --------------------------------------------------------------------- theta and T
 
 
@@ -169,17 +183,12 @@ class ThetaMap:
                     rows.append(start + r)
                     cols.append(start + c)
         self.rows, self.cols = np.array(rows), np.array(cols)
-        self.lower = np.where(self.rows == self.cols, 0.0, -np.inf)
-        self.start = (self.rows == self.cols).astype(float)
+        self.start = (self.rows == self.cols).astype(float)  # lme4's start: T = I
 
     def T(self, theta):
         T = np.zeros((self.q, self.q))
         T[self.rows, self.cols] = theta
         return T
-
-    @property
-    def bounds(self):
-        return [(lo if np.isfinite(lo) else None, None) for lo in self.lower]
 
 
 # ------------------------------------------------------------------------ the PLS step
@@ -193,181 +202,305 @@ class PLS:
     L: np.ndarray  # q x q x J lower Cholesky factors of T'Z_j'Z_jT + I
     RX: np.ndarray  # p x p lower Cholesky factor of X'V^{-1}X
     r2: float
+    # pieces the derivatives reuse
+    T: np.ndarray
+    TtS: np.ndarray  # T' Z_j'Z_j, q x q x J
+    cu: np.ndarray  # L_j^-1 T' Z_j'y_j, q x J
+    RZX: np.ndarray  # L_j^-1 T' Z_j'X_j, q x p x J
+    RXinv: np.ndarray
 
 
 def solve_pls(theta, stats: Stats, tmap: ThetaMap, reml: bool) -> PLS | None:
+    """One evaluation of the profiled deviance: the formulas of the module docstring.
+
+    The per-group steps are vector operations over the J groups (``_chol``,
+    ``_forward``); the only LAPACK calls are on the p x p matrix R_X. Small dense
+    solves go through numpy rather than ``scipy.linalg``, whose input checks and
+    (on a busy machine) threaded BLAS calls cost more than the arithmetic.
+    Returns None where the deviance is not finite.
+    """
     T = tmap.T(theta)
     q = T.shape[0]
-    A = _left(T.T, np.tensordot(stats.ZtZ, T, axes=([1], [0])).transpose(0, 2, 1))
-    A[np.arange(q), np.arange(q)] += 1.0
+    diag = np.arange(q)
+    TtS = np.einsum("ba,bcj->acj", T, stats.ZtZ)
+    A = np.einsum("abj,bc->acj", TtS, T)
+    A[diag, diag] += 1.0
     L = _chol(A)
     if L is None:
         return None
-    cu = _forward(L, _left(T.T, stats.Zty))  # q x J
-    RZX = _forward(L, _left(T.T, stats.ZtX))  # q x p x J
-    XtVX = stats.XtX - np.tensordot(RZX, RZX, axes=([0, 2], [0, 2]))
+    cu = _forward(L, np.einsum("ba,bj->aj", T, stats.Zty))
+    RZX = _forward(L, np.einsum("ba,bpj->apj", T, stats.ZtX))
+    XtVX = stats.XtX - np.einsum("apj,aqj->pq", RZX, RZX)
     try:
         RX = np.linalg.cholesky(XtVX)
     except np.linalg.LinAlgError:
         return None
-    rhs = stats.Xty - np.tensordot(RZX, cu, axes=([0, 2], [0, 1]))
-    cb = scipy.linalg.solve_triangular(RX, rhs, lower=True)
-    beta = scipy.linalg.solve_triangular(RX.T, cb, lower=False)
-    u = _backward(L, cu - np.tensordot(beta, RZX, axes=([0], [1])))
+    RXinv = np.linalg.inv(RX)
+    cb = RXinv @ (stats.Xty - np.einsum("apj,aj->p", RZX, cu))
+    beta = RXinv.T @ cb
     r2 = stats.yty - float(np.sum(cu**2)) - float(cb @ cb)
     if not r2 > 0:
         return None
-    logdet_L = 2.0 * float(sum(np.sum(np.log(L[c, c])) for c in range(q)))
-    logdet_RX = 2.0 * float(np.sum(np.log(np.diag(RX))))
+    u = _backward(L, cu - np.einsum("p,apj->aj", beta, RZX))
+    logdet_L = 2.0 * float(np.sum(np.log(L[diag, diag])))
     n, p = stats.n, len(beta)
     if reml:
         nu = n - p
+        logdet_RX = 2.0 * float(np.sum(np.log(np.diag(RX))))
         dev = logdet_L + logdet_RX + nu * (1.0 + np.log(2.0 * np.pi * r2 / nu))
     else:
         dev = logdet_L + n * (1.0 + np.log(2.0 * np.pi * r2 / n))
-    return PLS(dev, beta, u, L, RX, r2)
+    return PLS(dev, beta, u, L, RX, r2, T, TtS, cu, RZX, RXinv)
 
 
-def _batched(A: np.ndarray, B: np.ndarray) -> np.ndarray:
-    """A_j @ B_j for per-group matrices A (q x r x J) and B (r x m x J)."""
-    return np.einsum("arj,rmj->amj", A, B)
+def derivatives(pls: PLS, stats: Stats, tmap: ThetaMap, reml: bool):
+    """Exact gradient and Hessian of the profiled deviance with respect to theta.
 
+    Write Delta = T T', V_j = I + Z_j Delta Z_j' and, per group,
 
-def gradient(theta, pls: PLS, stats: Stats, tmap: ThetaMap, reml: bool) -> np.ndarray:
-    """Exact gradient of the profiled deviance with respect to theta.
+        A_j = Z_j'V_j^-1 Z_j,   B_j = Z_j'V_j^-1 X_j,   a_j = Z_j'V_j^-1 (y_j - X_j beta),
 
-    Write Delta = T T' and V_j = I + Z_j Delta Z_j'. Then (the fixed effects and
-    sigma^2 are at their profiled optimum, so their derivatives drop out)::
+    C = (X'V^-1 X)^-1, nu = n (ML) or n - p (REML). All three come from the
+    sufficient statistics by Woodbury, with W_j = L_j^-1 T' Z_j'Z_j:
+    A_j = Z_j'Z_j - W_j'W_j, B_j = Z_j'X_j - W_j'R_ZXj, a_j = (Z_j'y_j - Z_j'X_j beta)
+    - W_j'(c_uj - R_ZXj beta). For a change D of Delta (beta and sigma^2 are at
+    their profiled optimum, so their own derivatives drop out of the gradient)::
 
-        dd/dDelta = sum_j Z_j'V_j^-1 Z_j - (nu / r^2) sum_j a_j a_j'
-                    [ - sum_j B_j (X'V^-1X)^-1 B_j'   for REML ]
+        d'(D) = tr(G D),  G = sum_j A_j - (nu / r^2) sum_j a_j a_j' [- sum_j B_j C B_j']
 
-    with a_j = Z_j'V_j^-1 (y_j - X_j beta), B_j = Z_j'V_j^-1 X_j, nu = n (ML) or
-    n - p (REML), and dd/dT = 2 (dd/dDelta) T. Every Z_j'V_j^-1(.) comes from the
-    sufficient statistics by Woodbury: Z_j'V_j^-1 = (I - S_j M_j) Z_j' with
-    S_j = Z_j'Z_j and M_j = T (L_j L_j')^-1 T' = W_j'W_j, W_j = L_j^-1 T'.
+    and the second derivative along D_s, D_t is
+
+        - sum_j tr(A_j D_s A_j D_t)
+        - nu (rho_st / r^2 + rho_s rho_t / r^4)        rho_t = sum_j a_j' D_t a_j
+        [ - tr(C K_s C K_t) + 2 sum_j tr(C B_j' D_s A_j D_t B_j) ]   (REML)
+
+    with K_t = sum_j B_j' D_t B_j, rho_st = 2 sum_j (da_j/ds)' D_t a_j,
+    da_j/ds = -A_j D_s a_j - B_j dbeta_s, dbeta_s = -C sum_j B_j' D_s a_j.
+    theta enters through Delta = T T': dDelta/dtheta_k = E_k T' + T E_k' (E_k the
+    unit matrix at theta_k's place in T) and d2Delta/dtheta_k dtheta_l =
+    E_k E_l' + E_l E_k', which adds 2 G[r_k, r_l] where theta_k and theta_l sit in
+    the same column of T.
     """
-    T = tmap.T(theta)
-    q, J = T.shape[0], stats.Zty.shape[1]
-    S = stats.ZtZ
-    W = _forward(pls.L, np.broadcast_to(T.T[:, :, None], (q, q, J)).copy())
-    M = np.einsum("kaj,kbj->abj", W, W)
-    SM = _batched(S, M)
-    ZVZ = S.sum(axis=2) - np.einsum("abj,bcj->ac", SM, S)
-    w = stats.Zty - np.tensordot(pls.beta, stats.ZtX, axes=([0], [1]))
-    a = w - np.einsum("abj,bj->aj", SM, w)
+    T, L = pls.T, pls.L
     n, p = stats.n, len(pls.beta)
     nu = n - p if reml else n
-    G = ZVZ - (nu / pls.r2) * (a @ a.T)
+    W = _forward(L, pls.TtS)
+    A = stats.ZtZ - np.einsum("kaj,kbj->abj", W, W)
+    B = stats.ZtX - np.einsum("kaj,kpj->apj", W, pls.RZX)
+    a = (stats.Zty - np.einsum("p,apj->aj", pls.beta, stats.ZtX)) - np.einsum(
+        "kaj,kj->aj", W, pls.cu - np.einsum("p,apj->aj", pls.beta, pls.RZX)
+    )
+    C = pls.RXinv.T @ pls.RXinv
+    G = A.sum(axis=2) - (nu / pls.r2) * (a @ a.T)
     if reml:
-        B = stats.ZtX - _batched(SM, stats.ZtX)  # q x p x J
-        RXinv = scipy.linalg.solve_triangular(pls.RX, np.eye(p), lower=True)
-        C = RXinv.T @ RXinv
-        BC = np.tensordot(B, C, axes=([1], [0])).transpose(0, 2, 1)
-        G -= np.tensordot(BC, B, axes=([1, 2], [1, 2]))
-    dT = 2.0 * G @ T
-    return dT[tmap.rows, tmap.cols]
+        Q = np.einsum("apj,pr,brj->abj", B, C, B)  # B_j C B_j'
+        G -= Q.sum(axis=2)
+    rows, cols = tmap.rows, tmap.cols
+    grad = 2.0 * (G @ T)[rows, cols]
+
+    m, q = len(rows), T.shape[0]
+    D = np.zeros((m, q, q))  # dDelta / dtheta_k
+    D[np.arange(m), rows, :] += T[:, cols].T
+    D[np.arange(m), :, rows] += T[:, cols].T
+    AD = np.einsum("abj,kbc->kacj", A, D)
+    Da = np.einsum("kab,bj->kaj", D, a)
+    rho = np.einsum("kaj,aj->k", Da, a)
+    dbeta = -np.einsum("arj,kaj->kr", B, Da) @ C
+    da = -np.einsum("abj,kbj->kaj", A, Da) - np.einsum("apj,kp->kaj", B, dbeta)
+    H = -nu * (2.0 * np.einsum("saj,taj->st", da, Da) / pls.r2 + np.outer(rho, rho) / pls.r2**2)
+    if reml:
+        # - tr(C K_s C K_t) and + 2 sum_j tr(C B_j' D_s A_j D_t B_j) = 2 sum_j tr(Q_j D_s A_j D_t)
+        CK = C @ np.einsum("arj,kasj->krs", B, np.einsum("kab,bpj->kapj", D, B))
+        H -= np.einsum("kps,lsp->kl", CK, CK)
+        A = A - 2.0 * Q
+    H -= np.einsum("kabj,lbaj->kl", np.einsum("abj,kbc->kacj", A, D), AD)
+    H += 2.0 * np.where(cols[:, None] == cols[None, :], G[rows[:, None], rows[None, :]], 0.0)
+    return grad, 0.5 * (H + H.T)
 
 
-def objective(stats, tmap, reml):
-    """Deviance, and deviance with its gradient, as functions of theta."""
-
-    def fun(theta):
-        res = solve_pls(theta, stats, tmap, reml)
-        return np.inf if res is None else res.deviance
-
-    def fun_grad(theta):
-        res = solve_pls(theta, stats, tmap, reml)
-        if res is None:
-            return np.inf, np.zeros_like(theta)
-        return res.deviance, gradient(theta, res, stats, tmap, reml)
-
-    return fun, fun_grad
+# ------------------------------------------------------------------------ the optimiser
 
 
-def optimize(fun, fun_grad, theta0, tmap):
-    """Minimise the profiled deviance over theta (bounded L-BFGS-B, exact gradient)."""
+@dataclass
+class Optimum:
+    theta: np.ndarray
+    pls: PLS
+    converged: bool
+    n_evals: int  # PLS evaluations (deviance, gradient and Hessian at one theta)
+    n_iter: int
+    decrement: float  # how much the local quadratic model says the deviance can still fall
+    message: str
 
-    def run(x0):
-        return scipy.optimize.minimize(
-            fun_grad,
-            x0,
-            jac=True,
-            method="L-BFGS-B",
-            bounds=tmap.bounds,
-            options={"maxiter": 5000, "ftol": 1e-15, "gtol": 1e-10, "maxls": 50},
-        )
 
-    best = run(theta0)
-    for _ in range(5):
-        # A diagonal element of T at zero (a singular fit) may be a genuine boundary
-        # optimum, or a local one of this parametrisation: the same covariance can
-        # then be reached with the zero moved to another column. Restart from points
-        # where that column is re-opened, and keep the best optimum.
-        zero = [k for k in np.flatnonzero(tmap.lower == 0.0) if best.x[k] <= SINGULAR_TOL]
-        if not zero:
+def _trust_step(g, H, radius):
+    """Minimise g'd + d'Hd/2 over |d| <= radius (More & Sorensen; H is only m x m).
+
+    With H positive definite and the Newton step inside the region, that is the
+    Newton step. Otherwise d = -(H + mu I)^-1 g with mu >= max(0, -lambda_min)
+    chosen so that |d| = radius (bisection on mu in H's eigenbasis); when g has no
+    component along the most negative curvature (the "hard case", e.g. at a
+    saddle point of a symmetric deviance), that direction is added to reach the
+    boundary of the region. Returns the step and H's eigenvalues (ascending).
+    """
+    lam, V = np.linalg.eigh(H)
+    c = V.T @ g
+    if lam[0] > 0:
+        d = -V @ (c / lam)
+        if d @ d <= radius**2:
+            return d, lam
+    eps = 1e-12 * max(1.0, float(np.abs(lam).max()))
+    lo = max(0.0, -lam[0]) + eps
+    if np.linalg.norm(c / (lam + lo)) <= radius:  # hard case
+        d = -V @ (c / (lam + lo))
+        return d + np.sqrt(max(radius**2 - d @ d, 0.0)) * V[:, 0], lam
+    hi = lo + np.linalg.norm(g) / radius
+    for _ in range(200):
+        mu = 0.5 * (lo + hi)
+        if np.linalg.norm(c / (lam + mu)) > radius:
+            lo = mu
+        else:
+            hi = mu
+        if hi - lo <= 1e-10 * hi:
             break
-        starts = []
+    return -V @ (c / (lam + hi)), lam
+
+
+def trust_region(theta0, stats, tmap, reml, tol=1e-10, max_iter=200) -> Optimum:
+    """Newton's method with a trust region and the exact Hessian, theta unconstrained.
+
+    The deviance depends on theta only through T T', which does not change when a
+    column of T changes sign; the bounds theta_ii >= 0 therefore need not be
+    imposed while optimising: any minimum found is one with non-negative
+    diagonal after flipping the signs of columns (done at the end). A minimum
+    with a diagonal element at zero (a singular fit) is then an ordinary
+    interior point of a function symmetric about it, and Newton's method
+    converges to it as fast as to any other.
+
+    Stops when the quadratic model promises a decrease below ``tol`` (deviance
+    units: 1e-10 of -2 log-likelihood) and the Hessian has no negative curvature:
+    the certificate of the optimum, computed from the same Hessian.
+    """
+    x = np.array(theta0, dtype=float)
+    pls = solve_pls(x, stats, tmap, reml)
+    n_evals = 1
+    if pls is None:
+        raise ValueError(
+            "The profiled deviance is not finite at the starting values: the fixed part "
+            "fits the outcome exactly (no residual variation is left to estimate)."
+        )
+    g, H = derivatives(pls, stats, tmap, reml)
+    radius = 1.0
+    decrement = np.inf
+    for it in range(max_iter):
+        d, lam = _trust_step(g, H, radius)
+        decrement = -(g @ d + 0.5 * d @ H @ d)
+        if decrement < tol and lam[0] > -1e-8 * max(1.0, lam[-1]):
+            return _finish(x, pls, stats, tmap, reml, True, n_evals, it, decrement, "converged")
+        trial = solve_pls(x + d, stats, tmap, reml)
+        n_evals += 1
+        step = np.linalg.norm(d)
+        actual = -np.inf if trial is None else pls.deviance - trial.deviance
+        noise = 1e-13 * abs(pls.deviance)  # rounding in the deviance itself
+        ratio = actual / decrement
+        if ratio < 0.25:
+            radius = 0.25 * step
+        elif ratio > 0.75 and step > 0.99 * radius:
+            radius *= 2.0
+        if ratio > 1e-4 or (trial is not None and actual > -noise and decrement < 1e-6):
+            x, pls = x + d, trial
+            g, H = derivatives(pls, stats, tmap, reml)
+        elif radius < 1e-12:
+            break
+    converged = decrement < 1e-6  # stalled, but close: as the old check's tolerance
+    msg = "converged (step too small)" if converged else "no convergence"
+    return _finish(x, pls, stats, tmap, reml, converged, n_evals, it, decrement, msg)
+
+
+def _finish(x, pls, stats, tmap, reml, converged, n_evals, n_iter, decrement, message):
+    """Flip columns of T with a negative diagonal (the same T T') and recompute the PLS."""
+    flip = np.zeros(tmap.q, dtype=bool)
+    diag = tmap.rows == tmap.cols
+    flip[tmap.cols[diag]] = x[diag] < 0
+    if flip.any():
+        x = np.where(flip[tmap.cols], -x, x)
+        pls = solve_pls(x, stats, tmap, reml)
+    return Optimum(x, pls, converged, n_evals, n_iter, float(decrement), message)
+
+
+def optimize(stats, tmap, reml, theta0) -> Optimum:
+    """Minimise the profiled deviance over theta, then rule out a false boundary optimum.
+
+    A diagonal element of T at zero (a singular fit) may be a genuine boundary
+    optimum, or a local one: the same covariance can sometimes be reached with
+    the zero moved to another column. Only then, probe: re-open the zero diagonal
+    at a few distances, and re-open its whole column as in the identity start;
+    a probe with a lower deviance than the optimum starts a new run, and the
+    best optimum is kept. An interior optimum costs no extra evaluation.
+    """
+    best = trust_region(theta0, stats, tmap, reml)
+    n_evals = best.n_evals
+    diag = np.flatnonzero(tmap.rows == tmap.cols)
+    for _ in range(5):
+        zero = [k for k in diag if best.theta[k] <= SINGULAR_TOL]
+        probes = []
         for k in zero:
-            # Probes along the zero diagonal: a descent from a lower point cannot
-            # fall back onto the bound (the line search only accepts decreases).
-            for step in (1e-3, 1e-2, 0.1, 0.3, 1.0):
-                x = best.x.copy()
+            for step in (0.1, 0.3, 1.0):
+                x = best.theta.copy()
                 x[k] = step
-                if fun(x) < best.fun - 1e-10:
-                    starts.append(x)
-            starts += _reopened(best.x, tmap, k, tmap.cols[k])
+                probes.append(x)
+            x = np.where(tmap.cols == tmap.cols[k], 0.0, best.theta)
+            x[k] = 1.0
+            probes.append(x)
         improved = False
-        for start in starts:
-            res = run(start)
-            if res.fun < best.fun - 1e-8:
+        for x in probes:
+            trial = solve_pls(x, stats, tmap, reml)
+            n_evals += 1
+            if trial is None or trial.deviance >= best.pls.deviance - 1e-10:
+                continue
+            res = trust_region(x, stats, tmap, reml)
+            n_evals += res.n_evals
+            if res.pls.deviance < best.pls.deviance - 1e-8:
                 best, improved = res, True
+                break
         if not improved:
             break
-    converged, pg = check_optimum(fun_grad, best.x, tmap)
-    return best, converged and bool(np.isfinite(best.fun)), pg
+    return replace(best, n_evals=n_evals)
 
 
-def check_optimum(fun_grad, x, tmap, tol=1e-6):
-    """Is x a minimum? Judged by the Newton decrement g' H^-1 g on the free parameters.
+def moment_start(stats: Stats, tmap: ThetaMap) -> np.ndarray:
+    """Starting theta from moment estimates (falls back to lme4's identity start).
 
-    The decrement estimates how much the deviance could still fall (in deviance
-    units), whatever the scale of the data: a raw gradient of 1e-3 is large for a
-    deviance of 5,000 and negligible for one of 3,000,000. The Hessian comes from
-    central differences of the exact gradient. Components of the gradient that push
-    against an active bound (a variance at zero) do not count.
+    Regress y on X by OLS; regress each group's residuals on its own Z_j (the
+    groups where Z_j'Z_j is invertible); the spread of those per-group
+    coefficients, less their average sampling covariance sigma^2 (Z_j'Z_j)^-1,
+    estimates tau (Swamy's estimator); the pooled within-group residual variance
+    estimates sigma^2. theta0 holds the Cholesky factor of tau / sigma^2 (with
+    its eigenvalues kept away from zero, so that the start is not on a boundary).
     """
-    _, g = fun_grad(x)
-    at_bound = x <= tmap.lower + 1e-12
-    pg = np.where(at_bound & (g > 0), 0.0, g)
-    free = np.flatnonzero(~at_bound)
-    if free.size == 0:
-        return True, pg
-    H = np.empty((free.size, free.size))
-    for col, i in enumerate(free):
-        h = 1e-5 * max(abs(x[i]), 0.1)
-        e = np.zeros_like(x)
-        e[i] = h
-        gp, gm = fun_grad(x + e)[1], fun_grad(x - e)[1]
-        H[:, col] = (gp[free] - gm[free]) / (2 * h)
-    H = 0.5 * (H + H.T)
+    q, p = tmap.q, stats.XtX.shape[0]
     try:
-        R = np.linalg.cholesky(H)
-        step = scipy.linalg.solve_triangular(R, pg[free], lower=True)
-        return bool(step @ step < tol), pg
-    except np.linalg.LinAlgError:  # not positive definite: fall back on the gradient
-        return bool(np.max(np.abs(pg)) < 1e-3), pg
-
-
-def _reopened(theta, tmap: ThetaMap, k: int, col: int):
-    """Starting points with column col of T (zero on its diagonal) opened again."""
-    same_col = tmap.cols == col
-    unit = theta.copy()
-    unit[same_col] = 0.0
-    unit[k] = 1.0  # the column as in the identity start
-    nudged = theta.copy()
-    nudged[k] = 0.5  # the diagonal alone, the rest of the column kept
-    return [unit, nudged]
+        beta = np.linalg.solve(stats.XtX, stats.Xty)
+        Zte = (stats.Zty - np.einsum("apj,p->aj", stats.ZtX, beta)).T  # J x q
+        S = np.moveaxis(stats.ZtZ, -1, 0)  # J x q x q
+        ev = np.linalg.eigvalsh(S)
+        ok = ev[:, 0] > 1e-8 * np.maximum(ev[:, -1], 1e-300)
+        n_ok = int(ok.sum())
+        dof = stats.n - p - q * n_ok
+        if n_ok < 2 or dof <= 0:
+            return tmap.start.copy()
+        Sinv = np.linalg.inv(S[ok])
+        b = np.einsum("jab,jb->ja", Sinv, Zte[ok])
+        sigma2 = (stats.yty - beta @ stats.Xty - np.sum(b * Zte[ok])) / dof
+        tau = np.cov(b, rowvar=False).reshape(q, q) - sigma2 * Sinv.mean(axis=0)
+        keep = np.zeros((q, q), dtype=bool)
+        keep[tmap.rows, tmap.cols] = keep[tmap.cols, tmap.rows] = True
+        lam, V = np.linalg.eigh(np.where(keep, tau, 0.0) / sigma2)
+        lam = np.maximum(lam, 1e-2 * max(lam[-1], 1.0))
+        T0 = np.linalg.cholesky((V * lam) @ V.T)
+    except np.linalg.LinAlgError:
+        return tmap.start.copy()
+    theta0 = T0[tmap.rows, tmap.cols]
+    return theta0 if np.all(np.isfinite(theta0)) and sigma2 > 0 else tmap.start.copy()
 
 
 def boundary(theta, tmap: ThetaMap, tau: pd.DataFrame) -> tuple[bool, str]:

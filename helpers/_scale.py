@@ -25,7 +25,7 @@ scaled (centring would change the model: a zero covariance would no longer be ze
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -68,6 +68,17 @@ def _map(m: np.ndarray, s: np.ndarray, intercept: dict[int, int]) -> np.ndarray:
     return A
 
 
+def _outcome_units(y: np.ndarray | None, centre: bool) -> tuple[float, float]:
+    """Centre and scale of the outcome (centred only when the fixed part has an intercept)."""
+    if y is None:
+        return 0.0, 1.0
+    y_centre = float(np.mean(y)) if centre else 0.0
+    y_scale = float(np.sqrt(np.mean((y - y_centre) ** 2)))
+    if not np.isfinite(y_scale) or y_scale == 0.0:
+        y_scale = 1.0  # a constant outcome is refused before the fit; keep this total
+    return y_centre, y_scale
+
+
 @dataclass(frozen=True)
 class Units:
     """How the columns were centred and scaled, and the maps back to the data's units."""
@@ -104,15 +115,7 @@ class Units:
             zm[start : start + size], zs[start : start + size] = bm[cols], bs[cols]
             if centre:
                 z_int.update({k: z0 for k in cols if k != z0 and zm[k] != 0.0})
-        if y is None:
-            y_centre, y_scale = 0.0, 1.0
-        elif x0 is not None:
-            y_centre = float(np.mean(y))
-            y_scale = float(np.sqrt(np.mean((y - y_centre) ** 2)))
-        else:
-            y_centre, y_scale = 0.0, float(np.sqrt(np.mean(y**2)))
-        if not np.isfinite(y_scale) or y_scale == 0.0:
-            y_scale = 1.0  # a constant outcome is refused before the fit; keep this total
+        y_centre, y_scale = _outcome_units(y, x0 is not None)
         return cls(
             y_centre=y_centre,
             y_scale=y_scale,
@@ -125,6 +128,11 @@ class Units:
             x_intercept=x0,
             z_intercept=z_int,
         )
+
+    def for_outcome(self, y: np.ndarray) -> Units:
+        """The same units for X and Z, with the centre and scale of a new outcome y."""
+        y_centre, y_scale = _outcome_units(y, self.x_intercept is not None)
+        return replace(self, y_centre=y_centre, y_scale=y_scale)
 
     # -- data into internal units -----------------------------------------------------
     def y(self, y: np.ndarray) -> np.ndarray:

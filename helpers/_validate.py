@@ -8,6 +8,7 @@ None of them modifies its input.
 
 from __future__ import annotations
 
+import numbers
 import warnings
 
 import numpy as np
@@ -17,12 +18,14 @@ import scipy.linalg
 __all__ = [
     "aliased_columns",
     "check_bool",
+    "check_count",
     "check_finite_matrix",
     "check_fit",
     "check_frame",
     "check_option",
     "check_outcome",
     "check_predictor_columns",
+    "check_seed",
     "handle_missing",
     "row_label",
 ]
@@ -233,3 +236,23 @@ def aliased_columns(X: np.ndarray, names: list[str], tol: float = 1e-9) -> list[
         else:
             aliased.append(names[j])
     return aliased
+
+
+def check_count(n, what: str) -> int:
+    """n must be a whole number of at least 1 (e.g. of replicates or draws)."""
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral):
+        raise TypeError(f"{what} must be a whole number, not {n!r}.")
+    if n < 1:
+        raise ValueError(f"{what} must be at least 1 (got {n}).")
+    return int(n)
+
+
+def check_seed(seed) -> np.random.Generator:
+    """A numpy Generator from an integer seed, a Generator (used as is) or None."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if seed is None or (isinstance(seed, numbers.Integral) and not isinstance(seed, bool)):
+        if seed is not None and seed < 0:
+            raise ValueError(f"seed must be a non-negative integer, not {seed}.")
+        return np.random.default_rng(seed)
+    raise TypeError(f"seed must be an integer, a numpy Generator or None, not {seed!r}.")

@@ -16,18 +16,24 @@ The pipeline follows lme4's: :mod:`helpers._design` builds the design
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import ClassVar
 
 import numpy as np
 import pandas as pd
-import scipy.linalg
 
 from ._coef import coef_table
-from ._design import build_design
+from ._design import build_design, check_outcome_varies
 from ._fit import MixedFit
-from ._pls import ThetaMap, boundary, objective, optimize, solve_pls, sufficient_stats
-from ._validate import check_bool
+from ._pls import (
+    ThetaMap,
+    boundary,
+    moment_start,
+    optimize,
+    sufficient_stats,
+    with_outcome,
+)
+from ._validate import check_bool, check_count, check_seed
 
 __all__ = ["LmmFit", "ConvergenceWarning", "SingularFitWarning", "fit_lmm"]
 
@@ -84,23 +90,26 @@ def fit_lmm(
     reml = check_bool(reml, "reml")
     design = build_design(formula, data, missing)
     internal = design.internal()  # centred and scaled columns; results are mapped back
-    stats = sufficient_stats(internal)
+    return _fit(design, internal, sufficient_stats(internal), reml)
+
+
+def _fit(design, internal, stats, reml: bool, theta0=None) -> LmmFit:
+    """Optimise theta in internal units (from moment estimates, or from theta0),
+    build the result in the data's units, warn."""
     tmap = ThetaMap(design.blocks, design.Z.shape[1])
-    fun, fun_grad = objective(stats, tmap, reml)
-    opt, converged, pg = optimize(fun, fun_grad, tmap.start.copy(), tmap)
-    theta = opt.x
-    pls = solve_pls(theta, stats, tmap, reml)
-    if pls is None:  # should not happen at an optimum with finite deviance
-        raise RuntimeError("The penalised least-squares step failed at the optimum.")
-    fit = LmmFit._from_pls(design, stats, tmap, theta, pls, reml, converged, opt)
-    if not converged:
+    if theta0 is None:
+        theta0 = moment_start(stats, tmap)
+    opt = optimize(stats, tmap, reml, theta0)
+    fit = LmmFit._from_optimum(design, internal, stats, tmap, opt, reml)
+    formula = design.formula.text
+    if not opt.converged:
         warnings.warn(
             f"The optimiser did not confirm an optimum for {formula!r} "
-            f"(largest projected gradient {np.max(np.abs(pg)):.2g}; {opt.message}). "
+            f"(the deviance may still fall by {opt.decrement:.2g}; {opt.message}). "
             "The estimates may be inaccurate: simplify the random part (a covariance or a "
             "variance that the data barely inform is the usual cause).",
             ConvergenceWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
     if fit.singular:
         warnings.warn(
@@ -108,7 +117,7 @@ def fit_lmm(
             "boundary of the parameter space; consider removing that random term "
             "(and test it with hp.compare).",
             SingularFitWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
     return fit
 
@@ -142,17 +151,23 @@ class LmmFit(MixedFit):
     """
 
     kind: ClassVar[str] = "Linear mixed model"
+    # What refit reuses, set by _from_optimum: plain attributes, not dataclass fields
+    # (the state of a fit is MixedFit's fields).
+    _stats = None  # the sufficient statistics (Stats)
+    _tmap = None  # the ThetaMap
+    _internal = None  # the design in internal units (centred and scaled columns)
+    _theta_internal = None  # the optimum's theta in internal units
 
     # -- construction -----------------------------------------------------------------
     @classmethod
-    def _from_pls(cls, design, stats, tmap, theta, pls, reml, converged, opt):
-        """The result in the data's units, from the PLS solution in internal units."""
+    def _from_optimum(cls, design, internal, stats, tmap, opt, reml):
+        """The result in the data's units, from the optimum in internal units."""
         units = design.units
+        theta, pls = opt.theta, opt.pls
         n, p = stats.n, len(pls.beta)
         sigma2_i = pls.r2 / (n - p if reml else n)
         T_i = tmap.T(theta)
-        RXinv = scipy.linalg.solve_triangular(pls.RX, np.eye(p), lower=True)
-        vcov = units.vcov(sigma2_i * (RXinv.T @ RXinv))
+        vcov = units.vcov(sigma2_i * (pls.RXinv.T @ pls.RXinv))
         beta = units.beta(pls.beta)
         fixed = coef_table(beta, np.sqrt(np.diag(vcov)), design.fixed_names)
         names = pd.Index(design.random_names, name="term")
@@ -171,7 +186,7 @@ class LmmFit(MixedFit):
         sigma2 = units.sigma2(sigma2_i)
         deviance = units.deviance(pls.deviance, n, p, reml)
         ZtZ = np.einsum("ab,bcj,dc->jad", units.B.T, stats.ZtZ, units.B.T)
-        return cls(
+        fit = cls(
             formula=design.formula.text,
             reml=reml,
             fixed=fixed,
@@ -183,17 +198,85 @@ class LmmFit(MixedFit):
             n_obs=n,
             n_groups=len(design.groups),
             n_dropped=design.n_dropped,
-            converged=converged,
+            converged=opt.converged,
             singular=singular,
             boundary_reason=reason,
             group=design.formula.group,
-            n_iter=int(getattr(opt, "nit", -1)),
+            n_iter=opt.n_iter,
             _design=design,
             _b=b,
             _b_cov=b_cov,
             _n_j=stats.n_j,
             _ZtZ=ZtZ,
         )
+        # What refit and simulate reuse: the design and its statistics in internal
+        # units, the theta-map and the optimum (internal theta) as a warm start.
+        fit._internal, fit._stats, fit._tmap = internal, stats, tmap
+        fit._theta_internal = opt.theta.copy()
+        return fit
+
+    # -- new outcomes for the same design -----------------------------------------------
+    def refit(self, y) -> LmmFit:
+        """The same model fitted to a new outcome (as lme4's ``refit``).
+
+        ``y`` holds one value per row of the fit (``n_obs`` values, in the order
+        of ``fitted()``; a Series is aligned on that index). The formula, the
+        design matrices and their per-group cross-products are reused: only
+        Z'y, X'y and y'y are computed anew, and the optimiser starts from this
+        fit's theta. The result is the fit ``fit_lmm`` gives on the data with the
+        new outcome; this fit is not changed. It is what simulation studies and
+        :func:`~helpers.bootstrap` call many times.
+        """
+        d = self._design
+        if isinstance(y, pd.Series):
+            y = y.reindex(d.row_index)
+        try:
+            y = np.array(y, dtype=float)  # a copy: the caller's array is not frozen
+        except (TypeError, ValueError):
+            raise TypeError(
+                "refit needs the new outcome as numbers (an array or Series of floats)."
+            ) from None
+        if y.shape != (self.n_obs,):
+            raise ValueError(
+                f"refit needs one outcome value per row of the fit ({self.n_obs}); "
+                f"got an array of shape {y.shape}."
+            )
+        if not np.all(np.isfinite(y)):
+            raise ValueError(
+                f"The new outcome has {int((~np.isfinite(y)).sum())} missing or infinite "
+                "value(s); refit needs a value for every row of the fit."
+            )
+        check_outcome_varies(y, d.codes, self.n_groups, d.formula.outcome, self.group)
+        # The same centring and scaling of X and Z; the outcome's own centre and scale.
+        units = d.units.for_outcome(y)
+        y.setflags(write=False)
+        design = replace(d, y=y, units=units)
+        y_i = units.y(y)
+        y_i.setflags(write=False)
+        internal = replace(self._internal, y=y_i)
+        stats = with_outcome(self._stats, internal)
+        return _fit(design, internal, stats, self.reml, theta0=self._theta_internal)
+
+    def simulate(self, n: int = 1, *, seed=None) -> np.ndarray:
+        """Outcomes drawn from the fitted model (as lme4's ``simulate``).
+
+        Each draw is ``X beta + Z_j b_j + e`` in the rows of the fit, with new
+        random effects ``b_j ~ N(0, tau)`` for every group and new residuals
+        ``e ~ N(0, sigma2)``; the design stays as it is. Returns an array of
+        shape ``(n, n_obs)``. ``seed``: an integer, a numpy Generator or None.
+        """
+        n = check_count(n, "n")
+        rng = check_seed(seed)
+        d = self._design
+        sd = np.sqrt(self.sigma2)
+        ST = sd * self._tmap.T(self.theta)  # b_j = sigma T u_j with u_j ~ N(0, I)
+        mean = d.X @ self.fixed["estimate"].to_numpy()
+        out = np.empty((n, self.n_obs))
+        for k in range(n):
+            b = rng.standard_normal((self.n_groups, ST.shape[0])) @ ST.T
+            out[k] = mean + np.einsum("nq,nq->n", d.Z, b[d.codes])
+            out[k] += sd * rng.standard_normal(self.n_obs)
+        return out
 
     @property
     def n_params(self) -> int:
