@@ -132,3 +132,29 @@ def test_bootstrap_input_checks(final):
         hp.bootstrap(final, n=2.5)
     with pytest.raises(TypeError, match="seed"):
         hp.bootstrap(final, n=2, seed="one")
+
+
+@pytest.mark.parametrize("shift, scale", [(1e7, 1.0), (0.0, 1e-6), (-3.0, 1e5)])
+def test_refit_of_a_shifted_or_rescaled_outcome_equals_a_fresh_fit(pop, final, shift, scale):
+    # The fit works in internal units chosen from the outcome; a refit must choose
+    # them again for its own outcome, or a shifted outcome would be fitted badly.
+    y = shift + scale * final.simulate(seed=5)[0]
+    new = final.refit(y)
+    fresh = hp.fit_lmm(FINAL, pop.assign(popular=y))
+    assert new.deviance == pytest.approx(fresh.deviance, rel=1e-9, abs=1e-7)
+    np.testing.assert_allclose(new.fixed["estimate"], fresh.fixed["estimate"], rtol=1e-6)
+    np.testing.assert_allclose(new.tau.to_numpy(), fresh.tau.to_numpy(), rtol=1e-5, atol=0)
+
+
+def test_refit_leaves_the_callers_array_writable_and_unchanged(final):
+    y = final.simulate(seed=6)[0]
+    before = y.copy()
+    final.refit(y)
+    assert y.flags.writeable
+    np.testing.assert_array_equal(y, before)
+
+
+def test_refit_names_an_outcome_constant_within_every_group(final):
+    codes = final.group_codes
+    with pytest.raises(ValueError, match="constant within every group of 'class'"):
+        final.refit(codes.astype(float))
