@@ -87,9 +87,9 @@ def simulate_counts(seed: int = SEED_COUNTS) -> pd.DataFrame:
 def write(frame: pd.DataFrame, stem: str, folder: Path = HERE) -> Path:
     path = folder / f"{stem}.csv"
     out = frame.copy()
-    for col in ("x", "exposure"):
+    for col, fmt in (("x", "{:.3f}"), ("exposure", "{:.2f}")):
         if col in out:
-            out[col] = out[col].map(lambda v: f"{v:.3f}" if col == "x" else f"{v:.2f}")
+            out[col] = out[col].map(fmt.format)
     out.to_csv(path, index=False, lineterminator="\n")
     return path
 
