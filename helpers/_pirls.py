@@ -93,11 +93,24 @@ class Family:
             return np.clip(mu, _EPS, 1.0 - _EPS)
         return np.maximum(mu, _EPS)
 
-    def kernel(self, y, mu, wt) -> np.ndarray:
-        """Per-row log density without its constant (the part that depends on mu)."""
+    def mean_and_kernel(self, y, eta, wt) -> tuple[np.ndarray, np.ndarray]:
+        """mu and the per-row log density without its constant, from eta (stable forms)."""
+        if self.link == "logit":
+            e = np.exp(-np.abs(eta))
+            mu = np.where(eta >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+            return self.clip(mu), wt * (y * eta - (np.maximum(eta, 0.0) + np.log1p(e)))
+        if self.link == "probit":
+            mu = self.clip(scipy.special.ndtr(eta))
+            ll = y * scipy.special.log_ndtr(eta) + (1.0 - y) * scipy.special.log_ndtr(-eta)
+            return mu, wt * ll
+        mu = np.exp(np.minimum(eta, _ETA_MAX))
+        return self.clip(mu), wt * (y * eta - mu)
+
+    def saturated_kernel(self, y, wt) -> np.ndarray:
+        """Per-row log density at mu = y, without its constant."""
         if self.name == "binomial":
-            return wt * (scipy.special.xlogy(y, mu) + scipy.special.xlog1py(1.0 - y, -mu))
-        return wt * (scipy.special.xlogy(y, mu) - mu)
+            return wt * (scipy.special.xlogy(y, y) + scipy.special.xlog1py(1.0 - y, -y))
+        return wt * (scipy.special.xlogy(y, y) - y)
 
     def constant(self, y, wt) -> float:
         """Sum of the log-density terms free of mu: log choose(m, k), or -log y!."""
@@ -115,7 +128,7 @@ class Family:
 
     def saturated_loglik(self, y, wt) -> float:
         """sum log f(y | mu = y): the log-likelihood of the saturated model."""
-        return float(np.sum(self.kernel(y, y, wt))) + self.constant(y, wt)
+        return float(np.sum(self.saturated_kernel(y, wt))) + self.constant(y, wt)
 
 
 # --------------------------------------------------------------------------- problem
@@ -134,7 +147,16 @@ class Problem:
     codes: np.ndarray  # group index of every row
     J: int
     lower_idx: tuple  # (rows, cols) of the free elements of T, lme4's theta order
-    const: float  # sum of the mu-free log-density terms
+    const: float = 0.0  # sum of the mu-free log-density terms
+    starts: np.ndarray | None = None  # first row of each group (rows sorted by group)
+
+    def __post_init__(self):
+        if np.any(np.diff(self.codes) < 0):
+            raise ValueError("Problem rows must be sorted by group (use make_problem).")
+        self.starts = np.flatnonzero(np.r_[True, self.codes[1:] != self.codes[:-1]])
+        if len(self.starts) != self.J:
+            raise ValueError("Every group must have at least one row.")
+        self.const = self.family.constant(self.y, self.wt)
 
     @property
     def q(self) -> int:
@@ -158,6 +180,27 @@ class Problem:
         return np.where(np.asarray(r) == np.asarray(c), 0.0, -np.inf)
 
 
+def make_problem(family, y, wt, offset, X, Z, codes, J, lower_idx) -> tuple[Problem, np.ndarray]:
+    """A Problem with its rows sorted by group (so per-group sums are contiguous).
+
+    Returns the problem and the permutation: row k of the problem is row perm[k]
+    of the input.
+    """
+    perm = np.argsort(codes, kind="stable")
+    pb = Problem(
+        family=family,
+        y=np.ascontiguousarray(y[perm]),
+        wt=np.ascontiguousarray(wt[perm]),
+        offset=np.ascontiguousarray(offset[perm]),
+        X=np.ascontiguousarray(X[perm]),
+        Z=np.ascontiguousarray(Z[perm]),
+        codes=np.ascontiguousarray(codes[perm]),
+        J=J,
+        lower_idx=lower_idx,
+    )
+    return pb, perm
+
+
 def lower_index(q: int, blocks) -> tuple:
     """Free elements of T, column by column as lme4 orders theta, block by block."""
     rows, cols = [], []
@@ -174,8 +217,9 @@ def lower_index(q: int, blocks) -> tuple:
 # ------------------------------------------------------------------ per-group algebra
 
 
-def _gsum(codes, J, v):
-    return np.bincount(codes, weights=v, minlength=J)
+def _gsum(pb: Problem, v):
+    """Per-group sums of a row vector (rows are sorted by group)."""
+    return np.add.reduceat(v, pb.starts)
 
 
 def _group_hessian(pb: Problem, ZT: np.ndarray, W: np.ndarray) -> np.ndarray:
@@ -185,7 +229,7 @@ def _group_hessian(pb: Problem, ZT: np.ndarray, W: np.ndarray) -> np.ndarray:
     for a in range(q):
         wa = ZT[:, a] * W
         for b in range(a + 1):
-            H[:, a, b] = H[:, b, a] = _gsum(pb.codes, J, wa * ZT[:, b])
+            H[:, a, b] = H[:, b, a] = _gsum(pb, wa * ZT[:, b])
     H += np.eye(q)
     return H
 
@@ -221,9 +265,8 @@ def _state(pb: Problem, base: np.ndarray, ZT: np.ndarray, u: np.ndarray):
         if pb.q > 1
         else base + ZT[:, 0] * u[pb.codes, 0]
     )
-    mu = pb.family.clip(pb.family.linkinv(eta))
-    ll = pb.family.kernel(pb.y, mu, pb.wt)
-    Dj = -2.0 * _gsum(pb.codes, pb.J, ll) + np.sum(u**2, axis=1)
+    mu, ll = pb.family.mean_and_kernel(pb.y, eta, pb.wt)
+    Dj = -2.0 * _gsum(pb, ll) + np.sum(u**2, axis=1)
     return eta, mu, Dj
 
 
@@ -236,6 +279,25 @@ def _weights(pb: Problem, eta, mu):
     return W, s
 
 
+def _newton_weights(pb: Problem, eta, mu):
+    """Observed information per row (-d2 log f / d eta2) and the score.
+
+    The same as the IRLS weights for the canonical links (logit, log); for the
+    probit link the observed information makes the mode search quadratically
+    convergent. The mode does not depend on which is used; log|L|^2 always uses
+    the IRLS (expected) weights, as lme4 does.
+    """
+    if pb.family.link != "probit":
+        return _weights(pb, eta, mu)
+    y, wt = pb.y, pb.wt
+    logphi = -0.5 * eta**2 - 0.5 * np.log(2.0 * np.pi)
+    r1 = np.exp(logphi - scipy.special.log_ndtr(eta))  # phi / Phi
+    r0 = np.exp(logphi - scipy.special.log_ndtr(-eta))  # phi / (1 - Phi)
+    s = wt * (y * r1 - (1.0 - y) * r0)
+    W = wt * (y * r1 * (eta + r1) + (1.0 - y) * r0 * (r0 - eta))
+    return np.maximum(W, _EPS), s
+
+
 def pirls_u(pb: Problem, theta, beta, u0=None, tol: float = 1e-9, maxit: int = 100) -> Mode:
     """Conditional modes u for fixed (theta, beta): Fisher scoring, group by group."""
     ZT = pb.Z @ pb.T(theta)
@@ -245,9 +307,9 @@ def pirls_u(pb: Problem, theta, beta, u0=None, tol: float = 1e-9, maxit: int = 1
     converged = False
     it = 0
     for it in range(1, maxit + 1):  # noqa: B007 (it is reported)
-        W, s = _weights(pb, eta, mu)
+        W, s = _newton_weights(pb, eta, mu)
         H = _group_hessian(pb, ZT, W)
-        g = np.stack([_gsum(pb.codes, pb.J, s * ZT[:, a]) for a in range(pb.q)], axis=1) - u
+        g = np.stack([_gsum(pb, s * ZT[:, a]) for a in range(pb.q)], axis=1) - u
         step = _solve(H, g)
         small = np.max(np.abs(step)) < tol
         u_new = u + step
@@ -319,7 +381,7 @@ def _cross(pb: Problem, ZT, W):
     for a in range(q):
         wa = ZT[:, a] * W
         for k in range(p):
-            C[:, a, k] = _gsum(pb.codes, J, wa * pb.X[:, k])
+            C[:, a, k] = _gsum(pb, wa * pb.X[:, k])
     return C
 
 
@@ -344,10 +406,10 @@ def pirls_joint(
     converged = False
     it = 0
     for it in range(1, maxit + 1):  # noqa: B007 (it is reported)
-        W, s = _weights(pb, eta, mu)
+        W, s = _newton_weights(pb, eta, mu)
         H = _group_hessian(pb, ZT, W)
         C = _cross(pb, ZT, W)
-        g = np.stack([_gsum(pb.codes, pb.J, s * ZT[:, a]) for a in range(pb.q)], axis=1) - u
+        g = np.stack([_gsum(pb, s * ZT[:, a]) for a in range(pb.q)], axis=1) - u
         gb = pb.X.T @ s
         HiC = np.linalg.solve(H, C)
         Hig = _solve(H, g)
@@ -408,13 +470,17 @@ class Objective:
         return laplace(self.pb, m)
 
 
-def fd_gradient(f, x, lower, h=1e-6):
+def fd_gradient(f, x, lower, h=1e-6, central=True):
+    """Finite-difference gradient; one-sided where a central step would cross a bound."""
     g = np.empty_like(x)
+    f0 = None if central else f(x)
     for i in range(x.size):
         e = np.zeros_like(x)
         step = h * max(1.0, abs(x[i]))
         e[i] = step
-        if x[i] - step < lower[i]:
+        if not central:
+            g[i] = (f(x + e) - f0) / step
+        elif x[i] - step < lower[i]:
             g[i] = (f(x + e) - f(x)) / step
         else:
             g[i] = (f(x + e) - f(x - e)) / (2 * step)

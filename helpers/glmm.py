@@ -491,20 +491,18 @@ def fit_glmm(
         )
     Minv = _scaling(d.X, d.fixed_names)
     Xs = d.X @ Minv
-    pb = _pirls.Problem(
-        family=fam,
-        y=gd.y,
-        wt=gd.wt,
-        offset=gd.offset,
-        X=Xs,
-        Z=d.Z,
-        codes=d.codes,
-        J=len(d.groups),
-        lower_idx=_pirls.lower_index(q, d.blocks),
-        const=0.0,
+    pb, perm = _pirls.make_problem(
+        fam,
+        gd.y,
+        gd.wt,
+        gd.offset,
+        Xs,
+        d.Z,
+        d.codes,
+        len(d.groups),
+        _pirls.lower_index(q, d.blocks),
     )
-    pb.const = fam.constant(pb.y, pb.wt)
-    fit = _estimate(pb, nagq, gd, Minv, formula)
+    fit = _estimate(pb, perm, nagq, gd, Minv)
     if not fit.converged:
         warnings.warn(
             f"The optimiser did not confirm an optimum for {formula!r} ({fit._message}). "
@@ -548,7 +546,7 @@ def _glm_start(pb: _pirls.Problem, names) -> np.ndarray:
     return jm.beta
 
 
-def _estimate(pb, nagq, gd, Minv, formula) -> GlmmFit:
+def _estimate(pb, perm, nagq, gd, Minv) -> GlmmFit:
     d = gd.base
     names = d.fixed_names
     beta_glm = _glm_start(pb, names)
@@ -568,7 +566,7 @@ def _estimate(pb, nagq, gd, Minv, formula) -> GlmmFit:
         stage1,
         theta0,
         method="L-BFGS-B",
-        jac=lambda t: _pirls.fd_gradient(stage1, t, lower_t, h=1e-6),
+        jac=lambda t: _pirls.fd_gradient(stage1, t, lower_t, h=1e-5),
         bounds=bounds_t,
         options={"ftol": 1e-12, "gtol": 1e-7, "maxiter": 200},
     )
@@ -584,11 +582,12 @@ def _estimate(pb, nagq, gd, Minv, formula) -> GlmmFit:
         obj,
         x0,
         method="L-BFGS-B",
-        jac=lambda x: _pirls.fd_gradient(obj, x, lower, h=1e-6),
+        jac=lambda x: _pirls.fd_gradient(obj, x, lower, h=1e-5),
         bounds=bounds,
         options={"ftol": 1e-15, "gtol": 1e-8, "maxiter": 500, "maxcor": 20},
     )
-    x, f0, grad, H = _polish(obj, r2.x.copy(), lower)
+    x = _leave_edge(obj, r2.x.copy(), lower, bounds)
+    x, f0, grad, H = _polish(obj, x, lower)
     theta, beta_s = obj.split(x)
     mode = obj.mode(x)
 
@@ -627,6 +626,7 @@ def _estimate(pb, nagq, gd, Minv, formula) -> GlmmFit:
     return GlmmFit._build(
         gd=gd,
         pb=pb,
+        perm=perm,
         nagq=nagq,
         theta=theta,
         beta=beta,
@@ -639,6 +639,35 @@ def _estimate(pb, nagq, gd, Minv, formula) -> GlmmFit:
         message=message,
         n_eval=obj.evaluations,
     )
+
+
+def _leave_edge(obj, x, lower, bounds):
+    """Probe away from a variance at zero: there the gradient in theta is 0 by symmetry.
+
+    The deviance is even in each column of T, so an optimiser can stop at
+    theta_ii = 0 even when it is a maximum along that direction. If a probe at
+    theta_ii > 0 is lower, restart from it.
+    """
+    f0 = obj(x)
+    best, fbest = None, f0
+    for i in np.flatnonzero((lower == 0.0) & (x < 1e-4)):
+        for value in (0.05, 0.25, 1.0):
+            xp = x.copy()
+            xp[i] = value
+            fp = obj(xp)
+            if fp < fbest - 1e-8:
+                best, fbest = xp, fp
+    if best is None:
+        return x
+    r = scipy.optimize.minimize(
+        obj,
+        best,
+        method="L-BFGS-B",
+        jac=lambda z: _pirls.fd_gradient(obj, z, lower, h=1e-5),
+        bounds=bounds,
+        options={"ftol": 1e-15, "gtol": 1e-8, "maxiter": 500, "maxcor": 20},
+    )
+    return r.x if r.fun < f0 else x
 
 
 def _polish(obj, x, lower, steps: int = 4):
@@ -724,6 +753,7 @@ class GlmmFit:
         cls,
         gd,
         pb,
+        perm,
         nagq,
         theta,
         beta,
@@ -758,7 +788,10 @@ class GlmmFit:
         b = mode.u @ T.T
         Hinv = np.linalg.inv(mode.H)
         b_cov = T @ Hinv @ T.T
-        dres = 2.0 * (pb.family.kernel(pb.y, pb.y, pb.wt) - pb.family.kernel(pb.y, mode.mu, pb.wt))
+        _, ll = pb.family.mean_and_kernel(pb.y, mode.eta, pb.wt)
+        dres = 2.0 * (pb.family.saturated_kernel(pb.y, pb.wt) - ll)
+        eta = np.empty_like(mode.eta)
+        eta[perm] = mode.eta  # back to the order of the data
         singular, reason = _boundary(theta, pb.lower_idx, list(d.random_names), T @ T.T)
         return cls(
             formula=gd.formula,
@@ -786,7 +819,7 @@ class GlmmFit:
             _gd=gd,
             _b=b,
             _b_cov=b_cov,
-            _eta=mode.eta,
+            _eta=eta,
         )
 
     # -- summary numbers --------------------------------------------------------------
