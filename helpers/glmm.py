@@ -42,9 +42,11 @@ What the numbers mean (and how they relate to lme4's)
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import warnings
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -52,9 +54,11 @@ import scipy.optimize
 import scipy.stats
 
 from . import _pirls
+from ._coef import coef_table
+from ._design import Design, build_design
+from ._fit import MixedFit
 from ._validate import check_frame, handle_missing
 from .lmm import ConvergenceWarning, SingularFitWarning
-from .lmm import _build_design as _lmm_build_design
 
 __all__ = ["GlmmFit", "PerfectSeparationError", "fit_glmm"]
 
@@ -75,12 +79,12 @@ def _base_design(formula: str, data: pd.DataFrame, missing: str):
 
     The one place that calls the shared design builder (swap here when it moves).
     """
-    return _lmm_build_design(formula, data, missing)
+    return build_design(formula, data, missing)
 
 
 @dataclass
 class _GlmmDesign:
-    base: object  # the shared design: X, Z, codes, groups, names, blocks, specs
+    base: Design  # the shared design: X, Z, codes, groups, names, blocks, specs
     formula: str
     outcome: str
     y: np.ndarray
@@ -708,45 +712,44 @@ def _polish(obj, x, lower, steps: int = 4):
 # ---------------------------------------------------------------------------- results
 
 
-@dataclass
-class GlmmFit:
+@dataclass(repr=False)
+class GlmmFit(MixedFit):
     """A fitted two-level generalised linear mixed model (the result of :func:`fit_glmm`).
 
-    ``fixed`` has ``estimate, std_error, statistic, p_value, ci_lower, ci_upper``
-    (Wald z tests and 95% intervals, as glmer's summary); ``tau`` is the covariance
-    matrix of the random effects on the link scale. ``loglik``, ``deviance``,
-    ``conditional_deviance``, ``lme4_loglik`` and the standard errors are defined in
-    the module docstring of :mod:`helpers.glmm`.
+    The :class:`~helpers._fit.MixedFit` API (``fixed``, ``vcov``, ``tau``,
+    ``loglik``, ``deviance``, ``aic``, ``bic``, ``ranef()``, ``ranef_sd()``,
+    ``coef()``, ``summary()``, the read-only design ``X``, ``y``, ``Z``, ...), plus:
+
+    ``family``, ``link``, ``nagq``
+        The model and the approximation (1: Laplace; more: adaptive Gauss-Hermite).
+    ``fixed``
+        ``estimate, std_error, statistic, p_value, ci_lower, ci_upper``: Wald z
+        tests and 95% intervals, as glmer's summary, with lme4's default standard
+        errors (``vcov_method`` says "Hessian" or, as a fallback, "RX").
+    ``tau``
+        Covariance matrix of the random effects on the link scale; ``sigma2`` is 1
+        (no residual variance: lme4's ``sigma()`` of a binomial or Poisson fit).
+    ``y``
+        The outcome as modelled: 0/1, or the proportion of successes with
+        ``weights`` the number of trials (cbind outcomes); ``offset`` per row.
+    ``loglik``, ``deviance``, ``lme4_loglik``, ``conditional_deviance``, ``vcov_rx``
+        Defined in the docstring of :mod:`helpers.glmm` (full-constant
+        log-likelihood; deviance = -2 loglik).
     """
 
-    formula: str
-    family: str
-    link: str
-    nagq: int
-    fixed: pd.DataFrame
-    vcov: pd.DataFrame
-    vcov_rx: pd.DataFrame
-    vcov_method: str
-    tau: pd.DataFrame
-    theta: np.ndarray
-    loglik: float
-    saturated_loglik: float
-    conditional_deviance: float
-    n_obs: int
-    n_groups: int
-    n_dropped: int
-    converged: bool
-    singular: bool
-    boundary_reason: str
-    group: str
-    n_eval: int
-    _message: str = field(repr=False)
-    _gd: _GlmmDesign = field(repr=False)
-    _b: np.ndarray = field(repr=False)
-    _b_cov: np.ndarray = field(repr=False)
-    _eta: np.ndarray = field(repr=False)
+    kind: ClassVar[str] = "Generalised linear mixed model"
 
-    reml = False
+    family: str = "binomial"
+    link: str = "logit"
+    nagq: int = 1
+    vcov_rx: pd.DataFrame | None = None
+    vcov_method: str = ""
+    saturated_loglik: float = 0.0
+    conditional_deviance: float = 0.0
+    n_eval: int = 0
+    _message: str = field(default="", repr=False)
+    _gd: _GlmmDesign | None = field(default=None, repr=False)
+    _eta: np.ndarray | None = field(default=None, repr=False)
 
     @classmethod
     def _build(
@@ -766,110 +769,78 @@ class GlmmFit:
         message,
         n_eval,
     ):
-        d = gd.base
+        base = gd.base
         T = pb.T(theta)
-        se = np.sqrt(np.diag(vcov))
-        z = beta / se
-        crit = scipy.stats.norm.ppf(0.975)
-        index = pd.Index(d.fixed_names, name="term")
-        fixed = pd.DataFrame(
-            {
-                "estimate": beta,
-                "std_error": se,
-                "statistic": z,
-                "p_value": 2 * scipy.stats.norm.sf(np.abs(z)),
-                "ci_lower": beta - crit * se,
-                "ci_upper": beta + crit * se,
-            },
-            index=index,
-        )
-        names = pd.Index(d.random_names, name="term")
+        fixed = coef_table(beta, np.sqrt(np.diag(vcov)), base.fixed_names)
+        index = fixed.index
+        names = pd.Index(base.random_names, name="term")
         tau = pd.DataFrame(T @ T.T, index=names, columns=names)
         b = mode.u @ T.T
-        Hinv = np.linalg.inv(mode.H)
-        b_cov = T @ Hinv @ T.T
+        b_cov = T @ np.linalg.inv(mode.H) @ T.T  # lme4's condVar (sigma = 1)
         _, ll = pb.family.mean_and_kernel(pb.y, mode.eta, pb.wt)
         dres = 2.0 * (pb.family.saturated_kernel(pb.y, pb.wt) - ll)
         eta = np.empty_like(mode.eta)
         eta[perm] = mode.eta  # back to the order of the data
-        singular, reason = _boundary(theta, pb.lower_idx, list(d.random_names), T @ T.T)
+        singular, reason = _boundary(theta, pb.lower_idx, list(base.random_names), T @ T.T)
+        J = len(base.groups)
+        Z = base.Z
+        ZtZ = np.empty((J, Z.shape[1], Z.shape[1]))
+        for a in range(Z.shape[1]):
+            for c in range(Z.shape[1]):
+                ZtZ[:, a, c] = np.bincount(base.codes, weights=Z[:, a] * Z[:, c], minlength=J)
+        design = dataclasses.replace(
+            base, y=gd.y, offset=gd.offset, weights=gd.wt, row_index=gd.row_labels
+        )
         return cls(
             formula=gd.formula,
-            family=pb.family.name,
-            link=pb.family.link,
-            nagq=nagq,
+            reml=False,
             fixed=fixed,
             vcov=pd.DataFrame(vcov, index=index, columns=index),
-            vcov_rx=pd.DataFrame(vcov_rx, index=index, columns=index),
-            vcov_method=vcov_method,
             tau=tau,
+            sigma2=1.0,
             theta=theta.copy(),
-            loglik=float(-0.5 * dev),
-            saturated_loglik=pb.family.saturated_loglik(pb.y, pb.wt),
-            conditional_deviance=float(np.sum(dres)),
+            deviance=float(dev),
             n_obs=len(pb.y),
-            n_groups=pb.J,
-            n_dropped=d.n_dropped,
+            n_groups=J,
+            n_dropped=base.n_dropped,
             converged=converged,
             singular=singular,
             boundary_reason=reason,
-            group=d.formula.group,
+            group=base.formula.group,
+            n_iter=n_eval,
+            _design=design,
+            _b=b,
+            _b_cov=b_cov,
+            _n_j=np.bincount(base.codes, minlength=J),
+            _ZtZ=ZtZ,
+            family=pb.family.name,
+            link=pb.family.link,
+            nagq=nagq,
+            vcov_rx=pd.DataFrame(vcov_rx, index=index, columns=index),
+            vcov_method=vcov_method,
+            saturated_loglik=pb.family.saturated_loglik(pb.y, pb.wt),
+            conditional_deviance=float(np.sum(dres)),
             n_eval=n_eval,
             _message=message,
             _gd=gd,
-            _b=b,
-            _b_cov=b_cov,
             _eta=eta,
         )
 
     # -- summary numbers --------------------------------------------------------------
-    @property
-    def n_params(self) -> int:
-        """Number of estimated parameters: fixed effects and theta (no residual variance)."""
-        return len(self.fixed) + len(self.theta)
-
-    @property
-    def deviance(self) -> float:
-        """-2 log-likelihood (what glmer's summary and anova print as deviance)."""
-        return -2.0 * self.loglik
-
     @property
     def lme4_loglik(self) -> float:
         """The value lme4's logLik() reports (relative to the saturated model if nagq > 1)."""
         return self.loglik - (self.saturated_loglik if self.nagq > 1 else 0.0)
 
     @property
-    def aic(self) -> float:
-        return self.deviance + 2 * self.n_params
+    def offset(self) -> np.ndarray:
+        """The offset of every row used (0 without offset() terms)."""
+        return self._design.offset.copy()
 
     @property
-    def bic(self) -> float:
-        return self.deviance + np.log(self.n_obs) * self.n_params
-
-    @property
-    def random_terms(self) -> list[str]:
-        return list(self.tau.index)
-
-    # -- group-level quantities -------------------------------------------------------
-    def ranef(self) -> pd.DataFrame:
-        """Conditional modes of the random effects per group (link scale)."""
-        return pd.DataFrame(self._b.copy(), index=self._gd.base.groups, columns=self.tau.index)
-
-    def ranef_sd(self) -> pd.DataFrame:
-        """Conditional standard deviations of the random effects (lme4's condVar)."""
-        sd = np.sqrt(np.clip(np.diagonal(self._b_cov, axis1=1, axis2=2), 0, None))
-        return pd.DataFrame(sd, index=self._gd.base.groups, columns=self.tau.index)
-
-    def coef(self) -> pd.DataFrame:
-        """Group-specific coefficients: fixed effects plus each group's random effects."""
-        out = pd.DataFrame(
-            np.tile(self.fixed["estimate"].to_numpy(), (self.n_groups, 1)),
-            index=self._gd.base.groups,
-            columns=self.fixed.index,
-        )
-        for term, col in self.ranef().items():
-            out[term] = out[term] + col if term in out.columns else col
-        return out
+    def weights(self) -> np.ndarray:
+        """Prior weights of the rows used (number of trials for binomial proportions)."""
+        return self._design.weights.copy()
 
     def icc(self) -> float:
         """Intraclass correlation on the latent scale: tau_00 / (tau_00 + s2).
@@ -886,6 +857,12 @@ class GlmmFit:
         s2 = np.pi**2 / 3 if self.link == "logit" else 1.0
         return t00 / (t00 + s2)
 
+    def reliability(self) -> pd.DataFrame:
+        raise TypeError(
+            "reliability() (tau / (tau + sigma^2 / n_j)) is defined for linear mixed models; "
+            "for a GLMM compare ranef_sd() with the random-effect SD instead."
+        )
+
     # -- row-level quantities ---------------------------------------------------------
     def _inverse_link(self, eta):
         return _pirls.Family(self.family, self.link).linkinv(eta)
@@ -893,9 +870,8 @@ class GlmmFit:
     def fitted(self, type: str = "response") -> pd.Series:
         """Fitted values in the rows used: the mean (``"response"``) or ``"link"`` scale."""
         _check_type(type)
-        eta = self._eta
-        values = eta if type == "link" else self._inverse_link(eta)
-        return pd.Series(values, index=self._gd.row_labels, name="fitted")
+        values = self._eta if type == "link" else self._inverse_link(self._eta)
+        return pd.Series(values, index=self.row_index, name="fitted")
 
     def predict(
         self,
@@ -906,75 +882,29 @@ class GlmmFit:
     ) -> pd.Series:
         """Predictions on the ``"link"`` (default, as lme4) or ``"response"`` scale.
 
-        ``include_random=False`` gives the fixed part only (with offsets). Rows of
-        groups not in the fit get random effects 0, with a warning.
+        ``include_random=False`` gives the fixed part only (offsets included). Rows
+        of groups not in the fit get random effects 0, with a warning.
         """
         _check_type(type)
-        gd, d = self._gd, self._gd.base
+        gd, d = self._gd, self._design
         beta = self.fixed["estimate"].to_numpy()
         if newdata is None:
-            eta = self._eta if include_random else gd.offset + d.X @ beta
-            index = gd.row_labels
+            eta = self._eta if include_random else d.offset + d.X @ beta
+            index = self.row_index
         else:
-            needed = set(d.fixed_spec.formula.required_variables) - {"_glmm_outcome_"}
-            if include_random:
-                needed.add(self.group)
-                for spec in d.random_specs:
-                    needed |= set(spec.formula.required_variables)
+            offset = np.zeros(len(newdata)) if isinstance(newdata, pd.DataFrame) else None
             for expr in gd.offset_exprs:
-                needed |= set(_columns_in(expr, newdata)) or {expr}
-            check_frame(newdata, needed, "the model (for prediction)")
-            nas = newdata[sorted(needed)].isna().sum()
-            if nas.any():
-                listing = ", ".join(f"{c!r} ({k} missing)" for c, k in nas[nas > 0].items())
-                raise ValueError(f"Missing values in newdata: {listing}; predictions need them.")
-            X = np.asarray(d.fixed_spec.get_model_matrix(newdata), dtype=float)
-            eta = X @ beta
-            for expr in gd.offset_exprs:
-                eta = eta + _evaluate(expr, newdata, "offset")
-            if include_random:
-                Z = np.hstack(
-                    [np.asarray(s.get_model_matrix(newdata), dtype=float) for s in d.random_specs]
-                )
-                pos = d.groups.get_indexer(newdata[self.group])
-                known = pos >= 0
-                if (~known).any():
-                    warnings.warn(
-                        f"{int((~known).sum())} row(s) of newdata belong to groups not in the "
-                        "fit; their random effects are set to 0 (the population average).",
-                        UserWarning,
-                        stacklevel=2,
-                    )
-                b = np.zeros((len(newdata), Z.shape[1]))
-                b[known] = self._b[pos[known]]
-                eta = eta + np.einsum("nq,nq->n", Z, b)
+                check_frame(newdata, set(_columns_in(expr, newdata)) or {expr}, "offset()")
+                offset = offset + _evaluate(expr, newdata, "offset")
+            eta = super().predict(newdata, include_random=include_random).to_numpy() + offset
             index = newdata.index
         values = eta if type == "link" else self._inverse_link(eta)
         return pd.Series(values, index=index, name="predicted")
 
     # -- presentation -----------------------------------------------------------------
-    def summary(self) -> pd.DataFrame:
-        rows = [("Fixed part", t, r["estimate"], r["std_error"]) for t, r in self.fixed.iterrows()]
-        names = list(self.tau.index)
-        tau = self.tau.to_numpy()
-        for i, a in enumerate(names):
-            rows.append(("Random part", f"sigma2_u{i} ({a})", tau[i, i], np.nan))
-        for i in range(len(names)):
-            for j in range(i + 1, len(names)):
-                if tau[i, j] != 0.0:
-                    rows.append(
-                        (
-                            "Random part",
-                            f"sigma_u{i}{j} ({names[i]}, {names[j]})",
-                            tau[i, j],
-                            np.nan,
-                        )
-                    )
-        rows.append(("Model fit", "Deviance (-2 log L)", self.deviance, np.nan))
-        rows.append(("Model fit", "AIC", self.aic, np.nan))
-        rows.append(("Model fit", "BIC", self.bic, np.nan))
-        table = pd.DataFrame(rows, columns=["part", "term", "estimate", "std_error"])
-        return table.set_index(["part", "term"])
+    def random_part(self) -> pd.DataFrame:
+        """Variance components (link scale); there is no residual variance."""
+        return super().random_part().drop(index="sigma2_e")
 
     def _header(self) -> str:
         method = "Laplace" if self.nagq == 1 else f"adaptive Gauss-Hermite, {self.nagq} points"
@@ -987,20 +917,10 @@ class GlmmFit:
             flags.append(f"{self.n_dropped} rows dropped for missing values")
         extra = f" [{'; '.join(flags)}]" if flags else ""
         return (
-            f"Generalised linear mixed model ({self.family}, {self.link} link) fit by ML "
-            f"({method}): {self.formula}\n"
+            f"{self.kind} ({self.family}, {self.link} link) fit by ML ({method}): "
+            f"{self.formula}\n"
             f"{self.n_obs} observations in {self.n_groups} groups of {self.group!r}{extra}"
         )
-
-    def __repr__(self) -> str:
-        with pd.option_context("display.float_format", "{:.4f}".format):
-            return f"{self._header()}\n\n{self.summary().to_string(na_rep='')}"
-
-    def _repr_html_(self) -> str:
-        import html
-
-        table = self.summary().to_html(na_rep="", float_format="{:.4f}".format)
-        return f"<p><b>{html.escape(self._header()).replace(chr(10), '<br>')}</b></p>{table}"
 
 
 def _check_type(type_: str) -> None:

@@ -48,10 +48,25 @@ def compare(*fits: MixedFit) -> pd.DataFrame:
         raise ValueError("compare needs at least two fitted models: hp.compare(m0, m1).")
     for k, f in enumerate(fits):
         if not isinstance(f, MixedFit):
-            raise TypeError(f"Argument {k + 1} is a {type(f).__name__}, not a fit from hp.fit_lmm.")
+            raise TypeError(
+                f"Argument {k + 1} is a {type(f).__name__}, not a fit from hp.fit_lmm or "
+                "hp.fit_glmm."
+            )
     first = fits[0]
+    # GLMMs: deviances are comparable only for the same family, link and weights.
+    model = [(getattr(f, "family", "gaussian"), getattr(f, "link", "identity")) for f in fits]
+    if len(set(model)) > 1:
+        raise ValueError(
+            f"The models have different families or links ({sorted(set(model))}): their "
+            "likelihoods are not comparable. Fit them with the same family and link."
+        )
     for k, f in enumerate(fits[1:], start=2):
-        if f.n_obs != first.n_obs or not np.array_equal(f.y, first.y):
+        w_f, w_1 = getattr(f, "weights", None), getattr(first, "weights", None)
+        if (
+            f.n_obs != first.n_obs
+            or not np.array_equal(f.y, first.y)
+            or not np.array_equal(w_f, w_1)
+        ):
             raise ValueError(
                 f"Model {k} was fitted to different data (or a different outcome) than model 1 "
                 f"({f.n_obs} vs {first.n_obs} rows): deviances are comparable only on the same rows."
@@ -109,6 +124,8 @@ def compare(*fits: MixedFit) -> pd.DataFrame:
 def icc(fit: MixedFit) -> float:
     """Intraclass correlation: sigma2_u0 / (sigma2_u0 + sigma2_e).
 
+    For a fit with its own ``icc()`` (a GLMM: on the latent scale) that is used.
+
     The share of the variance that lies between groups, and the expected
     correlation between two members of the same group. Defined for models with a
     random intercept; with random slopes it is the value where the predictors with
@@ -116,6 +133,8 @@ def icc(fit: MixedFit) -> float:
     """
     if not isinstance(fit, MixedFit):
         raise TypeError(f"icc needs a fit from hp.fit_lmm, not {type(fit).__name__}.")
+    if callable(getattr(fit, "icc", None)):
+        return fit.icc()
     if "Intercept" not in fit.tau.index:
         raise ValueError("icc needs a model with a random intercept, e.g. 'y ~ 1 + (1 | g)'.")
     t00 = float(fit.tau.loc["Intercept", "Intercept"])
