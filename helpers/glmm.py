@@ -134,7 +134,8 @@ def _evaluate(expr: str, data: pd.DataFrame, what: str) -> np.ndarray:
     from formulaic import model_matrix
 
     try:
-        mm = model_matrix(f"0 + I({expr})", data, na_action="ignore")
+        with np.errstate(divide="ignore", invalid="ignore"):  # non-finite values are reported
+            mm = model_matrix(f"0 + I({expr})", data, na_action="ignore")
     except Exception as err:  # formulaic's errors are varied; report them plainly
         raise ValueError(
             f"Could not evaluate {what} {expr!r}: {err}. Use column names and numpy "
@@ -313,7 +314,8 @@ def _lmm_design_checked(fixed_formula, frame, missing, formula, lhs, tmp_y):
     try:
         return _base_design(fixed_formula, frame, missing)
     except (ValueError, TypeError, KeyError) as err:
-        msg = str(err).replace(repr(tmp_y), repr(lhs)).replace(tmp_y, lhs)
+        msg = str(err.args[0]) if err.args else str(err)
+        msg = msg.replace(f", {tmp_y}", "").replace(repr(tmp_y), repr(lhs)).replace(tmp_y, lhs)
         raise type(err)(msg) from None
 
 
