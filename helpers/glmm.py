@@ -497,18 +497,22 @@ def fit_glmm(
         )
     Minv = _scaling(d.X, d.fixed_names)
     Xs = d.X @ Minv
+    # Random-effect columns scaled to unit root mean square (not centred: that would
+    # change the model); theta is mapped back in GlmmFit._build.
+    zscale = np.sqrt(np.mean(d.Z**2, axis=0))
+    zscale[(zscale == 0) | np.all(d.Z == 1.0, axis=0)] = 1.0
     pb, perm = _pirls.make_problem(
         fam,
         gd.y,
         gd.wt,
         gd.offset,
         Xs,
-        d.Z,
+        d.Z / zscale,
         d.codes,
         len(d.groups),
         _pirls.lower_index(q, d.blocks),
     )
-    fit = _estimate(pb, perm, nagq, gd, Minv)
+    fit = _estimate(pb, perm, nagq, gd, Minv, zscale)
     if not fit.converged:
         warnings.warn(
             f"The optimiser did not confirm an optimum for {formula!r} ({fit._message}). "
@@ -552,7 +556,7 @@ def _glm_start(pb: _pirls.Problem, names) -> np.ndarray:
     return jm.beta
 
 
-def _estimate(pb, perm, nagq, gd, Minv) -> GlmmFit:
+def _estimate(pb, perm, nagq, gd, Minv, zscale) -> GlmmFit:
     d = gd.base
     names = d.fixed_names
     beta_glm = _glm_start(pb, names)
@@ -633,6 +637,7 @@ def _estimate(pb, perm, nagq, gd, Minv) -> GlmmFit:
         gd=gd,
         pb=pb,
         perm=perm,
+        zscale=zscale,
         nagq=nagq,
         theta=theta,
         beta=beta,
@@ -759,6 +764,7 @@ class GlmmFit(MixedFit):
         gd,
         pb,
         perm,
+        zscale,
         nagq,
         theta,
         beta,
@@ -772,7 +778,8 @@ class GlmmFit(MixedFit):
         n_eval,
     ):
         base = gd.base
-        T = pb.T(theta)
+        T = pb.T(theta) / zscale[:, None]  # T = D^-1 T_s for Z_s = Z D^-1
+        theta = T[pb.lower_idx]
         fixed = coef_table(beta, np.sqrt(np.diag(vcov)), base.fixed_names)
         index = fixed.index
         names = pd.Index(base.random_names, name="term")
