@@ -94,17 +94,27 @@ class Family:
         return np.maximum(mu, _EPS)
 
     def mean_and_kernel(self, y, eta, wt) -> tuple[np.ndarray, np.ndarray]:
-        """mu and the per-row log density without its constant, from eta (stable forms)."""
+        """mu and the per-row log density without its constant, from eta (stable forms).
+
+        ``wt`` may be None for unit weights.
+        """
         if self.link == "logit":
             e = np.exp(-np.abs(eta))
-            mu = np.where(eta >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
-            return self.clip(mu), wt * (y * eta - (np.maximum(eta, 0.0) + np.log1p(e)))
-        if self.link == "probit":
+            sp = np.log1p(e)
+            sp += np.maximum(eta, 0.0)  # softplus(eta) = log(1 + exp(eta))
+            mu = np.exp(eta - sp)
+            ll = y * eta
+            ll -= sp
+        elif self.link == "probit":
             mu = self.clip(scipy.special.ndtr(eta))
             ll = y * scipy.special.log_ndtr(eta) + (1.0 - y) * scipy.special.log_ndtr(-eta)
-            return mu, wt * ll
-        mu = np.exp(np.minimum(eta, _ETA_MAX))
-        return self.clip(mu), wt * (y * eta - mu)
+        else:
+            mu = np.exp(np.minimum(eta, _ETA_MAX))
+            ll = y * eta
+            ll -= mu
+        if wt is not None:
+            ll *= wt
+        return mu, ll
 
     def saturated_kernel(self, y, wt) -> np.ndarray:
         """Per-row log density at mu = y, without its constant."""
@@ -149,6 +159,7 @@ class Problem:
     lower_idx: tuple  # (rows, cols) of the free elements of T, lme4's theta order
     const: float = 0.0  # sum of the mu-free log-density terms
     starts: np.ndarray | None = None  # first row of each group (rows sorted by group)
+    unit_weights: bool = False
 
     def __post_init__(self):
         if np.any(np.diff(self.codes) < 0):
@@ -157,6 +168,7 @@ class Problem:
         if len(self.starts) != self.J:
             raise ValueError("Every group must have at least one row.")
         self.const = self.family.constant(self.y, self.wt)
+        self.unit_weights = bool(np.all(self.wt == 1.0))
 
     @property
     def q(self) -> int:
@@ -265,13 +277,21 @@ def _state(pb: Problem, base: np.ndarray, ZT: np.ndarray, u: np.ndarray):
         if pb.q > 1
         else base + ZT[:, 0] * u[pb.codes, 0]
     )
-    mu, ll = pb.family.mean_and_kernel(pb.y, eta, pb.wt)
+    mu, ll = pb.family.mean_and_kernel(pb.y, eta, None if pb.unit_weights else pb.wt)
     Dj = -2.0 * _gsum(pb, ll) + np.sum(u**2, axis=1)
     return eta, mu, Dj
 
 
 def _weights(pb: Problem, eta, mu):
+    """IRLS weights w mu'(eta)^2 / V(mu) and scores w (y - mu) mu'(eta) / V(mu)."""
     fam = pb.family
+    if fam.link in ("logit", "log"):  # canonical links: mu' = V(mu)
+        W = mu * (1.0 - mu) if fam.link == "logit" else mu.copy()
+        s = pb.y - mu
+        if not pb.unit_weights:
+            W *= pb.wt
+            s *= pb.wt
+        return np.maximum(W, _EPS, out=W), s
     me = fam.mu_eta(eta, mu)
     var = fam.variance(mu)
     W = pb.wt * me**2 / var
@@ -298,7 +318,7 @@ def _newton_weights(pb: Problem, eta, mu):
     return np.maximum(W, _EPS), s
 
 
-def pirls_u(pb: Problem, theta, beta, u0=None, tol: float = 1e-9, maxit: int = 100) -> Mode:
+def pirls_u(pb: Problem, theta, beta, u0=None, tol: float = 1e-7, maxit: int = 100) -> Mode:
     """Conditional modes u for fixed (theta, beta): Fisher scoring, group by group."""
     ZT = pb.Z @ pb.T(theta)
     base = pb.offset + pb.X @ beta

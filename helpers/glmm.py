@@ -578,7 +578,7 @@ def _estimate(pb, perm, nagq, gd, Minv, zscale) -> GlmmFit:
         method="L-BFGS-B",
         jac=lambda t: _pirls.fd_gradient(stage1, t, lower_t, h=1e-5),
         bounds=bounds_t,
-        options={"ftol": 1e-12, "gtol": 1e-7, "maxiter": 200},
+        options={"ftol": 1e-10, "gtol": 1e-5, "maxiter": 200},  # starting values only
     )
     jm = _pirls.pirls_joint(pb, r1.x, cache["beta"], cache["u"])
 
@@ -588,16 +588,25 @@ def _estimate(pb, perm, nagq, gd, Minv, zscale) -> GlmmFit:
     x0 = np.concatenate([np.maximum(r1.x, lower_t), jm.beta])
     lower = np.concatenate([lower_t, np.full(pb.p, -np.inf)])
     bounds = [(lo if np.isfinite(lo) else None, None) for lo in lower]
-    r2 = scipy.optimize.minimize(
-        obj,
-        x0,
-        method="L-BFGS-B",
-        jac=lambda x: _pirls.fd_gradient(obj, x, lower, h=1e-5),
-        bounds=bounds,
-        options={"ftol": 1e-15, "gtol": 1e-8, "maxiter": 500, "maxcor": 20},
-    )
-    x = _leave_edge(obj, r2.x.copy(), lower, bounds)
-    x, f0, grad, H = _polish(obj, x, lower)
+    # Newton's method with a finite-difference Hessian from the first-stage answer
+    # (which is close); if it fails, or a variance is near zero, a bounded
+    # quasi-Newton search first.
+    newton = _newton(obj, x0, lower) if np.all(x0[lower == 0.0] > 1e-3) else None
+    if newton is None:
+        r2 = scipy.optimize.minimize(
+            obj,
+            x0,
+            method="L-BFGS-B",
+            jac=lambda x: _pirls.fd_gradient(obj, x, lower, h=1e-5),
+            bounds=bounds,
+            options={"ftol": 1e-15, "gtol": 1e-8, "maxiter": 500, "maxcor": 20},
+        )
+        x = _leave_edge(obj, r2.x.copy(), lower, bounds)
+        x, f0, grad, H = _polish(obj, x, lower)
+        message = str(r2.message)
+    else:
+        x, f0, grad, H = newton
+        message = "Newton steps converged"
     theta, beta_s = obj.split(x)
     mode = obj.mode(x)
 
@@ -631,7 +640,7 @@ def _estimate(pb, perm, nagq, gd, Minv, zscale) -> GlmmFit:
     message = (
         f"largest Hessian-scaled gradient {max_scaled:.2g}"
         if converged
-        else f"largest Hessian-scaled gradient {max_scaled:.2g}; {r2.message}"
+        else f"largest Hessian-scaled gradient {max_scaled:.2g}; {message}"
     )
     return GlmmFit._build(
         gd=gd,
@@ -679,6 +688,48 @@ def _leave_edge(obj, x, lower, bounds):
         options={"ftol": 1e-15, "gtol": 1e-8, "maxiter": 500, "maxcor": 20},
     )
     return r.x if r.fun < f0 else x
+
+
+def _newton(obj, x, lower, steps: int = 12):
+    """Newton iterations on dev(theta, beta), one Hessian, central-difference gradients.
+
+    Returns None (so the caller falls back to a bounded quasi-Newton search) when
+    the Hessian is not positive definite, a step leaves the parameter space or
+    fails to decrease the deviance, or the steps do not become small.
+    """
+    f0, grad, H = _pirls.fd_hessian(obj, x)
+    try:
+        np.linalg.cholesky(H)
+    except np.linalg.LinAlgError:
+        return None
+    x_h = x.copy()
+    for _ in range(steps):
+        step = -np.linalg.solve(H, grad)
+        if np.max(np.abs(step)) < 1e-9:
+            if np.max(np.abs(x - x_h)) > 1e-7:
+                # The standard errors need the Hessian at the optimum itself.
+                f0, grad, H = _pirls.fd_hessian(obj, x)
+            return x, f0, grad, H
+        fac, improved = 1.0, False
+        for _ in range(8):
+            xn = x + fac * step
+            if np.any(xn < lower):
+                return None
+            fn = obj(xn)
+            if fn <= f0:
+                improved = True
+                break
+            fac *= 0.5
+        if not improved:
+            # No decrease even for a short step: at the optimum to rounding?
+            if np.max(np.abs(step)) >= 1e-6:
+                return None
+            if np.max(np.abs(x - x_h)) > 1e-7:
+                f0, grad, H = _pirls.fd_hessian(obj, x)
+            return x, f0, grad, H
+        x, f0 = xn, fn
+        grad = _pirls.fd_gradient(obj, x, lower, h=1e-5)
+    return None
 
 
 def _polish(obj, x, lower, steps: int = 4):
