@@ -213,19 +213,6 @@ def make_problem(family, y, wt, offset, X, Z, codes, J, lower_idx) -> tuple[Prob
     return pb, perm
 
 
-def lower_index(q: int, blocks) -> tuple:
-    """Free elements of T, column by column as lme4 orders theta, block by block."""
-    rows, cols = [], []
-    for first, size, independent in blocks:
-        for c in range(size):
-            for r in range(c, size):
-                if independent and r != c:
-                    continue
-                rows.append(first + r)
-                cols.append(first + c)
-    return (np.array(rows, dtype=int), np.array(cols, dtype=int))
-
-
 # ------------------------------------------------------------------ per-group algebra
 
 

@@ -57,12 +57,12 @@ from . import _pirls
 from ._coef import coef_table
 from ._design import Design, build_design
 from ._fit import MixedFit
+from ._pls import ThetaMap, boundary
 from ._validate import check_frame, handle_missing
 from .lmm import ConvergenceWarning, SingularFitWarning
 
 __all__ = ["GlmmFit", "PerfectSeparationError", "fit_glmm"]
 
-SINGULAR_TOL = 1e-4  # lme4's isSingular() default
 _LINKS = {"binomial": ("logit", "probit"), "poisson": ("log",)}
 _MAX_NAGQ = 25  # lme4's limit
 
@@ -501,6 +501,7 @@ def fit_glmm(
     # change the model); theta is mapped back in GlmmFit._build.
     zscale = np.sqrt(np.mean(d.Z**2, axis=0))
     zscale[(zscale == 0) | np.all(d.Z == 1.0, axis=0)] = 1.0
+    tmap = ThetaMap(d.blocks, q)
     pb, perm = _pirls.make_problem(
         fam,
         gd.y,
@@ -510,7 +511,7 @@ def fit_glmm(
         d.Z / zscale,
         d.codes,
         len(d.groups),
-        _pirls.lower_index(q, d.blocks),
+        (tmap.rows, tmap.cols),
     )
     fit = _estimate(pb, perm, nagq, gd, Minv, zscale)
     if not fit.converged:
@@ -841,7 +842,7 @@ class GlmmFit(MixedFit):
         dres = 2.0 * (pb.family.saturated_kernel(pb.y, pb.wt) - ll)
         eta = np.empty_like(mode.eta)
         eta[perm] = mode.eta  # back to the order of the data
-        singular, reason = _boundary(theta, pb.lower_idx, list(base.random_names), T @ T.T)
+        singular, reason = boundary(theta, ThetaMap(base.blocks, len(base.random_names)), tau)
         J = len(base.groups)
         Z = base.Z
         ZtZ = np.empty((J, Z.shape[1], Z.shape[1]))
@@ -986,19 +987,3 @@ class GlmmFit(MixedFit):
 def _check_type(type_: str) -> None:
     if type_ not in ("link", "response"):
         raise ValueError(f"type must be 'link' or 'response', not {type_!r}.")
-
-
-def _boundary(theta, lower_idx, names, tau) -> tuple[bool, str]:
-    """lme4's isSingular: a diagonal element of theta below 1e-4."""
-    rows, cols = lower_idx
-    reasons = []
-    for k in np.flatnonzero((rows == cols) & (np.abs(theta) < SINGULAR_TOL)):
-        col = cols[k]
-        if tau[col, col] < 1e-10 * max(1.0, float(np.max(np.diag(tau)))):
-            reasons.append(f"variance of {names[col]!r} is zero")
-        else:
-            reasons.append(
-                f"the random effect of {names[col]!r} is a linear combination of the other "
-                "random effects (correlations at +/-1)"
-            )
-    return bool(reasons), "; ".join(reasons)
