@@ -206,6 +206,7 @@ def main(argv=None) -> int:
     )
     print("|" + "---|" * 9)
     for n, J, formula, tool, t, mb, rt, rm, note in rows_out:
+        formula = formula.replace("|", "\\|")  # a literal bar inside a Markdown table
         if t is None:
             print(f"| {n:,} | {J:,} | `{formula}` | {tool} | - | - | - | - | {note} |")
         else:
