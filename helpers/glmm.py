@@ -46,7 +46,6 @@ import dataclasses
 import re
 import warnings
 from dataclasses import dataclass, field
-from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -594,14 +593,7 @@ def _estimate(pb, perm, nagq, gd, Minv, zscale) -> GlmmFit:
     # quasi-Newton search first.
     newton = _newton(obj, x0, lower) if np.all(x0[lower == 0.0] > 1e-3) else None
     if newton is None:
-        r2 = scipy.optimize.minimize(
-            obj,
-            x0,
-            method="L-BFGS-B",
-            jac=lambda x: _pirls.fd_gradient(obj, x, lower, h=1e-5),
-            bounds=bounds,
-            options={"ftol": 1e-15, "gtol": 1e-8, "maxiter": 500, "maxcor": 20},
-        )
+        r2 = _lbfgs(obj, x0, lower, bounds)
         x = _leave_edge(obj, r2.x.copy(), lower, bounds)
         x, f0, grad, H = _polish(obj, x, lower)
         message = str(r2.message)
@@ -662,6 +654,18 @@ def _estimate(pb, perm, nagq, gd, Minv, zscale) -> GlmmFit:
     )
 
 
+def _lbfgs(obj, x0, lower, bounds):
+    """Bounded quasi-Newton search with central-difference gradients."""
+    return scipy.optimize.minimize(
+        obj,
+        x0,
+        method="L-BFGS-B",
+        jac=lambda x: _pirls.fd_gradient(obj, x, lower, h=1e-5),
+        bounds=bounds,
+        options={"ftol": 1e-15, "gtol": 1e-8, "maxiter": 500, "maxcor": 20},
+    )
+
+
 def _leave_edge(obj, x, lower, bounds):
     """Probe away from a variance at zero: there the gradient in theta is 0 by symmetry.
 
@@ -680,14 +684,7 @@ def _leave_edge(obj, x, lower, bounds):
                 best, fbest = xp, fp
     if best is None:
         return x
-    r = scipy.optimize.minimize(
-        obj,
-        best,
-        method="L-BFGS-B",
-        jac=lambda z: _pirls.fd_gradient(obj, z, lower, h=1e-5),
-        bounds=bounds,
-        options={"ftol": 1e-15, "gtol": 1e-8, "maxiter": 500, "maxcor": 20},
-    )
+    r = _lbfgs(obj, best, lower, bounds)
     return r.x if r.fun < f0 else x
 
 
@@ -796,7 +793,10 @@ class GlmmFit(MixedFit):
         log-likelihood; deviance = -2 loglik).
     """
 
-    kind: ClassVar[str] = "Generalised linear mixed model"
+    @property
+    def kind(self) -> str:  # the first words of the header (MixedFit._header)
+        method = "Laplace" if self.nagq == 1 else f"adaptive Gauss-Hermite, {self.nagq} points"
+        return f"Generalised linear mixed model ({self.family}, {self.link} link; {method})"
 
     family: str = "binomial"
     link: str = "logit"
@@ -966,22 +966,6 @@ class GlmmFit(MixedFit):
     def random_part(self) -> pd.DataFrame:
         """Variance components (link scale); there is no residual variance."""
         return super().random_part().drop(index="sigma2_e")
-
-    def _header(self) -> str:
-        method = "Laplace" if self.nagq == 1 else f"adaptive Gauss-Hermite, {self.nagq} points"
-        flags = []
-        if self.singular:
-            flags.append(f"singular fit: {self.boundary_reason}")
-        if not self.converged:
-            flags.append("NOT CONVERGED")
-        if self.n_dropped:
-            flags.append(f"{self.n_dropped} rows dropped for missing values")
-        extra = f" [{'; '.join(flags)}]" if flags else ""
-        return (
-            f"{self.kind} ({self.family}, {self.link} link) fit by ML ({method}): "
-            f"{self.formula}\n"
-            f"{self.n_obs} observations in {self.n_groups} groups of {self.group!r}{extra}"
-        )
 
 
 def _check_type(type_: str) -> None:
