@@ -8,6 +8,7 @@ re-exported here (see ``book/notation.md`` for the symbols and their code names)
     m = hp.fit_lmm("popular ~ extrav + gender + texp + extrav:texp + (1 + extrav | class)", df)
     m.fixed, m.tau, m.sigma2, m.ranef(), m.reliability()
     hp.compare(m0, m1)
+    g = hp.fit_glmm("use ~ age + urban + (1 | district)", df, family="binomial")
 """
 
 __version__ = "0.1.0"
@@ -23,6 +24,7 @@ from .data import (
     simulate_popularity,
 )
 from .formula import FormulaError, parse_formula
+from .glmm import GlmmFit, PerfectSeparationError, fit_glmm
 from .inference import compare, design_effect, icc
 from .lmm import ConvergenceWarning, LmmFit, SingularFitWarning, fit_lmm
 from .ols import OlsFit, fit_by_group, fit_ols
@@ -42,9 +44,11 @@ __all__ = [
     "OKABE_ITO",
     "DataIntegrityError",
     "FormulaError",
+    "GlmmFit",
     "LmmFit",
     "MixedFit",
     "OlsFit",
+    "PerfectSeparationError",
     "PoolingSimulation",
     "PopularitySample",
     "SingularFitWarning",
@@ -54,6 +58,7 @@ __all__ = [
     "compare",
     "design_effect",
     "fit_by_group",
+    "fit_glmm",
     "fit_lmm",
     "fit_ols",
     "icc",

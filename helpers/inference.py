@@ -150,7 +150,25 @@ def compare(*fits: MixedFit) -> pd.DataFrame:
     for k, f in enumerate(fits):
         check_fit(f, f"Argument {k + 1} of compare")
     first = fits[0]
+    # GLMMs: deviances are comparable only for the same family, link and weights.
+    model = [(getattr(f, "family", "gaussian"), getattr(f, "link", "identity")) for f in fits]
+    if len(set(model)) > 1:
+        raise ValueError(
+            f"The models have different families or links ({sorted(set(model))}): their "
+            "likelihoods are not comparable. Fit them with the same family and link."
+        )
     for k, f in enumerate(fits[1:], start=1):
+        w_f, w_1 = getattr(f, "weights", None), getattr(first, "weights", None)
+        if (w_f is None) != (w_1 is None) or (
+            w_f is not None
+            and not np.array_equal(
+                np.asarray(w_f)[_canonical(f)], np.asarray(w_1)[_canonical(first)]
+            )
+        ):
+            raise ValueError(
+                f"{_name(k, f)} was fitted with other prior weights than {_name(0, first)}: "
+                "deviances are comparable only with the same weights."
+            )
         if f.reml != first.reml:
             raise ValueError(
                 f"{_name(0, first)} was fitted by {'REML' if first.reml else 'ML'} and "
@@ -209,12 +227,16 @@ def compare(*fits: MixedFit) -> pd.DataFrame:
 def icc(fit: MixedFit) -> float:
     """Intraclass correlation: sigma2_u0 / (sigma2_u0 + sigma2_e).
 
+    For a fit with its own ``icc()`` (a GLMM: on the latent scale) that is used.
+
     The share of the variance that lies between groups, and the expected
     correlation between two members of the same group. Defined for models with a
     random intercept; with random slopes it is the value where the predictors with
     random slopes are 0, which is why it is usually reported for the empty model.
     """
     check_fit(fit, "The argument of icc")
+    if callable(getattr(fit, "icc", None)):
+        return fit.icc()
     if "Intercept" not in fit.tau.index:
         raise ValueError("icc needs a model with a random intercept, e.g. 'y ~ 1 + (1 | g)'.")
     t00 = float(fit.tau.loc["Intercept", "Intercept"])

@@ -74,6 +74,30 @@ def test_simulated_files_regenerate_bit_for_bit(tmp_path):
             assert path.read_bytes() == (ROOT / "data" / path.name).read_bytes(), path.name
 
 
+def test_glmm_simulations_regenerate_bit_for_bit(tmp_path):
+    """data/make_glmm_sim.py writes sim_binary.csv and sim_counts.csv again, byte for byte."""
+    sys.path.insert(0, str(ROOT / "data"))
+    import make_glmm_sim as mg
+
+    for frame, stem in ((mg.simulate_binary(), "sim_binary"), (mg.simulate_counts(), "sim_counts")):
+        path = mg.write(frame, stem, folder=tmp_path)
+        assert path.read_bytes() == (ROOT / "data" / path.name).read_bytes(), path.name
+
+
+def test_contraception_is_mlmrev_contraception():
+    """Counts published with mlmRev's Contraception (str() and table() in R)."""
+    df = hp.load_dataset("contraception")
+    assert df["use"].value_counts().to_dict() == {"N": 1175, "Y": 759}
+    assert df["urban"].value_counts().to_dict() == {"N": 1372, "Y": 562}
+    assert df["livch"].value_counts().sort_index().to_dict() == {
+        "0": 530,
+        "1": 356,
+        "2": 305,
+        "3+": 743,
+    }
+    assert df.groupby("district", observed=True).size().loc[1] == 117
+
+
 def test_truth_file_matches_the_pupil_file():
     pupils = hp.load_dataset("popularity")
     truth = hp.load_dataset("popularity_truth")

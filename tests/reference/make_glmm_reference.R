@@ -1,0 +1,190 @@
+# Reference values from R's lme4::glmer for the tests of helpers.fit_glmm.
+#
+# Run from the repository root:   Rscript tests/reference/make_glmm_reference.R
+# Needs R with lme4 and jsonlite. It reads the project's own CSV files in data/
+# (contraception.csv, sim_binary.csv, sim_counts.csv), so both sides fit identical
+# numbers, and writes tests/reference/glmer_reference.json. R is needed only to
+# regenerate that file, never to run the tests.
+#
+# Optimiser settings. Every model is fitted twice:
+#  * "tight": glmerControl(optimizer = "nloptwrap" (BOBYQA from NLopt) for both
+#    stages, xtol_abs = xtol_rel = 1e-12, ftol_abs = ftol_rel = 1e-14,
+#    maxeval = 1e5; tolPwrss = 1e-11 for the penalised IRLS inner loop). These are
+#    the numbers the tests compare with.
+#  * "default": glmerControl() as shipped (bobyqa then Nelder_Mead, tolPwrss 1e-7):
+#    only its log-likelihood is kept ("loglik_default"), to show how far lme4's
+#    default stopping rule is from the optimum.
+# Standard errors are vcov(fit) with lme4's default for GLMMs (use.hessian = TRUE
+# whenever the finite-difference Hessian of the deviance in (theta, beta) was
+# computed, which calc.derivs = TRUE does): 2 * solve(Hessian), beta block. The
+# RX-based alternative (use.hessian = FALSE, conditional on theta) is kept as
+# "std_error_rx".
+#
+# The log-likelihood constant (see helpers/glmm.py): with nAGQ = 1 lme4's
+# objective is ldL2 + |u|^2 + family$aic(), i.e. -2 * the full log density
+# (binomial coefficients and log(y!) included); with nAGQ > 1 (glmerAGQ in
+# src/external.cpp) it is built from the deviance residuals, i.e. relative to the
+# saturated model, and the constant -2 * sum(log f(y | mu = y)) is missing. The
+# JSON records that constant as "saturated_loglik" (= sum log f(y | mu = y),
+# computed here with family$aic) so the tests can compare like with like. It is 0
+# for 0/1 outcomes, and not 0 for cbind() binomial data or Poisson counts.
+
+suppressPackageStartupMessages({
+  library(lme4)
+  library(jsonlite)
+})
+
+read_data <- function(name) {
+  d <- read.csv(file.path("data", paste0(name, ".csv")), stringsAsFactors = FALSE)
+  if (name == "contraception") {
+    d$use <- factor(d$use, levels = c("N", "Y"))
+    d$urban <- factor(d$urban, levels = c("N", "Y"))
+    d$livch <- factor(d$livch, levels = c("0", "1", "2", "3+"))
+  }
+  if (name == "sim_counts") d$prop <- d$successes / d$trials
+  d$grp <- NULL
+  d
+}
+
+models <- list(
+  list(id = "contra_ri_laplace", data = "contraception", nagq = 1,
+       formula = "use ~ age + urban + livch + (1 | district)"),
+  list(id = "contra_ri_agq20", data = "contraception", nagq = 20,
+       formula = "use ~ age + urban + livch + (1 | district)"),
+  list(id = "contra_rs_laplace", data = "contraception", nagq = 1,
+       formula = "use ~ age + urban + livch + (1 + urban | district)"),
+  list(id = "contra_probit_laplace", data = "contraception", nagq = 1, link = "probit",
+       formula = "use ~ age + urban + (1 | district)"),
+  list(id = "contra_probit_agq15", data = "contraception", nagq = 15, link = "probit",
+       formula = "use ~ age + urban + (1 | district)"),
+  list(id = "binary_ri_laplace", data = "sim_binary", nagq = 1,
+       formula = "y ~ x + z + (1 | group)"),
+  list(id = "binary_ri_agq15", data = "sim_binary", nagq = 15,
+       formula = "y ~ x + z + (1 | group)"),
+  list(id = "binary_rs_laplace", data = "sim_binary", nagq = 1,
+       formula = "y ~ x + z + (1 + x | group)"),
+  list(id = "binary_null_laplace", data = "sim_binary", nagq = 1,
+       formula = "y ~ x + z + (0 + x | group)"),
+  list(id = "counts_poisson_laplace", data = "sim_counts", nagq = 1, family = "poisson",
+       formula = "count ~ x + offset(log(exposure)) + (1 | group)"),
+  list(id = "counts_poisson_agq12", data = "sim_counts", nagq = 12, family = "poisson",
+       formula = "count ~ x + offset(log(exposure)) + (1 | group)"),
+  list(id = "trials_cbind_laplace", data = "sim_counts", nagq = 1,
+       formula = "cbind(successes, trials - successes) ~ x + (1 | group)"),
+  list(id = "trials_cbind_agq15", data = "sim_counts", nagq = 15,
+       formula = "cbind(successes, trials - successes) ~ x + (1 | group)"),
+  list(id = "trials_prop_laplace", data = "sim_counts", nagq = 1, weights = "trials",
+       formula = "prop ~ x + (1 | group)")
+)
+
+# An independent, plain-R Laplace deviance for a scalar random intercept, with the
+# conditional modes iterated to machine precision (Fisher scoring, 200 steps) and
+# log|L|^2 taken at the final modes. lme4's own devfun stops its inner loop on a
+# relative change of the penalised deviance (tolPwrss) and takes log|L|^2 from the
+# weights of the step before the last, so away from its optimum it is off by up
+# to ~3e-5 (Poisson, probit, cbind data; ~1e-10 for 0/1 logit data). Its optimum
+# is therefore not exactly the optimum of the Laplace approximation; the exact one
+# is found here with optim(BFGS) from lme4's estimates, and its standard errors
+# from optimHess. Tests compare helpers with both.
+exact_laplace <- function(fit) {
+  X <- getME(fit, "X"); g <- as.integer(getME(fit, "flist")[[1]]); J <- max(g)
+  r <- fit@resp; fam <- family(fit); off <- r$offset; y <- r$y; wt <- r$weights
+  dev <- function(par) {
+    th <- par[1]; eta0 <- drop(X %*% par[-1]) + off; u <- rep(0, J)
+    for (it in 1:200) {
+      eta <- eta0 + th * u[g]; mu <- fam$linkinv(eta); me <- fam$mu.eta(eta)
+      W <- wt * me^2 / fam$variance(mu); s <- wt * (y - mu) * me / fam$variance(mu)
+      H <- 1 + th^2 * tapply(W, g, sum); u <- u + (th * tapply(s, g, sum) - u) / H
+    }
+    eta <- eta0 + th * u[g]; mu <- fam$linkinv(eta); me <- fam$mu.eta(eta)
+    H <- 1 + th^2 * tapply(wt * me^2 / fam$variance(mu), g, sum)
+    sum(log(H)) + sum(u^2) + fam$aic(y, r$n, mu, wt, 0)
+  }
+  p0 <- c(getME(fit, "theta"), fixef(fit))
+  o <- optim(p0, dev, method = "BFGS",
+             control = list(reltol = 1e-15, maxit = 1000, parscale = rep(1e-3, length(p0))))
+  H <- optimHess(o$par, dev, control = list(ndeps = rep(1e-4, length(p0))))
+  V <- 2 * solve(H)[-1, -1]
+  list(theta = unname(o$par[1]), estimate = unname(o$par[-1]),
+       std_error = unname(sqrt(diag(V))), loglik = -o$value / 2,
+       loglik_at_lme4 = -dev(p0) / 2,
+       lme4_devfun_at_lme4 = update(fit, devFunOnly = TRUE)(p0))
+}
+
+tight <- glmerControl(optimizer = c("nloptwrap", "nloptwrap"),
+                      optCtrl = list(xtol_abs = 1e-12, ftol_abs = 1e-14, xtol_rel = 1e-12,
+                                     ftol_rel = 1e-14, maxeval = 1e5),
+                      tolPwrss = 1e-11, calc.derivs = TRUE,
+                      check.conv.singular = "ignore")
+default <- glmerControl()
+
+fit_one <- function(m, d, control) {
+  fam <- if (is.null(m$family)) "binomial" else m$family
+  link <- if (is.null(m$link)) (if (fam == "poisson") "log" else "logit") else m$link
+  family <- get(fam)(link = link)
+  args <- list(formula = as.formula(m$formula), data = d, family = family,
+               nAGQ = m$nagq, control = control)
+  if (!is.null(m$weights)) args$weights <- d[[m$weights]]
+  do.call(glmer, args)
+}
+
+summarise <- function(fit, fit_default) {
+  vc <- VarCorr(fit)[[1]]
+  re <- ranef(fit, condVar = TRUE)[[1]]
+  pv <- attr(re, "postVar")
+  sds <- t(sapply(seq_len(dim(pv)[3]), function(k) sqrt(diag(as.matrix(pv[, , k])))))
+  if (dim(pv)[1] == 1) sds <- matrix(sds, ncol = 1)
+  V <- as.matrix(vcov(fit))
+  V_rx <- as.matrix(vcov(fit, use.hessian = FALSE))
+  r <- fit@resp
+  fam <- family(fit)
+  saturated <- -fam$aic(r$y, r$n, r$y, r$weights, 0) / 2
+  list(
+    fixed = list(term = names(fixef(fit)), estimate = unname(fixef(fit)),
+                 std_error = unname(sqrt(diag(V))), std_error_rx = unname(sqrt(diag(V_rx)))),
+    vcov = unname(V),
+    theta = unname(getME(fit, "theta")),
+    tau = list(terms = rownames(vc), matrix = unname(as.matrix(vc)[, ])),
+    loglik = as.numeric(logLik(fit)),
+    loglik_default = as.numeric(logLik(fit_default)),
+    minus2loglik = -2 * as.numeric(logLik(fit)),
+    deviance_conditional = deviance(fit),
+    saturated_loglik = saturated,
+    aic = AIC(fit),
+    bic = BIC(fit),
+    n_obs = nobs(fit),
+    n_groups = unname(ngrps(fit))[1],
+    singular = isSingular(fit),
+    hessian_used = !is.null(fit@optinfo$derivs$Hessian),
+    ranef = list(group = rownames(re), terms = colnames(re), values = unname(as.matrix(re)),
+                 cond_sd = unname(sds))
+  )
+}
+
+out <- list(
+  generated_by = "tests/reference/make_glmm_reference.R",
+  r_version = R.version.string,
+  lme4_version = as.character(packageVersion("lme4")),
+  control = "nloptwrap (BOBYQA) both stages, xtol 1e-12, ftol 1e-14, maxeval 1e5, tolPwrss 1e-11",
+  models = list()
+)
+for (m in models) {
+  d <- read_data(m$data)
+  fit <- fit_one(m, d, tight)
+  fit_default <- suppressWarnings(fit_one(m, d, default))
+  s <- summarise(fit, fit_default)
+  s$data <- m$data
+  s$formula <- m$formula
+  s$nagq <- m$nagq
+  s$family <- if (is.null(m$family)) "binomial" else m$family
+  s$link <- family(fit)$link
+  s$weights <- if (is.null(m$weights)) NULL else m$weights
+  if (m$nagq == 1 && identical(unname(getME(fit, "cnms")[[1]]), "(Intercept)")) {
+    s$exact_laplace <- exact_laplace(fit)
+  }
+  out$models[[m$id]] <- s
+  cat(sprintf("%-24s loglik %.6f (default %.6f) saturated %.4f singular=%s\n",
+              m$id, s$loglik, s$loglik_default, s$saturated_loglik, s$singular))
+}
+write_json(out, "tests/reference/glmer_reference.json", digits = NA, auto_unbox = TRUE,
+           pretty = TRUE)
