@@ -83,8 +83,9 @@ def check_fit(fit, what: str = "the argument") -> None:
             else ""
         )
         raise TypeError(
-            f"{what} is of type {type(fit).__name__}, not a fit from hp.fit_lmm (a fitted mixed "
-            f"model): pass e.g. m = hp.fit_lmm('popular ~ extrav + (1 | class)', df).{hint}"
+            f"{what} is of type {type(fit).__name__}, not a fit from hp.fit_lmm or "
+            "hp.fit_glmm (a fitted mixed model): pass e.g. "
+            f"m = hp.fit_lmm('popular ~ extrav + (1 | class)', df).{hint}"
         )
 
 
