@@ -174,6 +174,8 @@ def check_predictor_columns(data: pd.DataFrame, columns, categorical=frozenset()
     check_finite_columns(data, columns)
     for name in sorted(set(columns) - set(categorical)):
         col = data[name]
+        if isinstance(col.dtype, pd.CategoricalDtype):
+            continue  # declared categorical (e.g. levels "0", "1", "2", "3+"): a choice, not a typo
         if not (pd.api.types.is_object_dtype(col) or pd.api.types.is_string_dtype(col)):
             continue
         numbers, text = _text_rows(col)

@@ -94,6 +94,16 @@ def test_numbers_stored_as_text_are_refused(pop):
         hp.fit_lmm("popular ~ extrav + (1 | class)", df)
 
 
+def test_a_declared_categorical_with_number_like_levels_is_taken_at_its_word(pop):
+    # pandas Categorical levels "0", "1", "2", "3+" (as the contraception survey's
+    # number of living children) are a deliberate coding, not numbers stored as text.
+    levels = ["0", "1", "2", "3+"]
+    codes = np.arange(len(pop)) % 4
+    df = pop.assign(kids=pd.Categorical.from_codes(codes, categories=levels))
+    m = quiet(hp.fit_lmm, "popular ~ kids + (1 | class)", df)
+    assert {"kids[T.1]", "kids[T.2]", "kids[T.3+]"} <= set(m.fixed.index)
+
+
 def test_infinite_values_name_the_column_and_count(pop):
     df = pop.assign(extrav=pop["extrav"].astype(float))
     df.loc[[3, 8], "extrav"] = [np.inf, -np.inf]
