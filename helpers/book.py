@@ -1,0 +1,81 @@
+"""The set-up every chapter shares: one call at the top, one way to hand numbers to the text.
+
+A chapter's hidden first cell is::
+
+    import helpers as hp
+    from helpers.book import share
+
+    hp.book.setup()
+
+``setup()`` applies the book's figure style, its pandas display options and its
+warnings policy. ``share(name, value)`` makes a computed number available to the
+text (``{glue:text}`name```) when the chapter is built with MyST-NB; in a
+downloaded notebook run without MyST-NB it does nothing, so the code still runs.
+"""
+
+from __future__ import annotations
+
+import importlib
+import numbers
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from .plots import use_book_style
+
+__all__ = ["DISPLAY_PRECISION", "FIGURE_DPI", "MIN_FONT_PT", "setup", "share"]
+
+# Digits pandas shows for floats in tables.
+DISPLAY_PRECISION = 3
+# Resolution of figures and the smallest font size they use (see helpers.plots):
+# the site test derives the rendered text height from these two numbers.
+FIGURE_DPI = 110
+MIN_FONT_PT = 11
+
+
+def setup() -> None:
+    """Apply the book's figure style, pandas display options and warnings policy.
+
+    Warnings are shown once per place they come from (never silenced: a singular
+    fit or a convergence problem is part of what a reader should see); pandas
+    prints floats with ``DISPLAY_PRECISION`` digits and tables up to 20 columns wide
+    without wrapping them into pieces.
+    """
+    use_book_style()
+    pd.set_option("display.precision", DISPLAY_PRECISION)
+    pd.set_option("display.max_columns", 20)
+    pd.set_option("display.width", 88)
+    warnings.simplefilter("default")
+
+
+def _plain(value):
+    """A numpy scalar as the Python number it holds; anything else unchanged."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        return value.item()
+    return value
+
+
+def share(name: str, value) -> None:
+    """Make a computed value available to the text as ``{glue:text}`name```.
+
+    Uses ``myst_nb.glue`` when MyST-NB is importable (the book build); otherwise
+    does nothing, so a chapter downloaded as a notebook runs without it.
+    """
+    if not isinstance(name, str) or not name.isidentifier():
+        raise ValueError(
+            f"share() needs a name made of letters, digits and underscores, not {name!r}."
+        )
+    value = _plain(value)
+    if not isinstance(value, (numbers.Number, str)):
+        raise TypeError(
+            f"share({name!r}, ...) takes a number or a string, not {type(value).__name__}; "
+            "pass a single value (e.g. table.loc[row, column])."
+        )
+    try:
+        myst_nb = importlib.import_module("myst_nb")
+    except ImportError:
+        return
+    myst_nb.glue(name, value, display=False)

@@ -1,0 +1,59 @@
+"""The code of every chapter passes ruff (the project's rules) and fits 88 columns.
+
+Each chapter is written to a temporary notebook with jupytext, so ruff's notebook
+support treats a cell's last expression as the displayed value it is, and reports
+lines by cell. Reports name the chapter and the cell.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import build_book
+import jupytext
+import pytest
+
+ROOT = build_book.ROOT
+CHAPTERS = sorted((ROOT / "chapters").glob("[0-9][0-9]-*.md"))
+COLUMNS = 88
+
+
+def _ruff() -> str:
+    exe = Path(sys.executable).with_name("ruff")
+    found = str(exe) if exe.exists() else shutil.which("ruff")
+    if found is None:
+        pytest.fail("ruff is not installed in this environment (make setup)")
+    return found
+
+
+def test_there_are_chapters_to_lint():
+    assert CHAPTERS
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=[p.stem for p in CHAPTERS])
+def test_chapter_code_passes_ruff_within_88_columns(chapter: Path, tmp_path: Path):
+    notebook = tmp_path / f"{chapter.stem}.ipynb"
+    jupytext.write(jupytext.read(chapter), notebook)
+    result = subprocess.run(
+        [
+            _ruff(),
+            "check",
+            "--config",
+            str(ROOT / "pyproject.toml"),
+            "--line-length",
+            str(COLUMNS),
+            "--extend-select",
+            "E501",
+            "--no-cache",
+            "--output-format",
+            "concise",
+            str(notebook),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
