@@ -7,6 +7,7 @@ lines by cell. Reports name the chapter and the cell.
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -57,3 +58,25 @@ def test_chapter_code_passes_ruff_within_88_columns(chapter: Path, tmp_path: Pat
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+SMALL_FONT = re.compile(
+    r"""\b(?:fontsize|labelsize|size)\s*=\s*(?:(\d+(?:\.\d+)?)|["'](xx-small|x-small|small|smaller)["'])"""
+)
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=[p.stem for p in CHAPTERS])
+def test_chapter_figures_use_no_text_below_the_book_minimum(chapter: Path):
+    """The site test derives figure text height from MIN_FONT_PT: no cell may go below it."""
+    from helpers.book import MIN_FONT_PT
+
+    nb = jupytext.read(chapter)
+    too_small = []
+    for k, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        for m in SMALL_FONT.finditer(cell.source):
+            number, word = m.groups()
+            if word or float(number) < MIN_FONT_PT:
+                too_small.append((k, m.group(0)))
+    assert too_small == [], f"text below {MIN_FONT_PT} pt in figure code (cell, match)"
