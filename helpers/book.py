@@ -24,7 +24,7 @@ import pandas as pd
 
 from .plots import use_book_style
 
-__all__ = ["DISPLAY_PRECISION", "FIGURE_DPI", "MIN_FONT_PT", "setup", "share"]
+__all__ = ["DISPLAY_PRECISION", "FIGURE_DPI", "MIN_FONT_PT", "format_float", "setup", "share"]
 
 # Digits pandas shows for floats in tables.
 DISPLAY_PRECISION = 3
@@ -34,16 +34,31 @@ FIGURE_DPI = 110
 MIN_FONT_PT = 11
 
 
+def format_float(x: float) -> str:
+    """One float as pandas shows it in the book: each value on its own terms.
+
+    Values of at least 0.001 in size get ``DISPLAY_PRECISION`` decimals, smaller ones
+    scientific notation, and zero is ``0`` — so one tiny p-value no longer turns a
+    whole column into scientific notation (``0.000e+00`` beside ``6.575e-01``).
+    """
+    if x == 0:
+        return "0"
+    if abs(x) < 10.0**-DISPLAY_PRECISION:
+        return f"{x:.2e}"
+    return f"{x:.{DISPLAY_PRECISION}f}"
+
+
 def setup() -> None:
     """Apply the book's figure style, pandas display options and warnings policy.
 
     Warnings are shown once per place they come from (never silenced: a singular
     fit or a convergence problem is part of what a reader should see); pandas
-    prints floats with ``DISPLAY_PRECISION`` digits and tables up to 20 columns wide
+    prints each float with :func:`format_float` and tables up to 20 columns wide
     without wrapping them into pieces.
     """
     use_book_style()
     pd.set_option("display.precision", DISPLAY_PRECISION)
+    pd.set_option("display.float_format", format_float)
     pd.set_option("display.max_columns", 20)
     pd.set_option("display.width", 88)
     warnings.simplefilter("default")

@@ -83,3 +83,14 @@ def test_setup_applies_style_display_and_warnings_policy():
             sizes.append(size if scale is None else scale * mpl.rcParams["font.size"])
         assert min(sizes) >= book.MIN_FONT_PT
         assert warnings.filters[0][0] == "default"
+
+
+def test_each_float_is_formatted_on_its_own_terms():
+    assert book.format_float(0.0) == "0"
+    assert book.format_float(0.6576) == "0.658"
+    assert book.format_float(1.5e-90) == "1.50e-90"
+    assert book.format_float(-2.5e-5) == "-2.50e-05"
+    assert book.format_float(612.089941) == "612.090"
+    with pd.option_context("display.float_format", book.format_float):
+        text = pd.DataFrame({"p_value": [0.0, 0.6576, 1e-12]}).to_string()
+    assert "0.658" in text and "e+00" not in text and "1.00e-12" in text
