@@ -94,3 +94,11 @@ def test_each_float_is_formatted_on_its_own_terms():
     with pd.option_context("display.float_format", book.format_float):
         text = pd.DataFrame({"p_value": [0.0, 0.6576, 1e-12]}).to_string()
     assert "0.658" in text and "e+00" not in text and "1.00e-12" in text
+
+
+def test_setup_runs_openblas_on_one_thread():
+    np.linalg.inv(np.eye(3))  # make sure numpy's BLAS is loaded
+    if not book.blas_threads():
+        pytest.skip("no OpenBLAS whose thread count can be queried in this process")
+    book.setup()
+    assert set(book.blas_threads()) == {1}
