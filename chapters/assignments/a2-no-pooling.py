@@ -13,7 +13,7 @@
 # %% [raw]
 # # ASSIGNMENT CONFIG
 # name: a2-no-pooling
-# init_cell: true
+# init_cell: false
 # check_all_cell: true
 # export_cell: false
 # solutions_pdf: false
@@ -25,6 +25,12 @@
 # Chapter 2 fitted a regression in every class. Here you do it for the sleep-deprivation
 # study: 18 subjects, reaction time measured on 10 days (`hp.codebook("sleepstudy")`).
 # After each question run `grader.check("q…")`.
+
+# %%
+# Initialize Otter: the grader behind every grader.check("q…") below.
+import otter
+
+grader = otter.Notebook("a2-no-pooling.ipynb")
 
 # %%
 import numpy as np

@@ -13,7 +13,7 @@
 # %% [raw]
 # # ASSIGNMENT CONFIG
 # name: a4-random-slopes
-# init_cell: true
+# init_cell: false
 # check_all_cell: true
 # export_cell: false
 # solutions_pdf: false
@@ -26,6 +26,12 @@
 # effect of sleep deprivation varies across subjects (`sleepstudy`), and a cross-level
 # interaction in a **fresh sample** of the popularity data. After each question run
 # `grader.check("q…")`.
+
+# %%
+# Initialize Otter: the grader behind every grader.check("q…") below.
+import otter
+
+grader = otter.Notebook("a4-random-slopes.ipynb")
 
 # %%
 import numpy as np

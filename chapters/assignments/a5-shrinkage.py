@@ -13,7 +13,7 @@
 # %% [raw]
 # # ASSIGNMENT CONFIG
 # name: a5-shrinkage
-# init_cell: true
+# init_cell: false
 # check_all_cell: true
 # export_cell: false
 # solutions_pdf: false
@@ -25,6 +25,12 @@
 # Chapter 5 showed that multilevel predictions are reliability-weighted averages. Here you
 # compute them by hand for the Minnesota radon counties. After each question run
 # `grader.check("q…")`.
+
+# %%
+# Initialize Otter: the grader behind every grader.check("q…") below.
+import otter
+
+grader = otter.Notebook("a5-shrinkage.ipynb")
 
 # %%
 import numpy as np
