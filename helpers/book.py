@@ -135,11 +135,19 @@ def _plain(value):
     return value
 
 
+class _BareText(str):
+    """A string shown without quotes, so ``{glue:text}`` prints the word itself."""
+
+    def __repr__(self) -> str:
+        return str.__str__(self)
+
+
 def share(name: str, value) -> None:
     """Make a computed value available to the text as ``{glue:text}`name```.
 
     Uses ``myst_nb.glue`` when MyST-NB is importable (the book build); otherwise
-    does nothing, so a chapter downloaded as a notebook runs without it.
+    does nothing, so a chapter downloaded as a notebook runs without it. A string
+    appears in the text as it is, without quotes.
     """
     if not isinstance(name, str) or not name.isidentifier():
         raise ValueError(
@@ -151,6 +159,8 @@ def share(name: str, value) -> None:
             f"share({name!r}, ...) takes a number or a string, not {type(value).__name__}; "
             "pass a single value (e.g. table.loc[row, column])."
         )
+    if isinstance(value, str):
+        value = _BareText(value)
     try:
         myst_nb = importlib.import_module("myst_nb")
     except ImportError:

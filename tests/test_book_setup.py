@@ -102,3 +102,12 @@ def test_setup_runs_openblas_on_one_thread():
         pytest.skip("no OpenBLAS whose thread count can be queried in this process")
     book.setup()
     assert set(book.blas_threads()) == {1}
+
+
+def test_shared_strings_appear_without_quotes(recorded_glue):
+    from IPython.core.formatters import PlainTextFormatter
+
+    book.share("label", "None")
+    ((_, value, _),) = recorded_glue
+    assert value == "None"
+    assert PlainTextFormatter()(value) == "None"  # what {glue:text} prints
