@@ -137,7 +137,9 @@ VIEWPORTS = {"desktop": 1280, "phone": 390}
 OVERFLOW_JS = """
 () => {
   const column = document.querySelector("article.bd-article") || document.querySelector("article");
-  const col = column.getBoundingClientRect();
+  // The text column: the article's first section (the article box itself may span
+  // the whole viewport on a phone, its content does not).
+  const col = (column.querySelector("section") || column).getBoundingClientRect();
   const tol = 1.5;
   const scrollBox = (el) => {
     for (let a = el.parentElement; a && a !== column.parentElement; a = a.parentElement) {
@@ -185,8 +187,11 @@ OVERFLOW_JS = """
       problems.push(`equation ${name(c)} is ${Math.round(r.width)} px wide in a ` +
                     `${Math.round(col.width)} px column`);
     }
-    if (r.right > box.right + tol && !["auto", "scroll"].includes(getComputedStyle(c).overflowX)) {
-      problems.push(`equation ${name(c)} is clipped`);
+    // MathJax's container scrolls or clips what does not fit beside the equation
+    // number: either way part of the equation is out of sight.
+    if (c.scrollWidth > c.clientWidth + tol || r.right > box.right + tol) {
+      problems.push(`equation ${name(c)} is ${Math.round(r.width)} px wide in a ` +
+                    `${Math.round(c.clientWidth)} px box: part of it is out of sight`);
     }
   });
   column.querySelectorAll("img, svg.main-svg, canvas").forEach((el) => check(el, "figure", false));
