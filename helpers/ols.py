@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import scipy.stats
 import statsmodels.api as sm
 
 from ._coef import coef_table
@@ -119,21 +120,42 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}" + ("" if n == 1 else "s")
 
 
+# A group's fit is exact when its residual sum of squares is this small relative to
+# the outcome's own sum of squares in the group: rounding error, not a residual.
+EXACT_FIT_RTOL = 1e-20
+
+
 def fit_by_group(
-    formula: str, data: pd.DataFrame, *, group: str, missing: str = "raise"
+    formula: str,
+    data: pd.DataFrame,
+    *,
+    group: str,
+    missing: str = "raise",
+    level: float = 0.95,
 ) -> pd.DataFrame:
     """One OLS regression in every group (no pooling), as a tidy table.
 
     Returns one row per group with ``n``, ``df_resid``, the coefficient of every
     term (columns named after the terms), their standard errors (``se_<term>``),
-    the residual variance ``sigma2`` and ``status``: ``"ok"``, or the reason the
-    group could not be fitted (too few rows for the coefficients and a residual
-    variance; a predictor constant within the group). A group that cannot be
-    fitted gets NaN estimates, not an error. The table's ``attrs["terms"]`` lists
-    the terms.
+    ``level`` confidence intervals (``ci_lower_<term>``, ``ci_upper_<term>``) from
+    the t distribution with the group's own ``df_resid`` degrees of freedom, the
+    residual variance ``sigma2`` and ``status``:
+
+    - ``"ok"``: estimates, standard errors and intervals;
+    - ``"exact fit: ..."``: the coefficients pass through every point of the group
+      (residual variance zero up to rounding), so the estimates are reported but
+      standard errors and intervals are NaN: the group gives no information about
+      their precision and is not usable for inference;
+    - otherwise the reason the group could not be fitted (too few rows for the
+      coefficients and a residual variance, i.e. no residual degrees of freedom; a
+      predictor constant within the group), with NaN estimates, not an error.
+
+    The table's ``attrs["terms"]`` lists the terms.
     """
     if not isinstance(group, str):
         raise TypeError(f"group must be a column name, not {group!r}.")
+    if isinstance(level, bool) or not isinstance(level, (int, float)) or not 0 < level < 1:
+        raise ValueError(f"level must be a number between 0 and 1 (e.g. 0.95), not {level!r}.")
     data, y, X, names, n_dropped = _design(formula, data, {group}, missing)
     codes, uniques = pd.factorize(data[group], sort=True)
     if len(uniques) < 1:
@@ -149,6 +171,7 @@ def fit_by_group(
         row = {group: label, "n": n, "df_resid": n - k}
         est = np.full(k, np.nan)
         se = np.full(k, np.nan)
+        half_width = np.full(k, np.nan)
         sigma2 = np.nan
         if n <= k:
             status = (
@@ -164,12 +187,26 @@ def fit_by_group(
             else:
                 est, *_ = np.linalg.lstsq(Xj, yj, rcond=None)
                 resid = yj - Xj @ est
-                sigma2 = float(resid @ resid) / (n - k)
-                cov = sigma2 * np.linalg.inv(Xj.T @ Xj)
-                se = np.sqrt(np.diag(cov))
-                status = "ok"
+                rss = float(resid @ resid)
+                sigma2 = rss / (n - k)
+                if rss <= EXACT_FIT_RTOL * float(yj @ yj):
+                    status = (
+                        "exact fit: the residual variance is zero, so there are no "
+                        "standard errors or intervals"
+                    )
+                else:
+                    cov = sigma2 * np.linalg.inv(Xj.T @ Xj)
+                    se = np.sqrt(np.diag(cov))
+                    half_width = scipy.stats.t.ppf(0.5 + level / 2, n - k) * se
+                    status = "ok"
         row.update({name: e for name, e in zip(names, est, strict=True)})
         row.update({f"se_{name}": s for name, s in zip(names, se, strict=True)})
+        row.update(
+            {f"ci_lower_{name}": e - h for name, e, h in zip(names, est, half_width, strict=True)}
+        )
+        row.update(
+            {f"ci_upper_{name}": e + h for name, e, h in zip(names, est, half_width, strict=True)}
+        )
         row["sigma2"] = sigma2
         row["status"] = status
         rows.append(row)

@@ -39,8 +39,10 @@ def model_table(fits, digits: int = 3) -> pd.DataFrame:
     -------
     pandas.DataFrame
         Rows grouped as in Hox's tables: the fixed part as "estimate (s.e.)", the
-        random part (variances and covariances), then deviance, AIC and BIC. A
-        blank cell means the term is not in that model.
+        random part (variances and covariances), then deviance (the REML criterion
+        for REML fits), AIC and BIC. AIC and BIC of REML fits are labelled "(REML)",
+        and left out of a table that also holds ML fits: they compare only models
+        with the same fixed part. A blank cell means the term is not in that model.
     """
     if isinstance(fits, MixedFit):
         fits = [fits]
@@ -70,8 +72,14 @@ def model_table(fits, digits: int = 3) -> pd.DataFrame:
             put("Random part", term, name, fmt.format(value))
         crit = "REML criterion" if fit.reml else "Deviance"
         put("Model fit", crit, name, f"{fit.deviance:.1f}")
-        put("Model fit", "AIC", name, f"{fit.aic:.1f}")
-        put("Model fit", "BIC", name, f"{fit.bic:.1f}")
+        # AIC and BIC of REML fits compare only models with the same fixed part, never
+        # ML fits: in a table that mixes the two they are left out, otherwise labelled.
+        if not fit.reml:
+            put("Model fit", "AIC", name, f"{fit.aic:.1f}")
+            put("Model fit", "BIC", name, f"{fit.bic:.1f}")
+        elif all(f.reml for f in named.values()):
+            put("Model fit", "AIC (REML)", name, f"{fit.aic:.1f}")
+            put("Model fit", "BIC (REML)", name, f"{fit.bic:.1f}")
         if fit.singular:
             put("Model fit", "singular fit", name, "yes")
     order = {"Fixed part": 0, "Random part": 1, "Model fit": 2}

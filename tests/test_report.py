@@ -21,3 +21,17 @@ def test_model_table_lays_out_models_side_by_side(pop):
     assert table.loc[("Model fit", "Deviance"), "empty"] == f"{m0.deviance:.1f}"
     with pytest.raises(TypeError, match="not a fit from hp.fit_lmm"):
         hp.model_table([m0, "not a model"])
+
+
+def test_model_table_never_puts_reml_aic_beside_ml_aic(pop):
+    ml = hp.fit_lmm("popular ~ extrav + (1 | class)", pop, reml=False)
+    reml = hp.fit_lmm("popular ~ extrav + (1 | class)", pop, reml=True)
+    mixed = hp.model_table({"ML": ml, "REML": reml})
+    fit_rows = mixed.loc["Model fit"]
+    assert fit_rows.loc["AIC", "ML"] == f"{ml.aic:.1f}"
+    assert fit_rows.loc["AIC", "REML"] == ""
+    assert fit_rows.loc["BIC", "REML"] == ""
+    assert not any("REML)" in t for t in fit_rows.index)
+    only_reml = hp.model_table({"REML": reml}).loc["Model fit"]
+    assert only_reml.loc["AIC (REML)", "REML"] == f"{reml.aic:.1f}"
+    assert "AIC" not in only_reml.index

@@ -13,7 +13,7 @@
 # %% [raw]
 # # ASSIGNMENT CONFIG
 # name: a1-complete-pooling
-# init_cell: true
+# init_cell: false
 # check_all_cell: true
 # export_cell: false
 # solutions_pdf: false
@@ -26,6 +26,12 @@
 # errors too small. Here you do the same work on **real** data: radon measured in
 # Minnesota homes, grouped in counties (`hp.codebook("radon")` describes the variables).
 # Run each cell; after each question run `grader.check("q…")` to check your answer.
+
+# %%
+# Initialize Otter: the grader behind every grader.check("q…") below.
+import otter
+
+grader = otter.Notebook("a1-complete-pooling.ipynb")
 
 # %%
 import numpy as np

@@ -13,7 +13,7 @@
 # %% [raw]
 # # ASSIGNMENT CONFIG
 # name: a2-no-pooling
-# init_cell: true
+# init_cell: false
 # check_all_cell: true
 # export_cell: false
 # solutions_pdf: false
@@ -25,6 +25,12 @@
 # Chapter 2 fitted a regression in every class. Here you do it for the sleep-deprivation
 # study: 18 subjects, reaction time measured on 10 days (`hp.codebook("sleepstudy")`).
 # After each question run `grader.check("q…")`.
+
+# %%
+# Initialize Otter: the grader behind every grader.check("q…") below.
+import otter
+
+grader = otter.Notebook("a2-no-pooling.ipynb")
 
 # %%
 import numpy as np
@@ -212,8 +218,12 @@ assert abs(var_true_slopes - (_t["Days"].var(ddof=1) - (_t["se_Days"] ** 2).mean
 # Both remove the estimation noise: the observed spread of separately estimated slopes
 # is the true spread plus the sampling variance of each estimate. The moment estimate
 # subtracts the average noise; the multilevel model estimates the true variance
-# directly. They are close but not equal, because the model weighs subjects by their
-# precision and uses a likelihood rather than a moment formula.
+# directly. Here the two agree to many digits (about 35.07): the design is balanced —
+# every subject is measured on the same ten days — so every subject's slope has the
+# same precision, and the REML estimate of the slope variance equals the moment
+# estimate (as long as that is not negative). With unbalanced groups they differ,
+# because the model then weighs each group by its precision; ML (`reml=False`) gives
+# a smaller value, because it ignores that the fixed effects were estimated.
 
 # %% [raw]
 # # END SOLUTION

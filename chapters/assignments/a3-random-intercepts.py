@@ -13,7 +13,7 @@
 # %% [raw]
 # # ASSIGNMENT CONFIG
 # name: a3-random-intercepts
-# init_cell: true
+# init_cell: false
 # check_all_cell: true
 # export_cell: false
 # solutions_pdf: false
@@ -25,6 +25,12 @@
 # Chapter 3 built a random-intercept model for the popularity data. Here you build one for
 # High School and Beyond: mathematics achievement (`mAch`) of students in schools
 # (`hp.codebook("hsb")`). After each question run `grader.check("q…")`.
+
+# %%
+# Initialize Otter: the grader behind every grader.check("q…") below.
+import otter
+
+grader = otter.Notebook("a3-random-intercepts.ipynb")
 
 # %%
 import numpy as np

@@ -13,7 +13,7 @@
 # %% [raw]
 # # ASSIGNMENT CONFIG
 # name: a4-random-slopes
-# init_cell: true
+# init_cell: false
 # check_all_cell: true
 # export_cell: false
 # solutions_pdf: false
@@ -26,6 +26,12 @@
 # effect of sleep deprivation varies across subjects (`sleepstudy`), and a cross-level
 # interaction in a **fresh sample** of the popularity data. After each question run
 # `grader.check("q…")`.
+
+# %%
+# Initialize Otter: the grader behind every grader.check("q…") below.
+import otter
+
+grader = otter.Notebook("a4-random-slopes.ipynb")
 
 # %%
 import numpy as np
@@ -181,10 +187,13 @@ assert abs(gamma11 - _m.fixed.loc["extrav:texp", "estimate"]) < 1e-6
 # # BEGIN SOLUTION
 
 # %% [markdown]
-# A positive correlation means subjects who are slower at day 0 also slow down faster
-# with sleep deprivation (a negative one the opposite). The correlation refers to the
-# intercept at Days = 0; centring Days moves the intercept to the middle of the study
-# and changes the correlation.
+# The estimated correlation is small (about 0.07): at day 0, before any sleep
+# deprivation, a subject's reaction time says almost nothing about how fast he slows
+# down; the data do not support a relation in either direction. The correlation
+# refers to the intercept at Days = 0. Centring Days at the middle of the study
+# (`Days - 4.5`) makes the intercept a subject's level on day 4.5, which contains 4.5
+# times his slope: the correlation becomes strongly positive (about 0.75). Same model,
+# same fit, different question.
 
 # %% [raw]
 # # END SOLUTION
@@ -199,18 +208,33 @@ assert abs(gamma11 - _m.fixed.loc["extrav:texp", "estimate"]) < 1e-6
 # points: 2
 
 # %% [markdown]
-# **Question 5.** *Predict, then check.* Fit
-# `Reaction ~ Days + (1 + Days + I(Days**2) | Subject)`. Before running: do you expect a
-# clean fit? Then run it and report what `singular` and `boundary_reason` say.
+# **Question 5.** *Predict, then check.* Let each subject's curve bend: fit, by ML,
+# `Reaction ~ Days + I(Days**2) + (1 + Days + I(Days**2) | Subject)` (a random
+# quadratic term always comes with its fixed term) and the same model with
+# `(1 + Days | Subject)`. Before running: with 10 observations per subject and six
+# variance parameters, do you expect a clean fit? Then report `singular`, the
+# correlation matrix of the random effects (`correlations()`) and the deviance test
+# (`hp.compare`), and say what you conclude.
 
 # %% [raw]
 # # BEGIN SOLUTION
 
+# %%
+quad = "Reaction ~ Days + I(Days**2) + (1 + Days + I(Days**2) | Subject)"
+lin = "Reaction ~ Days + I(Days**2) + (1 + Days | Subject)"
+m_quad = hp.fit_lmm(quad, sleep, reml=False)  # SOLUTION
+m_lin = hp.fit_lmm(lin, sleep, reml=False)  # SOLUTION
+m_quad.singular, m_quad.correlations(), hp.compare(m_lin, m_quad)  # SOLUTION
+
 # %% [markdown]
-# With 10 observations per subject, three correlated random effects (six variance
-# parameters) are more than the data can support; the fit is likely to be singular or
-# to have correlations near ±1, and the quadratic random term should not be kept
-# without a deviance test.
+# Many would predict a singular fit. It is not: no correlation is at ±1 and the
+# smallest eigenvalue of the correlation matrix is clearly positive (about 0.09),
+# though the linear and quadratic deviations are strongly negatively correlated
+# (about −0.91), close to the boundary. The deviance test (50:50 mixture of
+# chi-square with 2 and 3 df) gives p ≈ 0.004: subjects' curves bend differently,
+# while the average curve hardly bends (the fixed quadratic term is small and far
+# from significant). Predict, but check: a model that looks too rich for the data can
+# still be supported by them, and one near the boundary deserves a second look.
 
 # %% [raw]
 # # END SOLUTION

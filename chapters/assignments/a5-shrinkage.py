@@ -13,7 +13,7 @@
 # %% [raw]
 # # ASSIGNMENT CONFIG
 # name: a5-shrinkage
-# init_cell: true
+# init_cell: false
 # check_all_cell: true
 # export_cell: false
 # solutions_pdf: false
@@ -27,6 +27,12 @@
 # `grader.check("q…")`.
 
 # %%
+# Initialize Otter: the grader behind every grader.check("q…") below.
+import otter
+
+grader = otter.Notebook("a5-shrinkage.ipynb")
+
+# %%
 import numpy as np
 import pandas as pd
 
@@ -36,6 +42,9 @@ radon = hp.load_dataset("radon")
 m = hp.fit_lmm("log_radon ~ 1 + (1 | county)", radon)
 tau00, sigma2 = m.tau.iloc[0, 0], m.sigma2
 g00 = m.fixed.loc["Intercept", "estimate"]
+# For question 4: the county sizes, and true county means drawn from the fitted model.
+n_homes = radon.groupby("county", observed=True).size().to_numpy()
+true_means = g00 + np.sqrt(tau00) * np.random.default_rng(5).standard_normal(len(n_homes))
 
 # %% [raw]
 # # BEGIN QUESTION
@@ -163,17 +172,21 @@ assert abs(prop_largest - sigma2 / _n / (tau00 + sigma2 / _n)) < 1e-12
 # points: 2
 
 # %% [markdown]
-# **Question 4.** Run `hp.pooling_simulation` for the radon design: true county means
-# equal to your `eb_by_hand`, the county sizes, `sigma2=sigma2`, `n_rep=50`, `seed=5`.
-# Store the ratio of the summed MSE of no pooling to that of partial pooling in
-# `mse_ratio`.
+# **Question 4.** How much does partial pooling gain on a design like this one? Run
+# `hp.pooling_simulation` with the county sizes `n_homes` and true county means
+# `true_means` drawn from the fitted model, $N(\hat\gamma_{00}, \hat\sigma^2_{u0})$
+# (both defined in the set-up cell at the top), with `sigma2=sigma2`, `n_rep=50`,
+# `seed=5`. Store the ratio of the summed MSE of no pooling to that of partial pooling
+# in `mse_ratio`. (Why not use the EB predictions as the true means? They are shrunk:
+# they vary less than true county means do — chapter 5.)
 
 # %% [raw]
 # # BEGIN SOLUTION
 
 # %%
-sim = hp.pooling_simulation(eb_by_hand.to_numpy(), radon.groupby("county", observed=True).size().to_numpy(), sigma2=sigma2, n_rep=50, seed=5)  # SOLUTION
-mse_ratio = sim.totals.loc["no pooling", "sum of MSE"] / sim.totals.loc["partial pooling", "sum of MSE"]  # SOLUTION
+sim = hp.pooling_simulation(true_means, n_homes, sigma2=sigma2, n_rep=50, seed=5)  # SOLUTION
+no_pool = sim.totals.loc["no pooling", "sum of MSE"]  # SOLUTION
+mse_ratio = no_pool / sim.totals.loc["partial pooling", "sum of MSE"]  # SOLUTION
 mse_ratio
 
 # %% [raw]
@@ -190,9 +203,11 @@ assert mse_ratio > 0
 hidden: true
 failure_message: "No pooling divided by partial pooling, with the design and seed given."
 """ # END TEST CONFIG
-_eb = m.coef()["Intercept"].to_numpy()
+# Recomputed from the set-up cell's model only, so an error in an earlier question
+# does not cost this one.
 _n = radon.groupby("county", observed=True).size().to_numpy()
-_s = hp.pooling_simulation(_eb, _n, sigma2=sigma2, n_rep=50, seed=5)
+_truth = g00 + np.sqrt(tau00) * np.random.default_rng(5).standard_normal(len(_n))
+_s = hp.pooling_simulation(_truth, _n, sigma2=sigma2, n_rep=50, seed=5)
 _r = _s.totals.loc["no pooling", "sum of MSE"] / _s.totals.loc["partial pooling", "sum of MSE"]
 assert abs(mse_ratio - _r) < 1e-6 * _r
 
