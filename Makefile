@@ -60,7 +60,7 @@ assignments: setup
 
 grade: assignments
 	@test -n "$(A)" -a -n "$(DIR)" || { echo "usage: make grade A=<assignment> DIR=<folder of .ipynb>"; exit 1; }
-	$(BIN)/python tools/assignments.py grade $(A) $(DIR) --out grades-$(A).csv
+	$(BIN)/python tools/assignments.py grade $(A) $(DIR)
 
 clean:
 	rm -rf _build

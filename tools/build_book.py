@@ -20,7 +20,6 @@ Usage: ``python tools/build_book.py [BOOK_DIR] [--output DIR]``
 from __future__ import annotations
 
 import argparse
-import hashlib
 import re
 import shutil
 import subprocess
@@ -28,9 +27,16 @@ import sys
 import time
 from pathlib import Path
 
-import yaml
-
-ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import assignments
+from _common import (  # re-exported: tests use build_book.ROOT, .toc_pages, ...
+    ROOT,
+    BuildError,
+    env_tool,
+    executable_pages,  # noqa: F401
+    source_key,
+    toc_pages,
+)
 
 # What the site serves itself: (source under node_modules, target under the assets folder).
 VENDORED = [
@@ -44,10 +50,6 @@ VENDORED = [
     ("@jupyter-widgets/html-manager/dist/embed-amd.js", "vendor/jupyter-widgets/embed-amd.js"),
 ]
 ASSETS_DIR = Path("_build") / "site-assets"
-
-
-class BuildError(RuntimeError):
-    """The book did not build; the message says why."""
 
 
 def vendor_assets(book: Path, node_modules: Path = ROOT / "node_modules") -> Path:
@@ -70,20 +72,6 @@ def vendor_assets(book: Path, node_modules: Path = ROOT / "node_modules") -> Pat
     return target_root
 
 
-def source_key(book: Path) -> str:
-    """A digest of what the pages depend on besides their own text (package, data, extensions)."""
-    h = hashlib.sha256()
-    for folder in ("helpers", "data", "book/_ext"):
-        base = book / folder
-        if not base.is_dir():
-            continue
-        for path in sorted(base.rglob("*")):
-            if path.is_file() and "__pycache__" not in path.parts:
-                h.update(str(path.relative_to(book)).encode())
-                h.update(path.read_bytes())
-    return h.hexdigest()
-
-
 def invalidate_if_sources_changed(book: Path, build_dir: Path) -> bool:
     """Drop cached outputs when helpers/ or data/ changed since the last build."""
     key_file = build_dir / ".source-key"
@@ -95,49 +83,6 @@ def invalidate_if_sources_changed(book: Path, build_dir: Path) -> bool:
     build_dir.mkdir(parents=True, exist_ok=True)
     key_file.write_text(key + "\n")
     return True
-
-
-def toc_pages(book: Path = ROOT) -> list[str]:
-    """Every document named in ``_toc.yml`` (root, chapters, sections), in order."""
-    toc = yaml.safe_load((book / "_toc.yml").read_text())
-    pages = [toc["root"]]
-
-    def walk(node):
-        if isinstance(node, dict):
-            if "file" in node:
-                pages.append(node["file"])
-            for key in ("parts", "chapters", "sections"):
-                for child in node.get(key, []) or []:
-                    walk(child)
-        elif isinstance(node, list):
-            for child in node:
-                walk(child)
-
-    walk(toc)
-    return [str(Path(p).with_suffix("")) for p in pages]
-
-
-def executable_pages(book: Path = ROOT) -> list[Path]:
-    """The pages of ``_toc.yml`` that are notebooks (MyST Markdown with a kernelspec)."""
-    import jupytext
-
-    pages = []
-    for page in toc_pages(book):
-        path = book / f"{page}.md"
-        if path.exists() and jupytext.read(path).metadata.get("kernelspec"):
-            pages.append(path)
-    return pages
-
-
-def env_tool(name: str) -> str:
-    """Path of a command installed in this Python environment (e.g. .venv/bin/otter)."""
-    exe = Path(sys.executable).parent / name
-    if exe.exists():
-        return str(exe)
-    found = shutil.which(name)
-    if found is None:
-        raise BuildError(f"{name} is not installed in this environment; run `make setup`.")
-    return found
 
 
 def jupyter_book_command() -> list[str]:
@@ -158,9 +103,6 @@ grading are read by your instructor.
 def assignment_pages(book: Path) -> list[Path]:
     """Student versions of the assignments as pages of the book (book/assignments/)."""
     import nbformat
-
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    import assignments
 
     pages = []
     target = book / "book" / "assignments"
