@@ -73,7 +73,7 @@ lock:
 	rm -rf _build/lock-venv
 	$(PYTHON) -m venv _build/lock-venv
 	_build/lock-venv/bin/python -m pip install --quiet --upgrade pip setuptools wheel
-	_build/lock-venv/bin/python -m pip install --quiet ".[book,test]"
+	_build/lock-venv/bin/python -m pip install --quiet ".[book,test,lab,student]"
 	{ echo "# Exact versions installed by 'make setup'. Regenerate with 'make lock'."; \
 	  _build/lock-venv/bin/python -m pip freeze --all --exclude-editable \
 	    | grep -v -i '^multilevel-book-helpers' ; } > requirements.lock

@@ -183,3 +183,11 @@ def test_make_grade_writes_sheet_and_written_answers_under_build(built, tmp_path
     written = (out / "written" / "alice.md").read_text()
     assert answer in written and manual[0] in written
     assert asg.GRADES == asg.ROOT / "_build" / "grades"  # the default output folder
+
+
+def test_autograder_zip_installs_helpers_for_gradescope(built):
+    import zipfile
+
+    with zipfile.ZipFile(asg.autograder_zip(built / NAME)) as zf:
+        reqs = zf.read("requirements.txt").decode()
+    assert asg.package_requirement() in reqs

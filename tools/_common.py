@@ -46,6 +46,19 @@ def env_tool(name: str) -> str:
     return found
 
 
+def repository(book: Path = ROOT) -> tuple[str, str]:
+    """The book's repository address and branch, from ``_config.yml`` (``repository:``)."""
+    config = yaml.safe_load((book / "_config.yml").read_text())
+    repo = config.get("repository") or {}
+    return repo.get("url", "").rstrip("/"), repo.get("branch", "main")
+
+
+def package_requirement(book: Path = ROOT, extra: str = "") -> str:
+    """The pip requirement that installs helpers (with ``extra``) from the book's repository."""
+    url, branch = repository(book)
+    return f"multilevel-book-helpers{f'[{extra}]' if extra else ''} @ git+{url}@{branch}"
+
+
 def toc_pages(book: Path = ROOT) -> list[str]:
     """Every document named in ``_toc.yml`` (root, chapters, sections), in order."""
     toc = yaml.safe_load((book / "_toc.yml").read_text())

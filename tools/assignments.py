@@ -34,7 +34,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import sandbox
-from _common import ROOT, BuildError, env_tool, source_key
+from _common import ROOT, BuildError, env_tool, package_requirement, source_key
 
 MASTERS = ROOT / "chapters" / "assignments"
 OUT = ROOT / "_build" / "assignments"
@@ -51,7 +51,7 @@ def masters() -> dict[str, Path]:
 def _digest(path: Path) -> str:
     """Key of a built assignment: its master and what its tests compute with."""
     return hashlib.sha256(
-        path.read_bytes() + source_key(ROOT).encode() + INIT_CELL.encode()
+        path.read_bytes() + source_key(ROOT).encode() + (INIT_CELL + package_requirement()).encode()
     ).hexdigest()
 
 
@@ -60,6 +60,25 @@ def autograder_zip(folder: Path) -> Path:
     if not zips:
         raise AssignmentError(f"No autograder zip in {folder / 'autograder'}: run the build first.")
     return zips[-1]
+
+
+def add_requirements(master_nb: Path) -> None:
+    """Make the autograder zip install helpers (Gradescope, otter's Docker grading).
+
+    Otter's own set-up installs only otter; the assignments import helpers, so its
+    requirement (from the repository named in _config.yml) goes into the zip.
+    """
+    nb = json.loads(master_nb.read_text(encoding="utf-8"))
+    for cell in nb["cells"]:
+        text = "".join(cell["source"])
+        if cell["cell_type"] == "raw" and "ASSIGNMENT CONFIG" in text:
+            if "requirements:" not in text:
+                line = f"requirements:\n- {package_requirement()}\n"
+                cell["source"] = text.rstrip("\n") + "\n" + line
+            break
+    else:
+        raise AssignmentError(f"{master_nb.name}: no ASSIGNMENT CONFIG cell.")
+    master_nb.write_text(json.dumps(nb), encoding="utf-8")
 
 
 def build_one(name: str, out: Path = OUT, force: bool = False) -> Path:
@@ -82,6 +101,7 @@ def build_one(name: str, out: Path = OUT, force: bool = False) -> Path:
         )
         if convert.returncode != 0:
             raise AssignmentError(f"{name}: could not convert the master: {convert.stderr}")
+        add_requirements(nb_path)
         proc = subprocess.run(
             [env_tool("otter"), "assign", str(nb_path), str(target)],
             capture_output=True,
