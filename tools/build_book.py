@@ -29,6 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import assignments
+import publish
 from _common import (  # re-exported: tests use build_book.ROOT, .toc_pages, ...
     ROOT,
     BuildError,
@@ -122,17 +123,41 @@ def assignment_pages(book: Path) -> list[Path]:
     return pages
 
 
+_EXECUTING = re.compile(r"^(\S+): Executing notebook using")
+_EXECUTED = re.compile(r"^(\S+): Executed notebook in ([\d.]+) seconds")
+_READING = re.compile(r"reading sources\.\.\. \[\s*(\d+)%\] (\S+)")
+
+
+def progress(line: str, book: Path, elapsed: float) -> str | None:
+    """A short progress line for a line of the jupyter-book log, or None to stay quiet."""
+    if m := _EXECUTING.search(line):
+        return f"[book] {elapsed:5.0f} s  executing {m.group(1).replace(str(book) + '/', '')}"
+    if m := _EXECUTED.search(line):
+        page = m.group(1).replace(str(book) + "/", "")
+        return f"[book] {elapsed:5.0f} s  executed {page} in {float(m.group(2)):.1f} s"
+    if m := _READING.search(line):
+        return f"[book] {elapsed:5.0f} s  reading {m.group(2)} ({m.group(1)}%)"
+    if "WARNING" in line or "ERROR" in line:
+        return f"[book] {line}"
+    if line.startswith("writing output") or line.startswith("build succeeded"):
+        return f"[book] {elapsed:5.0f} s  {line.split('...')[0]}"
+    return None
+
+
 def build(book: Path, output: Path | None = None, quiet: bool = False) -> Path:
     """Build ``book`` into ``output/_build/html``; raise BuildError on any warning."""
     book = book.resolve()
     output = (output or book).resolve()
     build_dir = output / "_build"
+    say = (lambda msg: None) if quiet else (lambda msg: print(msg, flush=True))
     if "site-assets" in (book / "_config.yml").read_text():
+        say("[book] copying the site's own MathJax and widget renderer")
         vendor_assets(book)
     if (book / "chapters" / "assignments").is_dir():
+        say("[book] building the student versions of the assignments (otter assign)")
         assignment_pages(book)
     if invalidate_if_sources_changed(book, build_dir):
-        print("helpers/ or data/ changed (or first build): every chapter will be executed.")
+        say("[book] helpers/, data/ or book/_ext/ changed (or first build): every chapter runs")
     cmd = jupyter_book_command() + [
         "build",
         str(book),
@@ -144,11 +169,24 @@ def build(book: Path, output: Path | None = None, quiet: bool = False) -> Path:
         "-n",
         "--keep-going",
     ]
+    say("[book] jupyter-book build -W -n --keep-going (progress per page below)")
     start = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=book, capture_output=True, text=True)
+    proc = subprocess.Popen(
+        cmd, cwd=book, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
+    )
+    lines = []
+    for raw in proc.stdout:
+        line = re.sub(r"\x1b\[[0-9;]*m", "", raw.rstrip("\n"))
+        lines.append(line)
+        note = progress(line, book, time.perf_counter() - start)
+        if note:
+            say(note)
+    proc.wait()
     elapsed = time.perf_counter() - start
-    log = re.sub(r"\x1b\[[0-9;]*m", "", proc.stdout + proc.stderr)
-    if not quiet or proc.returncode != 0:
+    log = "\n".join(lines)
+    build_dir.mkdir(parents=True, exist_ok=True)
+    (build_dir / "build.log").write_text(log + "\n")
+    if proc.returncode != 0:
         print(log)
     if proc.returncode != 0:
         # Parsed pages of a failed build must not hide their warnings next time.
@@ -171,7 +209,9 @@ def build(book: Path, output: Path | None = None, quiet: bool = False) -> Path:
     missing = [p for p in toc_pages(book) if not (html / f"{p}.html").exists()]
     if missing:
         raise BuildError(f"Pages listed in _toc.yml produced no HTML: {', '.join(missing)}")
-    print(f"Built in {elapsed:.1f} s.")
+    changed = publish.rewrite_links(html, book)
+    say(f"[book] launch buttons point at the published notebooks ({changed} pages)")
+    say(f"[book] built in {elapsed:.0f} s")
     return html
 
 
@@ -185,8 +225,8 @@ def main(argv: list[str] | None = None) -> int:
     except BuildError as err:
         print(f"\nBUILD FAILED: {err}", file=sys.stderr)
         return 1
-    print(f"\nThe book is in {html}/index.html")
     print("View it with `make serve` (http://127.0.0.1:8000; PORT=... to change the port).")
+    print(f"BOOK BUILT: {html}/index.html")
     return 0
 
 
