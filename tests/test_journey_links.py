@@ -90,3 +90,20 @@ def test_every_launch_and_download_link_resolves(built_site, branch_tree):
             assert (built_site / rel).is_file(), f"{name}: download {href} is not in the site"
             checked += 1
     assert checked > 3 * len(notebooks)
+
+
+def test_binder_environment_is_the_pinned_one_plus_the_package():
+    """What Binder (repo2docker) reads from the branch: the lock, Python, the post-build step."""
+    binder = ROOT / "binder"
+    reqs = (binder / "requirements.txt").read_text().split("\n")
+    assert "-r ../requirements.lock" in reqs
+    assert (binder / "../requirements.lock").resolve() == ROOT / "requirements.lock"
+    assert (binder / "runtime.txt").read_text().strip() == "python-3.11"
+    post = binder / "postBuild"
+    assert post.stat().st_mode & 0o111, "postBuild must be executable"
+    steps = post.read_text()
+    assert "pip install --no-deps --no-build-isolation ." in steps
+    assert "tools/lab_settings.py" in steps
+    lock = (ROOT / "requirements.lock").read_text()
+    for needed in ("jupyterlab==", "jupytext==", "jupyterlab_myst==", "otter-grader=="):
+        assert needed in lock, needed

@@ -110,6 +110,7 @@ def rewrite_links(html_dir: Path, book: Path = ROOT) -> int:
             new,
             flags=re.S,
         )
+        new = new.replace('title="Print to PDF"', 'title="The whole book as PDF"')
         if new != text:
             page.write_text(new, encoding="utf-8")
             changed += 1
