@@ -137,7 +137,7 @@ def progress(line: str, book: Path, elapsed: float) -> str | None:
         return f"[book] {elapsed:5.0f} s  executed {page} in {float(m.group(2)):.1f} s"
     if m := _READING.search(line):
         return f"[book] {elapsed:5.0f} s  reading {m.group(2)} ({m.group(1)}%)"
-    if "WARNING" in line or "ERROR" in line:
+    if ("WARNING" in line or "ERROR" in line) and "[IPKernelApp]" not in line:
         return f"[book] {line}"
     if line.startswith("writing output") or line.startswith("build succeeded"):
         return f"[book] {elapsed:5.0f} s  {line.split('...')[0]}"
