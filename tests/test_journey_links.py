@@ -8,6 +8,7 @@ notebooks of ``make publish``) will contain.
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 from pathlib import Path
@@ -28,6 +29,10 @@ def branch_tree(built_site, tmp_path_factory) -> set[str]:
     out = tmp_path_factory.mktemp("publish")
     written = publish.write_notebooks(out)
     assert written, "make publish wrote no notebook"
+    install = publish.package_requirement(ROOT, "student")
+    for path in written:
+        first = json.loads(path.read_text())["cells"][0]
+        assert install in "".join(first["source"]), f"{path.name} does not install helpers first"
     tracked = subprocess.run(
         ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True
     ).stdout.split()

@@ -20,6 +20,7 @@ Usage: ``python tools/build_book.py [BOOK_DIR] [--output DIR]``
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shutil
 import subprocess
@@ -144,6 +145,24 @@ def progress(line: str, book: Path, elapsed: float) -> str | None:
     return None
 
 
+def config_override(book: Path) -> list[str]:
+    """``--config`` for a copy of ``_config.yml`` with BOOK_CELL_TIMEOUT seconds per cell.
+
+    The configured time-out (120 s) guards against a cell that hangs; on a machine
+    shared with other heavy jobs, ``BOOK_CELL_TIMEOUT=600 make book`` allows more.
+    """
+    seconds = os.environ.get("BOOK_CELL_TIMEOUT")
+    if not seconds:
+        return []
+    import yaml
+
+    config = yaml.safe_load((book / "_config.yml").read_text())
+    config.setdefault("execute", {})["timeout"] = int(seconds)
+    target = book / ".config-timeout.yml"  # beside _config.yml: its paths are relative
+    target.write_text(yaml.safe_dump(config, sort_keys=False))
+    return ["--config", str(target)]
+
+
 def build(book: Path, output: Path | None = None, quiet: bool = False) -> Path:
     """Build ``book`` into ``output/_build/html``; raise BuildError on any warning."""
     book = book.resolve()
@@ -169,6 +188,7 @@ def build(book: Path, output: Path | None = None, quiet: bool = False) -> Path:
         "-n",
         "--keep-going",
     ]
+    cmd += config_override(book)
     say("[book] jupyter-book build -W -n --keep-going (progress per page below)")
     start = time.perf_counter()
     proc = subprocess.Popen(
