@@ -189,5 +189,5 @@ def test_autograder_zip_installs_helpers_for_gradescope(built):
     import zipfile
 
     with zipfile.ZipFile(asg.autograder_zip(built / NAME)) as zf:
-        reqs = zf.read("requirements.txt").decode()
-    assert asg.package_requirement() in reqs
+        env = zf.read("environment.yml").decode()  # otter puts pip requirements there
+    assert f"- {asg.package_requirement()}" in env
