@@ -42,10 +42,16 @@ def wheel(tmp_path_factory) -> Path:
     return found
 
 
-def _closure(extra: str) -> dict[str, metadata.Distribution]:
-    """Installed distributions that ``multilevel-book-helpers[extra]`` needs, transitively."""
-    own = metadata.distribution("multilevel-book-helpers")
-    todo = [(r, extra) for r in own.requires or []]
+def _requires(wheel: Path) -> list[str]:
+    """The Requires-Dist lines of the wheel's METADATA."""
+    with zipfile.ZipFile(wheel) as zf:
+        meta = zf.read(next(n for n in zf.namelist() if n.endswith(".dist-info/METADATA")))
+    return re.findall(r"^Requires-Dist: (.+)$", meta.decode(), re.M)
+
+
+def _closure(wheel: Path, extra: str) -> dict[str, metadata.Distribution]:
+    """Installed distributions that the wheel with ``extra`` needs, transitively."""
+    todo = [(r, extra) for r in _requires(wheel)]
     found: dict[str, metadata.Distribution] = {}
     while todo:
         text, with_extra = todo.pop()
@@ -75,7 +81,7 @@ def _student_env(root: Path, wheel: Path) -> Path:
         ).strip()
     )
     here = Path(site.getsitepackages()[0])
-    for dist in _closure("student").values():
+    for dist in _closure(wheel, "student").values():
         for top in {Path(f).parts[0] for f in dist.files or []}:
             src = here / top
             if top not in ("..", "__pycache__") and src.exists() and not (target / top).exists():
@@ -133,7 +139,7 @@ def test_student_env_loads_data_from_the_installed_package(student_python, tmp_p
 
 def _run_notebook(python: Path, notebook: Path) -> dict:
     proc = subprocess.run(
-        [python, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute", "--stdout",
+        [python, "-m", "nbconvert", "--to", "notebook", "--execute", "--stdout",
          "--ExecutePreprocessor.timeout=300", notebook.name],
         cwd=notebook.parent, env=_env(), capture_output=True, text=True, timeout=900,
     )  # fmt: skip
