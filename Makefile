@@ -78,7 +78,7 @@ assignments: setup
 
 grade: assignments
 	@test -n "$(A)" -a -n "$(DIR)" || { echo "usage: make grade A=<assignment> DIR=<folder of .ipynb>"; exit 1; }
-	$(BIN)/python tools/assignments.py grade $(A) $(DIR)
+	$(BIN)/python tools/assignments.py grade $(A) $(DIR) $(GRADE_ARGS)
 
 clean:
 	rm -rf _build

@@ -445,7 +445,7 @@ def main(argv=None) -> int:
         out = Path(args.out) if args.out else GRADES / args.name
         limits = sandbox.Limits(
             wall_seconds=args.timeout,
-            cpu_seconds=int(args.timeout * 1.5) + 1,
+            cpu_seconds=max(1, int(args.timeout * 1.5)),
             memory_bytes=int(args.memory_gb * sandbox.GIB),
         )
         print(f"Grading {args.folder} as {args.name} with {args.jobs or _workers()} grader(s).")
