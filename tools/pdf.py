@@ -40,6 +40,7 @@ PRINT_CSS = """
   .bd-main .bd-content .bd-article-container { max-width: 100% !important; }
   h1 { break-before: page; }
   figure, table, .cell_output img { break-inside: avoid; }
+  pre { white-space: pre-wrap !important; overflow-wrap: anywhere; }
 }
 """
 
@@ -70,20 +71,30 @@ def single_page(book: Path = ROOT) -> Path:
     if proc.returncode != 0:
         print(proc.stdout[-4000:] + proc.stderr[-4000:])
         raise BuildError("the single-page build failed (log above)")
-    page = book / "_build" / "singlehtml" / "index.html"
+    index = book / "_build" / "singlehtml" / "index.html"
+    if not index.exists():
+        raise BuildError(f"no {index} after the single-page build")
+    # jupyter-book writes the single page under the root document's name and makes
+    # index.html a redirect to it.
+    redirect = re.search(r'url=([^"]+)"', index.read_text())
+    page = index.parent / redirect.group(1) if redirect else index
     if not page.exists():
         raise BuildError(f"no {page} after the single-page build")
-    return page
+    # Its links to _static/ and _images/ are written relative to the build's root, not
+    # to book/ where the root document puts it: read it from the root.
+    single = index.parent / "single.html"
+    single.write_text(page.read_text(encoding="utf-8"), encoding="utf-8")
+    return single
 
 
-def print_pdf(page: Path, target: Path, timeout_ms: int = 120_000) -> Path:
-    """Serve ``page``'s folder on 127.0.0.1, typeset its math, print it to ``target``."""
+def print_pdf(page: Path, target: Path, root: Path, timeout_ms: int = 120_000) -> Path:
+    """Serve ``root`` on 127.0.0.1, open ``page`` in it, typeset its math, print to ``target``."""
     from playwright.sync_api import sync_playwright
 
-    handler = functools.partial(_Quiet, directory=str(page.parent))
+    handler = functools.partial(_Quiet, directory=str(root))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_address[1]}/{page.name}"
+    url = f"http://127.0.0.1:{server.server_address[1]}/{page.relative_to(root).as_posix()}"
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(
@@ -124,7 +135,7 @@ def make_pdf(book: Path = ROOT) -> Path:
     page = single_page(book)
     target = book / "_build" / "pdf" / PDF_NAME
     print("[pdf] printing with headless Chromium (MathJax typeset first)", flush=True)
-    print_pdf(page, target)
+    print_pdf(page, target, root=book / "_build" / "singlehtml")
     site = book / "_build" / "html"
     if site.is_dir():
         shutil.copy2(target, site / PDF_NAME)
