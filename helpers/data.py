@@ -46,18 +46,27 @@ class DataIntegrityError(RuntimeError):
 def data_dir() -> Path:
     """The folder holding the data files.
 
-    ``HELPERS_DATA_DIR`` overrides it; by default it is the ``data/`` folder of the
-    repository this package is installed from (``pip install -e .``).
+    In order: ``HELPERS_DATA_DIR`` if set; the copy shipped inside the installed
+    package (``helpers/_data``, put there when the wheel is built); the ``data/``
+    folder of the repository this package is installed from (``pip install -e .``).
+    Wherever the files come from, loading verifies each against its SHA-256.
     """
     env = os.environ.get("HELPERS_DATA_DIR")
-    folder = Path(env) if env else Path(__file__).resolve().parents[1] / "data"
-    if not (folder / "datasets.toml").is_file():
-        raise FileNotFoundError(
-            f"No data folder with a datasets.toml at {folder}. Install helpers from the "
-            "book's repository with `pip install -e .` (or `make setup`), or set "
-            "HELPERS_DATA_DIR to the repository's data/ folder."
-        )
-    return folder
+    if env:
+        candidates = [Path(env)]
+    else:
+        here = Path(__file__).resolve().parent
+        candidates = [here / "_data", here.parent / "data"]
+    for folder in candidates:
+        if (folder / "datasets.toml").is_file():
+            return folder
+    raise FileNotFoundError(
+        f"No data folder with a datasets.toml at {' or '.join(map(str, candidates))}. "
+        "Install helpers from a wheel of the book (`pip install "
+        '"multilevel-book-helpers[student]"`), or from the book\'s repository with '
+        "`pip install -e .` (or `make setup`), or set HELPERS_DATA_DIR to a copy of "
+        "the repository's data/ folder."
+    )
 
 
 @lru_cache(maxsize=4)

@@ -23,14 +23,18 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from build_book import ROOT, BuildError, env_tool, source_key
+import sandbox
+from _common import ROOT, BuildError, env_tool, package_requirement, source_key
 
 MASTERS = ROOT / "chapters" / "assignments"
 OUT = ROOT / "_build" / "assignments"
@@ -46,7 +50,9 @@ def masters() -> dict[str, Path]:
 
 def _digest(path: Path) -> str:
     """Key of a built assignment: its master and what its tests compute with."""
-    return hashlib.sha256(path.read_bytes() + source_key(ROOT).encode()).hexdigest()
+    return hashlib.sha256(
+        path.read_bytes() + source_key(ROOT).encode() + (INIT_CELL + package_requirement()).encode()
+    ).hexdigest()
 
 
 def autograder_zip(folder: Path) -> Path:
@@ -54,6 +60,25 @@ def autograder_zip(folder: Path) -> Path:
     if not zips:
         raise AssignmentError(f"No autograder zip in {folder / 'autograder'}: run the build first.")
     return zips[-1]
+
+
+def add_requirements(master_nb: Path) -> None:
+    """Make the autograder zip install helpers (Gradescope, otter's Docker grading).
+
+    Otter's own set-up installs only otter; the assignments import helpers, so its
+    requirement (from the repository named in _config.yml) goes into the zip.
+    """
+    nb = json.loads(master_nb.read_text(encoding="utf-8"))
+    for cell in nb["cells"]:
+        text = "".join(cell["source"])
+        if cell["cell_type"] == "raw" and "ASSIGNMENT CONFIG" in text:
+            if "requirements:" not in text:
+                line = f"requirements:\n- {package_requirement()}\n"
+                cell["source"] = text.rstrip("\n") + "\n" + line
+            break
+    else:
+        raise AssignmentError(f"{master_nb.name}: no ASSIGNMENT CONFIG cell.")
+    master_nb.write_text(json.dumps(nb), encoding="utf-8")
 
 
 def build_one(name: str, out: Path = OUT, force: bool = False) -> Path:
@@ -76,6 +101,7 @@ def build_one(name: str, out: Path = OUT, force: bool = False) -> Path:
         )
         if convert.returncode != 0:
             raise AssignmentError(f"{name}: could not convert the master: {convert.stderr}")
+        add_requirements(nb_path)
         proc = subprocess.run(
             [env_tool("otter"), "assign", str(nb_path), str(target)],
             capture_output=True,
@@ -85,6 +111,7 @@ def build_one(name: str, out: Path = OUT, force: bool = False) -> Path:
     if proc.returncode != 0:
         tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-25:])
         raise AssignmentError(f"otter assign failed for {name} (its solutions must pass):\n{tail}")
+    fix_init_cell(target / "student" / f"{name}.ipynb", name)
     stamp.write_text(key)
     return target
 
@@ -93,7 +120,69 @@ def build(names=None, out: Path = OUT, force: bool = False) -> list[Path]:
     return [build_one(n, out, force) for n in (names or list(masters()))]
 
 
+# --------------------------------------------------------------------------- questions
+
+_QUESTION = re.compile(r"# # BEGIN QUESTION\n((?:# [\w-]+: .*\n)+)")
+
+
+def questions(name: str) -> list[dict]:
+    """The questions of an assignment, in order: name, points and whether graded by hand."""
+    src = masters().get(name)
+    if src is None:
+        raise AssignmentError(f"No assignment {name!r}; available: {', '.join(masters())}.")
+    found = []
+    for block in _QUESTION.findall(src.read_text(encoding="utf-8")):
+        cfg = dict(line[2:].split(": ", 1) for line in block.splitlines())
+        found.append(
+            {
+                "name": cfg["name"].strip(),
+                "points": float(cfg.get("points", 1)),
+                "manual": cfg.get("manual", "false").strip() == "true",
+            }
+        )
+    if not found:
+        raise AssignmentError(f"{src} has no '# BEGIN QUESTION' blocks.")
+    return found
+
+
+# Student notebooks find themselves by their assignment, not by their file name: a browser
+# saves a second download as "a5-shrinkage (1).ipynb", and otter's default init cell
+# (otter.Notebook("a5-shrinkage.ipynb")) then fails and every grader.check with it.
+INIT_CELL = """\
+# Initialize Otter (finds this notebook by its assignment, whatever its file name)
+import glob, json, os
+import otter
+
+def _this_notebook(assignment={name!r}):
+    for path in sorted(glob.glob("*.ipynb"), key=os.path.getmtime, reverse=True):
+        try:
+            with open(path, encoding="utf-8") as fh:
+                if json.load(fh)["metadata"]["otter"]["assignment_name"] == assignment:
+                    return path
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    raise FileNotFoundError(
+        f"Save this notebook (assignment {{assignment}}) in the folder Jupyter runs it in, "
+        f"{{os.getcwd()}}, then run this cell again."
+    )
+
+grader = otter.Notebook(_this_notebook())"""
+
+
+def fix_init_cell(notebook: Path, name: str) -> None:
+    """Replace otter's file-name-bound init cell of a student notebook by INIT_CELL."""
+    nb = json.loads(notebook.read_text(encoding="utf-8"))
+    first = nb["cells"][0]
+    if "otter.Notebook(" not in "".join(first["source"]):
+        raise AssignmentError(f"{notebook}: the first cell is not otter's init cell.")
+    first["source"] = INIT_CELL.format(name=name).splitlines(keepends=True)
+    notebook.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
 # --------------------------------------------------------------------------- grading
+
+GRADES = ROOT / "_build" / "grades"
+WORKER = Path(__file__).resolve().parent / "grade_worker.py"
 
 
 def _check_submission(path: Path, name: str) -> str | None:
@@ -113,54 +202,217 @@ def _check_submission(path: Path, name: str) -> str | None:
     return None
 
 
-def grade_one(path: Path, name: str, ag_zip: Path, timeout: float = 600) -> dict:
+def written_answers(path: Path, name: str) -> dict[str, str]:
+    """The text of each hand-graded question's answer cells in a submitted notebook."""
+    manual = [q["name"] for q in questions(name) if q["manual"]]
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    answers, current = {}, None
+    for cell in nb["cells"]:
+        text = "".join(cell.get("source", []))
+        if text.lstrip().startswith("<!-- BEGIN QUESTION -->"):
+            idx = len(answers)
+            current = manual[idx] if idx < len(manual) else f"manual{idx + 1}"
+            answers[current] = ""
+        elif text.lstrip().startswith("<!-- END QUESTION -->"):
+            current = None
+        elif current is not None and "otter_answer_cell" in cell.get("metadata", {}).get(
+            "tags", []
+        ):
+            answers[current] += text.strip() + "\n"
+    return answers
+
+
+def grade_one(
+    path: Path,
+    name: str,
+    ag_zip: Path,
+    limits: sandbox.Limits | None = None,
+    protect: tuple[list[Path], list[Path]] = ((), ()),
+) -> dict:
+    """Grade one submission in its own confined process; never raises for a bad submission.
+
+    ``protect`` is (read-only folders, hidden folders) for the sandbox.
+    """
+    limits = limits or sandbox.Limits()
     row = {"submission": path.name, "status": "graded", "message": ""}
     reason = _check_submission(path, name)
     if reason:
         row.update(status="not graded", message=reason)
         return row
-    with tempfile.TemporaryDirectory() as tmp:
-        try:
-            proc = subprocess.run(
-                [env_tool("otter"), "run", "-a", str(ag_zip), str(path), "-o", tmp],
-                capture_output=True,
-                text=True,
-                timeout=timeout,
-            )
-        except subprocess.TimeoutExpired:
-            row.update(status="not graded", message=f"did not finish within {timeout:.0f} s")
-            return row
-        results = Path(tmp) / "results.json"
-        if proc.returncode != 0 or not results.exists():
-            last = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
-            row.update(status="not graded", message=f"the autograder failed: {last[0]}")
-            return row
-        tests = json.loads(results.read_text())["tests"]
+    with tempfile.TemporaryDirectory(prefix="grade-") as tmp:
+        scratch = Path(tmp)
+        # Keyed on the assignment: the notebook is graded under its assignment's name.
+        shutil.copy(path, scratch / f"{name}.ipynb")
+        shutil.copy(ag_zip, scratch / "autograder.zip")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("JPY_")}
+        env.update(OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+        outcome = sandbox.run(
+            [sys.executable, str(WORKER), "autograder.zip", f"{name}.ipynb", "result.json"],
+            scratch=scratch,
+            limits=limits,
+            readonly=list(protect[0]),
+            hidden=list(protect[1]),
+            env=env,
+        )
+        result_file = scratch / "result.json"
+        result = json.loads(result_file.read_text()) if result_file.exists() else None
+    if outcome.timed_out:
+        row.update(
+            status="not graded",
+            message=f"did not finish within {limits.wall_seconds:.0f} s (an endless loop?)",
+        )
+        return row
+    if result is None or outcome.returncode != 0:
+        last = (outcome.stderr or outcome.stdout).strip().splitlines()[-1:] or ["no output"]
+        hint = ""
+        if outcome.returncode is not None and outcome.returncode < 0:
+            hint = f" (killed by signal {-outcome.returncode}: CPU or memory limit?)"
+        row.update(status="not graded", message=f"the autograder failed{hint}: {last[0][:200]}")
+        return row
+    if result["crash"]:
+        row.update(status="not graded", message=f"the notebook could not be run: {result['crash']}")
+        return row
     total = possible = 0.0
     failed = []
-    for t in tests:
-        if t.get("max_score") is None:
+    for q in questions(name):
+        test = result["tests"].get(q["name"])
+        if q["manual"] or test is None:
             continue
-        row[t["name"]] = t.get("score", 0.0)
-        total += t.get("score", 0.0) or 0.0
-        possible += t["max_score"]
-        if (t.get("score") or 0.0) < t["max_score"]:
-            failed.append(t["name"])
-    row.update(score=total, max_score=possible)
+        row[q["name"]] = test["score"]
+        total += test["score"]
+        possible += test["possible"]
+        if test["score"] < test["possible"]:
+            failed.append(q["name"])
+    row.update(autograded=total, autograded_max=possible)
+    notes = []
+    if result["errors"]:
+        first = result["errors"][0]
+        notes.append(
+            f"{len(result['errors'])} cell(s) raised an error, first {first['ename']}: "
+            f"{first['evalue']} (in the cell starting {first['cell']!r})"
+        )
     if failed:
-        row["message"] = "lost points on " + ", ".join(failed)
+        notes.append("lost points on " + ", ".join(failed))
+    row["message"] = "; ".join(notes)
     return row
 
 
-def grade(name: str, folder: Path, out: Path = OUT) -> list[dict]:
-    """Grade every .ipynb in folder; one dict per submission, errors included."""
-    if not Path(folder).is_dir():
+def _workers() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:
+        return max(1, os.cpu_count() or 1)
+
+
+def grade(
+    name: str,
+    folder: Path,
+    out: Path = OUT,
+    *,
+    limits: sandbox.Limits | None = None,
+    jobs: int | None = None,
+    protect: list[Path] = (),
+) -> list[dict]:
+    """Grade every .ipynb in folder, in parallel; one dict per submission, errors included.
+
+    ``protect`` lists further folders to hide from the students' code (e.g. the output).
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
         raise AssignmentError(f"{folder} is not a folder of submissions.")
-    ag = autograder_zip(out / name)
-    subs = sorted(Path(folder).glob("*.ipynb"))
+    ag = autograder_zip(Path(out) / name)
+    subs = sorted(folder.glob("*.ipynb"))
     if not subs:
         raise AssignmentError(f"No .ipynb files in {folder}.")
-    return [grade_one(p, name, ag) for p in subs]
+    readonly = [ROOT, Path.home()]
+    hidden = [Path(out), MASTERS, folder, GRADES, *protect]
+    with ThreadPoolExecutor(max_workers=jobs or _workers()) as pool:
+        rows = list(pool.map(lambda p: grade_one(p, name, ag, limits, (readonly, hidden)), subs))
+    return rows
+
+
+def points_table(name: str, out: Path = OUT):
+    """Per question: its points, and how they split over public and hidden test cases.
+
+    Read from the autograder zip, i.e. exactly what otter will apply: a question's
+    points are divided equally among its test cases unless a case sets its own.
+    """
+    import zipfile
+
+    import pandas as pd
+
+    rows = []
+    with zipfile.ZipFile(autograder_zip(Path(out) / name)) as zf:
+        for q in questions(name):
+            if q["manual"]:
+                rows.append({"question": q["name"], "points": q["points"], "graded": "by hand"})
+                continue
+            ns: dict = {}
+            exec(zf.read(f"tests/{q['name']}.py").decode(), ns)  # otter's test file format
+            cases = [c for s in ns["test"]["suites"] for c in s["cases"]]
+            each = [c.get("points") for c in cases]
+            free = q["points"] - sum(p for p in each if p is not None)
+            n_free = sum(p is None for p in each)
+            pts = [p if p is not None else free / n_free for p in each]
+            rows.append(
+                {
+                    "question": q["name"],
+                    "points": q["points"],
+                    "graded": "automatically",
+                    "public_cases": sum(not c["hidden"] for c in cases),
+                    "public_points": sum(
+                        p for p, c in zip(pts, cases, strict=True) if not c["hidden"]
+                    ),
+                    "hidden_cases": sum(c["hidden"] for c in cases),
+                    "hidden_points": sum(p for p, c in zip(pts, cases, strict=True) if c["hidden"]),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def grade_table(name: str, rows: list[dict]):
+    """The grade sheet: a first row of maximum points, then one row per submission.
+
+    Hand-graded questions have a column (empty, to fill in) and their maximum in the
+    first row.
+    """
+    import pandas as pd
+
+    qs = questions(name)
+    auto_max = sum(q["points"] for q in qs if not q["manual"])
+    manual_max = sum(q["points"] for q in qs if q["manual"])
+    cols = ["submission", "status"] + [q["name"] for q in qs]
+    cols += ["autograded", "autograded_max", "manual_max", "message"]
+    top = {
+        "submission": "(maximum points)",
+        **{q["name"]: q["points"] for q in qs},
+        "autograded": auto_max,
+        "autograded_max": auto_max,
+        "manual_max": manual_max,
+        "message": "hand-graded: " + (", ".join(q["name"] for q in qs if q["manual"]) or "none"),
+    }
+    table = pd.DataFrame([top, *rows]).reindex(columns=cols)
+    table.loc[1:, "manual_max"] = manual_max
+    return table
+
+
+def write_written_answers(name: str, folder: Path, target: Path) -> list[Path]:
+    """One Markdown file per submission with its answers to the hand-graded questions."""
+    target.mkdir(parents=True, exist_ok=True)
+    prompts = {q["name"]: q["points"] for q in questions(name) if q["manual"]}
+    written = []
+    for path in sorted(Path(folder).glob("*.ipynb")):
+        if _check_submission(path, name):
+            continue
+        answers = written_answers(path, name)
+        lines = [f"# {path.name}: written answers ({name})", ""]
+        for q, points in prompts.items():
+            lines += [f"## {q} ({points:g} points, graded by hand)", ""]
+            lines += [answers.get(q, "").strip() or "*(no answer)*", ""]
+        dest = target / f"{path.stem}.md"
+        dest.write_text("\n".join(lines), encoding="utf-8")
+        written.append(dest)
+    return written
 
 
 def main(argv=None) -> int:
@@ -173,21 +425,46 @@ def main(argv=None) -> int:
     g = sub.add_parser("grade", help="grade a folder of submitted notebooks")
     g.add_argument("name")
     g.add_argument("folder")
-    g.add_argument("--out", default="grades.csv", help="CSV with one row per submission")
+    g.add_argument("--out", default=None, help="folder for the results (_build/grades/NAME)")
     g.add_argument("--assignments", default=str(OUT))
+    g.add_argument("--jobs", type=int, default=None, help="parallel graders (all cores)")
+    g.add_argument("--timeout", type=float, default=600, help="seconds per submission")
+    g.add_argument("--memory-gb", type=float, default=4, help="memory per submission")
+    p = sub.add_parser("points", help="how the points of an assignment are earned")
+    p.add_argument("name")
+    p.add_argument("--assignments", default=str(OUT))
     args = parser.parse_args(argv)
     try:
         if args.command == "build":
             for path in build(args.names, Path(args.out), args.force):
                 print(f"{path.name}: student {path / 'student'}, autograder {path / 'autograder'}")
             return 0
-        import pandas as pd
-
-        rows = grade(args.name, Path(args.folder), Path(args.assignments))
-        table = pd.DataFrame(rows)
-        table.to_csv(args.out, index=False)
+        if args.command == "points":
+            print(points_table(args.name, Path(args.assignments)).to_string(index=False))
+            return 0
+        out = Path(args.out) if args.out else GRADES / args.name
+        limits = sandbox.Limits(
+            wall_seconds=args.timeout,
+            cpu_seconds=max(1, int(args.timeout * 1.5)),
+            memory_bytes=int(args.memory_gb * sandbox.GIB),
+        )
+        print(f"Grading {args.folder} as {args.name} with {args.jobs or _workers()} grader(s).")
+        print(f"Each submission: {args.timeout:g} s, {args.memory_gb:g} GB; {sandbox.isolation()}.")
+        rows = grade(
+            args.name,
+            Path(args.folder),
+            Path(args.assignments),
+            limits=limits,
+            jobs=args.jobs,
+            protect=[out],
+        )
+        table = grade_table(args.name, rows)
+        out.mkdir(parents=True, exist_ok=True)
+        table.to_csv(out / "grades.csv", index=False)
+        written = write_written_answers(args.name, Path(args.folder), out / "written")
         print(table.to_string(index=False))
-        print(f"\nwrote {args.out}")
+        print(f"\nwrote {out / 'grades.csv'} and {len(written)} file(s) of written answers")
+        print(f"in {out / 'written'}")
         return 0
     except (AssignmentError, BuildError) as err:
         print(f"ERROR: {err}", file=sys.stderr)

@@ -20,7 +20,7 @@ Usage: ``python tools/build_book.py [BOOK_DIR] [--output DIR]``
 from __future__ import annotations
 
 import argparse
-import hashlib
+import os
 import re
 import shutil
 import subprocess
@@ -28,9 +28,17 @@ import sys
 import time
 from pathlib import Path
 
-import yaml
-
-ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import assignments
+import publish
+from _common import (  # re-exported: tests use build_book.ROOT, .toc_pages, ...
+    ROOT,
+    BuildError,
+    env_tool,
+    executable_pages,  # noqa: F401
+    source_key,
+    toc_pages,
+)
 
 # What the site serves itself: (source under node_modules, target under the assets folder).
 VENDORED = [
@@ -44,10 +52,6 @@ VENDORED = [
     ("@jupyter-widgets/html-manager/dist/embed-amd.js", "vendor/jupyter-widgets/embed-amd.js"),
 ]
 ASSETS_DIR = Path("_build") / "site-assets"
-
-
-class BuildError(RuntimeError):
-    """The book did not build; the message says why."""
 
 
 def vendor_assets(book: Path, node_modules: Path = ROOT / "node_modules") -> Path:
@@ -70,20 +74,6 @@ def vendor_assets(book: Path, node_modules: Path = ROOT / "node_modules") -> Pat
     return target_root
 
 
-def source_key(book: Path) -> str:
-    """A digest of what the pages depend on besides their own text (package, data, extensions)."""
-    h = hashlib.sha256()
-    for folder in ("helpers", "data", "book/_ext"):
-        base = book / folder
-        if not base.is_dir():
-            continue
-        for path in sorted(base.rglob("*")):
-            if path.is_file() and "__pycache__" not in path.parts:
-                h.update(str(path.relative_to(book)).encode())
-                h.update(path.read_bytes())
-    return h.hexdigest()
-
-
 def invalidate_if_sources_changed(book: Path, build_dir: Path) -> bool:
     """Drop cached outputs when helpers/ or data/ changed since the last build."""
     key_file = build_dir / ".source-key"
@@ -95,49 +85,6 @@ def invalidate_if_sources_changed(book: Path, build_dir: Path) -> bool:
     build_dir.mkdir(parents=True, exist_ok=True)
     key_file.write_text(key + "\n")
     return True
-
-
-def toc_pages(book: Path = ROOT) -> list[str]:
-    """Every document named in ``_toc.yml`` (root, chapters, sections), in order."""
-    toc = yaml.safe_load((book / "_toc.yml").read_text())
-    pages = [toc["root"]]
-
-    def walk(node):
-        if isinstance(node, dict):
-            if "file" in node:
-                pages.append(node["file"])
-            for key in ("parts", "chapters", "sections"):
-                for child in node.get(key, []) or []:
-                    walk(child)
-        elif isinstance(node, list):
-            for child in node:
-                walk(child)
-
-    walk(toc)
-    return [str(Path(p).with_suffix("")) for p in pages]
-
-
-def executable_pages(book: Path = ROOT) -> list[Path]:
-    """The pages of ``_toc.yml`` that are notebooks (MyST Markdown with a kernelspec)."""
-    import jupytext
-
-    pages = []
-    for page in toc_pages(book):
-        path = book / f"{page}.md"
-        if path.exists() and jupytext.read(path).metadata.get("kernelspec"):
-            pages.append(path)
-    return pages
-
-
-def env_tool(name: str) -> str:
-    """Path of a command installed in this Python environment (e.g. .venv/bin/otter)."""
-    exe = Path(sys.executable).parent / name
-    if exe.exists():
-        return str(exe)
-    found = shutil.which(name)
-    if found is None:
-        raise BuildError(f"{name} is not installed in this environment; run `make setup`.")
-    return found
 
 
 def jupyter_book_command() -> list[str]:
@@ -159,9 +106,6 @@ def assignment_pages(book: Path) -> list[Path]:
     """Student versions of the assignments as pages of the book (book/assignments/)."""
     import nbformat
 
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    import assignments
-
     pages = []
     target = book / "book" / "assignments"
     target.mkdir(parents=True, exist_ok=True)
@@ -180,17 +124,59 @@ def assignment_pages(book: Path) -> list[Path]:
     return pages
 
 
+_EXECUTING = re.compile(r"^(\S+): Executing notebook using")
+_EXECUTED = re.compile(r"^(\S+): Executed notebook in ([\d.]+) seconds")
+_READING = re.compile(r"reading sources\.\.\. \[\s*(\d+)%\] (\S+)")
+
+
+def progress(line: str, book: Path, elapsed: float) -> str | None:
+    """A short progress line for a line of the jupyter-book log, or None to stay quiet."""
+    if m := _EXECUTING.search(line):
+        return f"[book] {elapsed:5.0f} s  executing {m.group(1).replace(str(book) + '/', '')}"
+    if m := _EXECUTED.search(line):
+        page = m.group(1).replace(str(book) + "/", "")
+        return f"[book] {elapsed:5.0f} s  executed {page} in {float(m.group(2)):.1f} s"
+    if m := _READING.search(line):
+        return f"[book] {elapsed:5.0f} s  reading {m.group(2)} ({m.group(1)}%)"
+    if ("WARNING" in line or "ERROR" in line) and "[IPKernelApp]" not in line:
+        return f"[book] {line}"
+    if line.startswith("writing output") or line.startswith("build succeeded"):
+        return f"[book] {elapsed:5.0f} s  {line.split('...')[0]}"
+    return None
+
+
+def config_override(book: Path) -> list[str]:
+    """``--config`` for a copy of ``_config.yml`` with BOOK_CELL_TIMEOUT seconds per cell.
+
+    The configured time-out (120 s) guards against a cell that hangs; on a machine
+    shared with other heavy jobs, ``BOOK_CELL_TIMEOUT=600 make book`` allows more.
+    """
+    seconds = os.environ.get("BOOK_CELL_TIMEOUT")
+    if not seconds:
+        return []
+    import yaml
+
+    config = yaml.safe_load((book / "_config.yml").read_text())
+    config.setdefault("execute", {})["timeout"] = int(seconds)
+    target = book / ".config-timeout.yml"  # beside _config.yml: its paths are relative
+    target.write_text(yaml.safe_dump(config, sort_keys=False))
+    return ["--config", str(target)]
+
+
 def build(book: Path, output: Path | None = None, quiet: bool = False) -> Path:
     """Build ``book`` into ``output/_build/html``; raise BuildError on any warning."""
     book = book.resolve()
     output = (output or book).resolve()
     build_dir = output / "_build"
+    say = (lambda msg: None) if quiet else (lambda msg: print(msg, flush=True))
     if "site-assets" in (book / "_config.yml").read_text():
+        say("[book] copying the site's own MathJax and widget renderer")
         vendor_assets(book)
     if (book / "chapters" / "assignments").is_dir():
+        say("[book] building the student versions of the assignments (otter assign)")
         assignment_pages(book)
     if invalidate_if_sources_changed(book, build_dir):
-        print("helpers/ or data/ changed (or first build): every chapter will be executed.")
+        say("[book] helpers/, data/ or book/_ext/ changed (or first build): every chapter runs")
     cmd = jupyter_book_command() + [
         "build",
         str(book),
@@ -202,11 +188,25 @@ def build(book: Path, output: Path | None = None, quiet: bool = False) -> Path:
         "-n",
         "--keep-going",
     ]
+    cmd += config_override(book)
+    say("[book] jupyter-book build -W -n --keep-going (progress per page below)")
     start = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=book, capture_output=True, text=True)
+    proc = subprocess.Popen(
+        cmd, cwd=book, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
+    )
+    lines = []
+    for raw in proc.stdout:
+        line = re.sub(r"\x1b\[[0-9;]*m", "", raw.rstrip("\n"))
+        lines.append(line)
+        note = progress(line, book, time.perf_counter() - start)
+        if note:
+            say(note)
+    proc.wait()
     elapsed = time.perf_counter() - start
-    log = re.sub(r"\x1b\[[0-9;]*m", "", proc.stdout + proc.stderr)
-    if not quiet or proc.returncode != 0:
+    log = "\n".join(lines)
+    build_dir.mkdir(parents=True, exist_ok=True)
+    (build_dir / "build.log").write_text(log + "\n")
+    if proc.returncode != 0:
         print(log)
     if proc.returncode != 0:
         # Parsed pages of a failed build must not hide their warnings next time.
@@ -229,7 +229,9 @@ def build(book: Path, output: Path | None = None, quiet: bool = False) -> Path:
     missing = [p for p in toc_pages(book) if not (html / f"{p}.html").exists()]
     if missing:
         raise BuildError(f"Pages listed in _toc.yml produced no HTML: {', '.join(missing)}")
-    print(f"Built in {elapsed:.1f} s.")
+    changed = publish.rewrite_links(html, book)
+    say(f"[book] launch buttons point at the published notebooks ({changed} pages)")
+    say(f"[book] built in {elapsed:.0f} s")
     return html
 
 
@@ -243,8 +245,8 @@ def main(argv: list[str] | None = None) -> int:
     except BuildError as err:
         print(f"\nBUILD FAILED: {err}", file=sys.stderr)
         return 1
-    print(f"\nThe book is in {html}/index.html")
     print("View it with `make serve` (http://127.0.0.1:8000; PORT=... to change the port).")
+    print(f"BOOK BUILT: {html}/index.html")
     return 0
 
 

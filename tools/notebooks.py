@@ -12,7 +12,7 @@ from pathlib import Path
 import jupytext
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from build_book import ROOT, executable_pages
+from _common import ROOT, executable_pages
 
 
 def main(argv: list[str]) -> int:

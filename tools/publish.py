@@ -1,0 +1,137 @@
+"""What the published book offers besides its pages: notebooks to launch, the PDF.
+
+Colab opens only ``.ipynb`` files from a repository, and the student versions of the
+assignments are built, not committed. So the Pages workflow (``.github/workflows/book.yml``)
+publishes a branch, ``notebooks``, holding the repository as built plus a plain notebook
+of every executable page and of every student assignment, each starting with a cell
+that installs the book's package where it is missing (Colab, a bare Jupyter). Binder
+builds its environment from ``binder/`` of that branch. After the build, every launch
+button of the site points at that branch and at the ``.ipynb`` of its page, and the
+download menu's PDF entry at ``book.pdf`` (``make pdf``).
+
+Usage::
+
+    python tools/publish.py notebooks OUT_DIR     # the files the branch adds
+    python tools/publish.py links [HTML_DIR]      # rewrite the built pages' launch links
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import ROOT, executable_pages, package_requirement, repository
+
+NOTEBOOK_BRANCH = "notebooks"
+PDF_NAME = "book.pdf"
+
+INSTALL_CELL = """\
+# Running this notebook outside the book's own environment (Colab, your own Jupyter)?
+# This installs the book's package, its data and what the notebooks need, once.
+try:
+    import helpers
+except ImportError:
+    %pip install --quiet "{requirement}"
+"""
+
+
+def _install_cell():
+    import nbformat
+
+    cell = nbformat.v4.new_code_cell(
+        INSTALL_CELL.format(requirement=package_requirement(ROOT, "student"))
+    )
+    cell.metadata["tags"] = ["install"]
+    return cell
+
+
+def published_notebooks(book: Path = ROOT) -> list[str]:
+    """Paths (relative to the repository) of the notebooks the branch adds."""
+    pages = [p.relative_to(book).with_suffix(".ipynb") for p in executable_pages(book)]
+    assignments = sorted((book / "chapters" / "assignments").glob("a*.py"))
+    pages += [Path("book") / "assignments" / f"{p.stem}.ipynb" for p in assignments]
+    return [str(p) for p in pages]
+
+
+def write_notebooks(out: Path, book: Path = ROOT) -> list[Path]:
+    """Write every published notebook under ``out`` (needs the built assignment pages)."""
+    import jupytext
+    import nbformat
+
+    written = []
+    for rel in published_notebooks(book):
+        target = Path(out) / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        md = (book / rel).with_suffix(".md")
+        if md.exists():
+            nb = jupytext.read(md)
+        else:
+            built = book / rel  # book/assignments/*.ipynb, written by tools/build_book.py
+            if not built.exists():
+                raise FileNotFoundError(f"{built} is not built: run `make book` first.")
+            nb = nbformat.read(built, as_version=4)
+        nb.cells.insert(0, _install_cell())
+        nbformat.write(nb, target)
+        written.append(target)
+    return written
+
+
+def _repo_parts(book: Path) -> tuple[str, str, str]:
+    url, branch = repository(book)
+    org, repo = url.rstrip("/").split("/")[-2:]
+    return org, repo, branch
+
+
+def rewrite_links(html_dir: Path, book: Path = ROOT) -> int:
+    """Point launch buttons at the notebooks branch and the PDF entry at the book's PDF."""
+    if not repository(book)[0]:
+        return 0  # a book without a repository has no launch buttons
+    org, repo, branch = _repo_parts(book)
+    stem = r"((?:chapters|book)/[\w./-]+?)\.(?:md|ipynb)"
+    colab = re.compile(rf"(/github/{org}/{repo}/blob/){re.escape(branch)}/{stem}\b")
+    binder = re.compile(rf"(/v2/gh/{org}/{repo}/){re.escape(branch)}(\?urlpath=[\w/]+?/){stem}\b")
+    changed = 0
+    for page in Path(html_dir).rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        new = colab.sub(rf"\g<1>{NOTEBOOK_BRANCH}/\g<2>.ipynb", text)
+        new = binder.sub(rf"\g<1>{NOTEBOOK_BRANCH}\g<2>\g<3>.ipynb", new)
+        depth = len(page.relative_to(html_dir).parts) - 1
+        pdf_href = "../" * depth + PDF_NAME
+        new = re.sub(
+            r'<button onclick="window\.print\(\)"([^>]*)>',
+            rf'<a href="{pdf_href}" download\1>',
+            new,
+        )
+        new = re.sub(
+            rf'(<a href="[^"]*{re.escape(PDF_NAME)}" download[^>]*>.*?)</button>',
+            r"\1</a>",
+            new,
+            flags=re.S,
+        )
+        new = new.replace('title="Print to PDF"', 'title="The whole book as PDF"')
+        if new != text:
+            page.write_text(new, encoding="utf-8")
+            changed += 1
+    return changed
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in ("notebooks", "links"):
+        print(__doc__, file=sys.stderr)
+        return 2
+    if argv[0] == "notebooks":
+        if len(argv) != 2:
+            print(__doc__, file=sys.stderr)
+            return 2
+        for path in write_notebooks(Path(argv[1])):
+            print(f"wrote {path}")
+        return 0
+    html = Path(argv[1]) if len(argv) > 1 else ROOT / "_build" / "html"
+    print(f"rewrote the launch and PDF links of {rewrite_links(html)} page(s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
