@@ -286,9 +286,11 @@ def no_pooling_funnel_chart(
     est = alt.Chart(classes).transform_calculate(
         estimate="datum.truth + se * datum.e", error="se * datum.e", n_now="n"
     )
-    lo = grand_mean - 3 * np.sqrt(tau00) - 3 * np.sqrt(sigma2 / 2)
-    hi = grand_mean + 3 * np.sqrt(tau00) + 3 * np.sqrt(sigma2 / 2)
-    scale = alt.Scale(domain=[round(lo, 1), round(hi, 1)])
+    # Fixed axes (so that moving the slider moves the points, not the axes): the
+    # true means plus two standard errors of a class mean at the smallest n.
+    reach = 2 * np.sqrt(sigma2 / 2)
+    lo, hi = float(truth.min() - reach), float(truth.max() + reach)
+    scale = alt.Scale(domain=[round(lo, 1), round(hi, 1)], clamp=True)
     identity = (
         alt.Chart(pd.DataFrame({"v": [lo, hi]}))
         .mark_line(color="#555555", strokeDash=[4, 4])
@@ -301,7 +303,7 @@ def no_pooling_funnel_chart(
     )
     top = alt.layer(identity, dots).properties(width=WIDTH, height=260)
     sizes = pd.DataFrame({"size": np.arange(2, 101)})
-    emax = 1.96 * np.sqrt(sigma2 / 2) * 1.6
+    emax = round(1.2 * Z975 * np.sqrt(sigma2 / 2), 1)
     band = (
         alt.Chart(sizes)
         .transform_calculate(
@@ -387,7 +389,7 @@ def random_intercepts_chart(
     s = slider("sigma2", "pupil-level variance σ²ₑ", value=sigma2, low=0.05, high=3.0, step=0.05)
     icc = _derived("icc", "tau00 / (tau00 + sigma2)")
     line_y = f"{gamma00!r} + sqrt(tau00) * datum.z + {gamma10!r} * datum.x"
-    spread = 3 * np.sqrt(2.0) + 3 * np.sqrt(3.0)
+    spread = 2 * (np.sqrt(2.0) + np.sqrt(3.0))  # two SDs at the sliders' maxima
     ydom = [
         round(gamma00 + gamma10 * min(x0, x1) - spread, 0),
         round(gamma00 + gamma10 * max(x0, x1) + spread, 0),
@@ -611,8 +613,8 @@ def shrinkage_chart(
     arrow = (
         alt.Chart(_one_row())
         .transform_calculate(a="dist", b="lam * dist")
-        .mark_rule(color=OKABE_ITO["blue"], strokeWidth=2)
-        .encode(x="a:Q", x2="b:Q", y=alt.value(22))
+        .mark_rule(color=OKABE_ITO["blue"], strokeWidth=4, opacity=0.6)
+        .encode(x="a:Q", x2="b:Q", y=alt.value(40))
     )
     track = alt.layer(arrow, pts).properties(width=WIDTH, height=60)
     sizes = pd.DataFrame({"size": np.arange(1, 101)})
