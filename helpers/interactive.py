@@ -591,13 +591,18 @@ def shrinkage_chart(
         ),
         legend=alt.Legend(title=None, orient="bottom"),
     )
-    xscale = alt.Scale(domain=[-3.2, 3.2])
+    xscale = alt.Scale(domain=[-3.2, 3.2], nice=False)
     pts = (
         alt.Chart(marks)
         .transform_calculate(pos="datum.k == 0 ? 0 : (datum.k == 1 ? dist : lam * dist)")
         .mark_point(filled=True, size=160, opacity=1)
         .encode(
-            x=alt.X("pos:Q", title="position (overall mean = 0)", scale=xscale),
+            x=alt.X(
+                "pos:Q",
+                title="position (overall mean = 0)",
+                scale=xscale,
+                axis=alt.Axis(values=list(range(-3, 4))),
+            ),
             y=alt.value(40),
             color=colour,
             shape=alt.Shape(
