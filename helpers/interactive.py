@@ -149,7 +149,7 @@ def slider(name: str, label: str, *, value: float, low: float, high: float, step
         )
     return alt.param(
         name=name,
-        value=value,
+        value=float(value),
         bind=alt.binding_range(min=low, max=high, step=step, name=label + " "),
     )
 
@@ -179,9 +179,17 @@ def _text_line(expr: str, *, y: int = 0, size: int = FONT, width: int = WIDTH):
     )
 
 
+def _text_lines(*exprs: str):
+    """Short lines of computed text, one above the other (they fit a phone's width)."""
+    return alt.vconcat(*(_text_line(e) for e in exprs), spacing=2)
+
+
 def _finish(chart, description: str):
     return (
         chart.properties(description=description)
+        # The description is the chart's text alternative (aria-label of the SVG);
+        # marks and axes are not announced one by one.
+        .configure(aria=False)
         .configure_view(stroke=None)
         .configure_axis(labelFontSize=12, titleFontSize=12, labelColor=TEXT, titleColor=TEXT)
         .configure_legend(labelFontSize=12, titleFontSize=12, labelColor=TEXT, titleColor=TEXT)
@@ -234,13 +242,10 @@ def design_effect_chart(*, rho: float = 0.1, group_size: int = 20, n_total: int 
         .encode(x="r:Q", y="coverage:Q")
     )
     plot = alt.layer(curve, nominal, point).properties(width=WIDTH, height=260)
-    lines = alt.vconcat(
-        _text_line(
-            "'design effect 1 + (m − 1)ρ = ' + format(deff, '.2f') + "
-            f"',  effective sample size = ' + format(neff, ',.0f') + ' of {n_total:,}'"
-        ),
-        _text_line("'true coverage of a nominal 95% interval = ' + format(cover, '.1%')"),
-        spacing=2,
+    lines = _text_lines(
+        "'design effect 1 + (m − 1)ρ = ' + format(deff, '.2f')",
+        f"'effective sample size = ' + format(neff, ',.0f') + ' of {n_total:,}'",
+        "'true coverage of a nominal 95% interval = ' + format(cover, '.1%')",
     )
     chart = alt.vconcat(lines, plot, spacing=8).add_params(r, m, deff, neff, cover)
     return _finish(
@@ -282,7 +287,7 @@ def no_pooling_funnel_chart(
         {"class": np.arange(1, n_groups + 1), "truth": truth, "e": rng.standard_normal(n_groups)}
     )
     n = slider("n", "pupils per class n", value=group_size, low=2, high=100, step=1)
-    se = _derived("se", f"sqrt({sigma2!r} / n)")
+    se = _derived("se", f"sqrt({float(sigma2)!r} / n)")
     est = alt.Chart(classes).transform_calculate(
         estimate="datum.truth + se * datum.e", error="se * datum.e", n_now="n"
     )
@@ -307,8 +312,8 @@ def no_pooling_funnel_chart(
     band = (
         alt.Chart(sizes)
         .transform_calculate(
-            upper=f"{Z975!r} * sqrt({sigma2!r} / datum.size)",
-            lower=f"-{Z975!r} * sqrt({sigma2!r} / datum.size)",
+            upper=f"{Z975!r} * sqrt({float(sigma2)!r} / datum.size)",
+            lower=f"-{Z975!r} * sqrt({float(sigma2)!r} / datum.size)",
         )
         .mark_area(color=OKABE_ITO["sky"], opacity=0.35)
         .encode(
@@ -325,9 +330,9 @@ def no_pooling_funnel_chart(
         x="n_now:Q", y="error:Q"
     )
     bottom = alt.layer(band, errs).properties(width=WIDTH, height=200)
-    text = _text_line(
-        "'standard error of a class mean √(σ²ₑ/n) = ' + format(se, '.3f') + "
-        "',  95% of the estimates lie within ±' + format(1.96 * se, '.2f')"
+    text = _text_lines(
+        "'standard error of a class mean √(σ²ₑ/n) = ' + format(se, '.3f')",
+        "'95% of the estimates lie within ±' + format(1.96 * se, '.2f')",
     )
     chart = alt.vconcat(text, top, bottom, spacing=8).add_params(n, se)
     return _finish(
@@ -388,7 +393,7 @@ def random_intercepts_chart(
     t = slider("tau00", "class-level variance σ²ᵤ₀", value=tau00, low=0.0, high=2.0, step=0.05)
     s = slider("sigma2", "pupil-level variance σ²ₑ", value=sigma2, low=0.05, high=3.0, step=0.05)
     icc = _derived("icc", "tau00 / (tau00 + sigma2)")
-    line_y = f"{gamma00!r} + sqrt(tau00) * datum.z + {gamma10!r} * datum.x"
+    line_y = f"{float(gamma00)!r} + sqrt(tau00) * datum.z + {float(gamma10)!r} * datum.x"
     spread = 2 * (np.sqrt(2.0) + np.sqrt(3.0))  # two SDs at the sliders' maxima
     ydom = [
         round(gamma00 + gamma10 * min(x0, x1) - spread, 0),
@@ -442,9 +447,9 @@ def random_intercepts_chart(
         )
         .properties(width=WIDTH, height=40)
     )
-    text = _text_line(
-        "'ICC = σ²ᵤ₀ / (σ²ᵤ₀ + σ²ₑ) = ' + format(icc, '.2f') + "
-        "',  total variance = ' + format(tau00 + sigma2, '.2f')"
+    text = _text_lines(
+        "'ICC = σ²ᵤ₀ / (σ²ᵤ₀ + σ²ₑ) = ' + format(icc, '.2f')",
+        "'total variance σ²ᵤ₀ + σ²ₑ = ' + format(tau00 + sigma2, '.2f')",
     )
     chart = (
         alt.vconcat(text, plot, shares, spacing=8)
@@ -505,15 +510,15 @@ def random_slopes_chart(
     )
     t11 = slider("tau11", "slope variance σ²ᵤ₁", value=tau11, low=0.0, high=0.2, step=0.005)
     t01 = slider("tau01", "covariance σᵤ₀₁", value=tau01, low=-0.5, high=0.5, step=0.01)
-    cmax = _derived("cmax", f"sqrt({tau00!r} * tau11)")
+    cmax = _derived("cmax", f"sqrt({float(tau00)!r} * tau11)")
     c = _derived("c", "clamp(tau01, -cmax, cmax)")
-    load = _derived("load", f"c / sqrt({tau00!r})")
-    rest = _derived("rest", f"sqrt(max(tau11 - c * c / {tau00!r}, 0))")
-    u0 = f"sqrt({tau00!r}) * datum.z1"
+    load = _derived("load", f"c / sqrt({float(tau00)!r})")
+    rest = _derived("rest", f"sqrt(max(tau11 - c * c / {float(tau00)!r}, 0))")
+    u0 = f"sqrt({float(tau00)!r}) * datum.z1"
     u1 = "(load * datum.z1 + rest * datum.z2)"
     fan = (
         alt.Chart(lines)
-        .transform_calculate(y=f"{gamma00!r} + {u0} + ({gamma10!r} + {u1}) * datum.x")
+        .transform_calculate(y=f"{float(gamma00)!r} + {u0} + ({float(gamma10)!r} + {u1}) * datum.x")
         .mark_line(strokeWidth=1.8, opacity=0.85, color=OKABE_ITO["blue"])
         .encode(
             x=alt.X("x:Q", title=x_title),
@@ -526,7 +531,7 @@ def random_slopes_chart(
     var_curve = (
         alt.Chart(xs)
         .transform_calculate(
-            v=f"{tau00!r} + 2 * c * datum.x + tau11 * datum.x * datum.x + {sigma2!r}"
+            v=f"{float(tau00)!r} + 2 * c * datum.x + tau11 * datum.x * datum.x + {float(sigma2)!r}"
         )
         .mark_line(color=OKABE_ITO["vermillion"], strokeWidth=2.5)
         .encode(
@@ -535,17 +540,11 @@ def random_slopes_chart(
         )
         .properties(width=WIDTH, height=180)
     )
-    text = alt.vconcat(
-        _text_line(
-            "'σᵤ₀₁ used = ' + format(c, '.3f') + ' (correlation ' + "
-            "format(cmax > 0 ? c / cmax : 0, '.2f') + ')' + "
-            "(abs(tau01) > cmax ? ' — held at the largest covariance the variances allow' : '')"
-        ),
-        _text_line(
-            "'Var(Y | x) is smallest at x = ' + "
-            "(tau11 > 0 ? format(-c / tau11, '.2f') : 'every x (no slope variance)')"
-        ),
-        spacing=2,
+    text = _text_lines(
+        "'σᵤ₀₁ used = ' + format(c, '.3f') + ' (correlation ' + "
+        "format(cmax > 0 ? c / cmax : 0, '.2f') + ')'",
+        "abs(tau01) > cmax ? '(held at the largest value the variances allow)' : ''",
+        "'Var(Y | x) is smallest at x = ' + (tau11 > 0 ? format(-c / tau11, '.2f') : 'every x')",
     )
     chart = alt.vconcat(text, fan, var_curve, spacing=8).add_params(t11, t01, cmax, c, load, rest)
     return _finish(
@@ -639,14 +638,11 @@ def shrinkage_chart(
         .encode(x="size:Q", y="lam_n:Q")
     )
     bottom = alt.layer(curve, here).properties(width=WIDTH, height=170)
-    text = alt.vconcat(
-        _text_line("'λⱼ = σ²ᵤ₀ / (σ²ᵤ₀ + σ²ₑ / nⱼ) = ' + format(lam, '.3f')"),
-        _text_line(
-            "'the EB estimate lies at ' + format(lam * dist, '+.2f') + ', pulled by ' + "
-            "format((1 - lam) * dist, '+.2f') + ' (' + format(1 - lam, '.0%') + "
-            "' of the way to the overall mean)'"
-        ),
-        spacing=2,
+    text = _text_lines(
+        "'λⱼ = σ²ᵤ₀ / (σ²ᵤ₀ + σ²ₑ / nⱼ) = ' + format(lam, '.3f')",
+        "'EB estimate at ' + format(lam * dist, '+.2f') + ', pulled by ' + "
+        "format((1 - lam) * dist, '+.2f')",
+        "'(' + format(1 - lam, '.0%') + ' of the way to the overall mean)'",
     )
     chart = alt.vconcat(text, track, bottom, spacing=8).add_params(nj, t, s, d, lam)
     return _finish(
@@ -734,9 +730,9 @@ def pooling_chart(fit):
         .encode(x=alt.value(0), y=alt.Y("y:Q", scale=yscale), text="t:N")
     )
     plot = alt.layer(links, fitted, own_pts, pooled_pts, labels).properties(width=WIDTH, height=220)
-    text = _text_line(
-        "'pooling ' + format(pool, '.2f') + "
-        f"' — the fitted model sits at {p_hat:.3f} (grey ticks: its predictions)'"
+    text = _text_lines(
+        f"'pooling ' + format(pool, '.2f') + '; the fitted model: {p_hat:.3f}'",
+        "'(grey ticks: the fitted model’s predictions)'",
     )
     chart = alt.vconcat(text, plot, spacing=8).add_params(p)
     return _finish(

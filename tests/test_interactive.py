@@ -264,3 +264,27 @@ def test_myst_nb_plugin_skips_only_the_lab_copy():
 
     assert hi.MystNbLabSpec.handle_mime(None, Data(hi.LAB_MIME), False) == []
     assert hi.MystNbLabSpec.handle_mime(None, Data("text/html"), False) is None
+
+
+def test_numpy_numbers_become_plain_numbers_in_expressions():
+    # A chapter passes estimates as numpy scalars; their repr ("np.float64(...)") is
+    # not a Vega expression and the chart would fail in the browser.
+    chart = hi.random_slopes_chart(
+        gamma00=np.float64(2.4),
+        gamma10=np.float64(0.5),
+        tau00=np.float64(3.19),
+        tau11=np.float64(0.04),
+        tau01=np.float64(-0.33),
+        sigma2=np.float64(0.9),
+    )
+    text = json.dumps(chart.to_dict())
+    assert "np." not in text and "float64" not in text
+    for build in (
+        lambda: hi.no_pooling_funnel_chart(
+            grand_mean=np.float64(5), tau00=np.float64(0.7), sigma2=np.float64(1.3)
+        ),
+        lambda: hi.random_intercepts_chart(
+            gamma00=np.float64(2.5), gamma10=np.float64(0.5), tau00=0.7, sigma2=np.float64(0.95)
+        ),
+    ):
+        assert "np." not in json.dumps(build().to_dict())

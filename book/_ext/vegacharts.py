@@ -11,6 +11,8 @@ from pathlib import Path
 
 STATIC = Path(__file__).parent / "vegacharts_static"
 MARKER = 'class="book-vega"'
+# Loaded in this order by book-charts.js; fetched early (in parallel) through preload links.
+LIBS = ("vega/vega.min.js", "vega-lite/vega-lite.min.js", "vega-embed/vega-embed.min.js")
 
 
 def _add_static_path(app, config):
@@ -21,6 +23,11 @@ def _add_chart_scripts(app, pagename, templatename, context, doctree):
     if MARKER in (context.get("body") or ""):
         app.add_css_file("book-charts.css")
         app.add_js_file("book-charts.js", defer="defer")
+        pathto = context["pathto"]
+        context["metatags"] = context.get("metatags", "") + "".join(
+            f'<link rel="preload" as="script" href="{pathto("_static/vendor/" + lib, 1)}">'
+            for lib in LIBS
+        )
 
 
 def setup(app):

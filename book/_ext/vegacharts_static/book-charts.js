@@ -35,7 +35,7 @@
 
   async function draw(el) {
     var spec = JSON.parse(el.querySelector("script.book-vega-spec").textContent);
-    var room = Math.max(200, el.clientWidth - 70);
+    var room = Math.max(200, el.clientWidth - 90);
     var result = await vegaEmbed(el.querySelector(".book-vega-view"), fit(spec, room), {
       actions: false,
       renderer: "svg",
