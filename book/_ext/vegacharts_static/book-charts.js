@@ -41,6 +41,16 @@
       renderer: "svg",
     });
     el.bookView = result.view;
+    // One text alternative for the whole drawing (the spec's description, also shown
+    // as the figure's caption); the marks inside are not announced one by one.
+    var svg = el.querySelector(".book-vega-view svg");
+    if (svg) {
+      svg.setAttribute("role", "img");
+      svg.setAttribute("aria-label", spec.description || "Interactive chart");
+      Array.prototype.forEach.call(svg.children, function (child) {
+        child.setAttribute("aria-hidden", "true");
+      });
+    }
     el.classList.add("book-vega-ready");
     // Label each control with its visible name (for assistive technology).
     el.querySelectorAll(".vega-bind").forEach(function (bind) {
