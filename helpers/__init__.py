@@ -13,7 +13,7 @@ re-exported here (see ``book/notation.md`` for the symbols and their code names)
 
 __version__ = "0.1.0"
 
-from . import widgets
+from . import interactive, widgets
 from ._fit import MixedFit
 from .data import (
     DataIntegrityError,
@@ -62,6 +62,7 @@ __all__ = [
     "fit_lmm",
     "fit_ols",
     "icc",
+    "interactive",
     "list_datasets",
     "load_dataset",
     "model_table",

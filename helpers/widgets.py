@@ -1,17 +1,22 @@
-"""The shrinkage explorer: live in a notebook, small multiples on the static site.
+"""Controls that need Python: a model refitted live in a notebook (ipywidgets).
 
-:func:`shrinkage_explorer` needs a running Jupyter kernel (ipywidgets sliders).
-:func:`shrinkage_panels` draws the same picture for a grid of settings as an
-ordinary figure, which the book's static pages show instead of a dead control.
+What a closed form can show is drawn by the Vega-Lite charts of
+:mod:`helpers.interactive`, which work on the static site and in a notebook alike
+(the shrinkage explorer is :func:`helpers.interactive.shrinkage_chart`). What needs
+a new fit — drop a class, subsample it, add or remove a random slope, switch
+between ML and REML — is :class:`RefitExplorer`, which needs a running kernel.
+:func:`shrinkage_point` and :func:`draw_shrinkage` give the explorer's geometry
+and a static matplotlib drawing of it.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from .plots import OKABE_ITO
 
-__all__ = ["shrinkage_point", "shrinkage_explorer", "shrinkage_panels", "draw_shrinkage"]
+__all__ = ["RefitExplorer", "draw_shrinkage", "refit_explorer", "shrinkage_point"]
 
 
 def shrinkage_point(n: float, tau00: float, sigma2: float, distance: float) -> dict:
@@ -51,52 +56,155 @@ def draw_shrinkage(ax, n, tau00, sigma2, distance, title=True):
     return p
 
 
-def shrinkage_panels(sizes=(2, 5, 20, 80), ratios=(0.1, 0.5, 2.0), distance=1.5, sigma2=1.0):
-    """Small multiples of :func:`draw_shrinkage`: rows are tau00 / sigma2, columns class sizes."""
-    import matplotlib.pyplot as plt
+class RefitExplorer:
+    """Refit a two-level model as the reader changes the data or the model.
 
-    fig, axes = plt.subplots(
-        len(ratios),
-        len(sizes),
-        figsize=(2.0 * len(sizes) + 0.8, 1.35 * len(ratios) + 0.6),
-        sharex=True,
-        squeeze=False,
-    )
-    for i, ratio in enumerate(ratios):
-        for k, n in enumerate(sizes):
-            draw_shrinkage(axes[i, k], n, ratio * sigma2, sigma2, distance)
-        axes[i, 0].set_ylabel(f"τ/σ² = {ratio:g}", rotation=0, ha="right", va="center")
-    handles, labels = axes[0, 0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=3, frameon=False)
-    fig.tight_layout(rect=(0, 0.08, 1, 1))
-    return fig
+    Controls (``controls``): the class in focus; how many of its pupils to keep (a
+    seeded subsample); whether to drop it; a random slope for ``predictor`` or
+    not; ML or REML. Every change refits with :func:`helpers.fit_lmm` and redraws
+    the table in ``output``; the current fit is ``fit`` and the rows used are
+    ``data_used``. Display the explorer (``display(ex)`` or as a cell's last value)
+    in a live notebook; on a static page it would be a dead control.
+    """
 
+    def __init__(
+        self,
+        data: pd.DataFrame,
+        *,
+        outcome: str = "popular",
+        predictor: str = "extrav",
+        group: str = "class",
+        focus=None,
+        seed: int = 1,
+    ):
+        import ipywidgets as w
 
-def shrinkage_explorer():  # pragma: no cover - needs a live kernel and a browser
-    """Sliders for n_j, sigma2_u0, sigma2_e and the distance; run in a live notebook."""
-    import ipywidgets as w
-    import matplotlib.pyplot as plt
-    from IPython.display import display
-
-    n = w.IntSlider(value=10, min=1, max=100, description="n_j")
-    tau = w.FloatLogSlider(value=0.45, base=10, min=-2, max=1, description="σ²_u0")
-    s2 = w.FloatLogSlider(value=0.55, base=10, min=-2, max=1, description="σ²_e")
-    dist = w.FloatSlider(value=1.5, min=-3, max=3, step=0.1, description="distance")
-    out = w.Output()
-
-    def update(*_):
-        with out:
-            out.clear_output(wait=True)
-            fig, ax = plt.subplots(figsize=(6, 1.8))
-            p = draw_shrinkage(ax, n.value, tau.value, s2.value, dist.value)
-            ax.legend(loc="upper left", ncol=3, fontsize=8, frameon=False)
-            plt.show()
-            print(
-                f"reliability λ = {p['reliability']:.3f}; own mean {p['own']:+.2f}, "
-                f"EB {p['eb']:+.2f}, pulled by {p['pull']:+.2f} ({1 - p['reliability']:.0%})"
+        if not isinstance(data, pd.DataFrame):
+            raise TypeError(f"data must be a pandas DataFrame, not {type(data).__name__}.")
+        missing = [c for c in (outcome, predictor, group) if c not in data.columns]
+        if missing:
+            raise ValueError(
+                f"Column(s) {missing} not in the data; available: {list(data.columns)}. "
+                "Pass outcome=, predictor= and group= naming existing columns."
             )
+        self.data, self.outcome, self.predictor, self.group = data, outcome, predictor, group
+        self.seed = seed
+        sizes = data.groupby(group, observed=True).size()
+        if len(sizes) < 3:
+            raise ValueError(f"Need at least 3 groups in {group!r} to refit, found {len(sizes)}.")
+        labels = list(sizes.index)
+        if focus is None:
+            focus = sizes.idxmin()
+        if focus not in labels:
+            raise ValueError(f"focus={focus!r} is not a group of {group!r}.")
+        self._sizes = sizes
+        style = {"description_width": "initial"}
+        self.controls = {
+            "focus": w.Dropdown(options=labels, value=focus, description="class", style=style),
+            "keep": w.IntSlider(
+                value=int(sizes[focus]),
+                min=1,
+                max=int(sizes[focus]),
+                step=1,
+                description="pupils kept",
+                style=style,
+            ),
+            "drop": w.Checkbox(value=False, description="drop this class"),
+            "slope": w.Checkbox(value=False, description=f"random slope for {predictor}"),
+            "method": w.ToggleButtons(options=["REML", "ML"], value="REML", description="fit by"),
+        }
+        self.output = w.Output()
+        self.fit = None
+        self.data_used = None
+        self.controls["focus"].observe(self._new_focus, names="value")
+        for key in ("keep", "drop", "slope", "method"):
+            self.controls[key].observe(lambda _change: self.refit(), names="value")
+        c = self.controls
+        self.widget = w.VBox(
+            [
+                w.HBox([c["focus"], c["keep"], c["drop"]]),
+                w.HBox([c["slope"], c["method"]]),
+                self.output,
+            ]
+        )
+        self.refit()
 
-    for s in (n, tau, s2, dist):
-        s.observe(update, names="value")
-    update()
-    display(w.VBox([w.HBox([n, tau]), w.HBox([s2, dist]), out]))
+    @property
+    def formula(self) -> str:
+        random = f"1 + {self.predictor}" if self.controls["slope"].value else "1"
+        return f"{self.outcome} ~ {self.predictor} + ({random} | {self.group})"
+
+    def _new_focus(self, change):
+        n = int(self._sizes[change["new"]])
+        keep = self.controls["keep"]
+        with keep.hold_trait_notifications():
+            keep.max = max(n, keep.min)
+            keep.value = n
+        self.refit()
+
+    def _rows(self) -> pd.DataFrame:
+        c = self.controls
+        focus = c["focus"].value
+        in_focus = (self.data[self.group] == focus).to_numpy()
+        if c["drop"].value:
+            return self.data.loc[~in_focus]
+        idx = np.flatnonzero(in_focus)
+        rng = np.random.default_rng(self.seed)
+        kept = np.sort(rng.choice(idx, size=c["keep"].value, replace=False))
+        mask = ~in_focus
+        mask[kept] = True
+        return self.data.loc[mask]
+
+    def summary(self) -> pd.DataFrame:
+        """Fixed effects and variance components of the current fit, one row each."""
+        m = self.fit
+        rows = {f"fixed: {t}": m.fixed.loc[t, "estimate"] for t in m.fixed.index}
+        for i, a in enumerate(m.tau.index):
+            for b in m.tau.index[: i + 1]:
+                name = f"var({a})" if a == b else f"cov({b}, {a})"
+                rows[f"random: {name}"] = m.tau.loc[a, b]
+        rows["residual variance"] = m.sigma2
+        rows["deviance" + (" (REML criterion)" if m.reml else "")] = m.deviance
+        return pd.DataFrame({"estimate": rows})
+
+    def refit(self):
+        """Fit the model to the current rows and redraw the table."""
+        import warnings
+
+        from IPython.display import HTML, display
+
+        from .lmm import fit_lmm
+
+        data = self._rows()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            fit = fit_lmm(self.formula, data, reml=self.controls["method"].value == "REML")
+        self.fit, self.data_used = fit, data
+        focus = self.controls["focus"].value
+        if self.controls["drop"].value:
+            note = f"class {focus} left out: {fit.n_groups} classes, {fit.n_obs} pupils."
+        else:
+            coef = fit.coef().loc[focus]
+            lam = fit.reliability().loc[focus]
+            note = (
+                f"class {focus}: {self.controls['keep'].value} pupils kept; predicted "
+                + ", ".join(f"{t} {coef[t]:.3f} (reliability {lam[t]:.2f})" for t in lam.index)
+            )
+        with self.output:
+            self.output.clear_output(wait=True)
+            display(HTML(f"<p><code>{self.formula}</code>, {self.controls['method'].value}</p>"))
+            display(self.summary().style.format("{:.4f}"))
+            display(HTML(f"<p>{note}</p>"))
+            for wmsg in caught:
+                display(HTML(f"<p><strong>Warning:</strong> {wmsg.message}</p>"))
+        return fit
+
+    def _ipython_display_(self):
+        from IPython.display import display
+
+        display(self.widget)
+
+
+def refit_explorer(data: pd.DataFrame, **options) -> RefitExplorer:
+    """A :class:`RefitExplorer` on ``data`` (keyword options as for the class)."""
+    return RefitExplorer(data, **options)

@@ -91,13 +91,3 @@ def test_explorer_geometry():
     assert p["pull"] == pytest.approx(2.0 - p["eb"])
     with pytest.raises(ValueError, match="positive"):
         hp.widgets.shrinkage_point(n=0, tau00=0.5, sigma2=1.0, distance=1.0)
-
-
-def test_small_multiples_draw_one_panel_per_setting():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    fig = hp.widgets.shrinkage_panels(sizes=(2, 20), ratios=(0.5, 1.0, 2.0))
-    assert len(fig.axes) == 6
-    titles = [ax.get_title() for ax in fig.axes]
-    assert titles[0].startswith("n = 2,") and titles[1].startswith("n = 20,")

@@ -2,7 +2,7 @@
 
 What this adds to a plain ``jupyter-book build``:
 
-* the site's own copies of MathJax, RequireJS and the widget renderer are put in
+* the site's own copies of MathJax, RequireJS, the widget renderer and vega are put in
   place from ``node_modules`` (installed by ``npm ci`` from the committed lock),
   so that the built pages request nothing from another host;
 * the execution cache is keyed on the source of ``helpers/`` and on the files in
@@ -50,6 +50,13 @@ VENDORED = [
     ("mathjax/LICENSE", "vendor/mathjax/LICENSE"),
     ("requirejs/require.js", "vendor/requirejs/require.js"),
     ("@jupyter-widgets/html-manager/dist/embed-amd.js", "vendor/jupyter-widgets/embed-amd.js"),
+    # Interactive charts (helpers.interactive, book/_ext/vegacharts.py).
+    ("vega/build/vega.min.js", "vendor/vega/vega.min.js"),
+    ("vega/LICENSE", "vendor/vega/LICENSE"),
+    ("vega-lite/build/vega-lite.min.js", "vendor/vega-lite/vega-lite.min.js"),
+    ("vega-lite/LICENSE", "vendor/vega-lite/LICENSE"),
+    ("vega-embed/build/vega-embed.min.js", "vendor/vega-embed/vega-embed.min.js"),
+    ("vega-embed/LICENSE", "vendor/vega-embed/LICENSE"),
 ]
 ASSETS_DIR = Path("_build") / "site-assets"
 

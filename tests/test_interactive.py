@@ -1,0 +1,290 @@
+"""helpers.interactive: valid Vega-Lite, closed forms in the spec that agree with helpers.
+
+The spec's expressions are evaluated by a small evaluator of Vega expressions
+(tests/vega_expr.py) at a grid of slider values and compared with the closed forms
+computed independently in Python (helpers and scipy). The browser test
+(test_site_charts.py) checks the same numbers as Vega itself computes them.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import itertools
+import json
+import math
+
+import jsonschema
+import numpy as np
+import pytest
+import vega_expr as vx
+from scipy import stats
+
+import helpers as hp
+from helpers import interactive as hi
+
+SCHEMA = json.loads(
+    (importlib.resources.files("altair") / "vegalite/v6/schema/vega-lite-schema.json").read_text()
+)
+
+
+@pytest.fixture(scope="module")
+def pupils():
+    return hp.load_dataset("popularity")
+
+
+@pytest.fixture(scope="module")
+def empty_fit(pupils):
+    return hp.fit_lmm("popular ~ 1 + (1 | class)", pupils)
+
+
+@pytest.fixture(scope="module")
+def charts(empty_fit):
+    return {
+        "design effect": hi.design_effect_chart(rho=0.37, group_size=20, n_total=2000),
+        "funnel": hi.no_pooling_funnel_chart(grand_mean=5.0, tau00=0.7, sigma2=1.3),
+        "random intercepts": hi.random_intercepts_chart(
+            gamma00=2.5, gamma10=0.5, tau00=0.7, sigma2=0.95
+        ),
+        "random slopes": hi.random_slopes_chart(
+            gamma00=2.4,
+            gamma10=0.5,
+            tau00=3.19,
+            tau11=0.04,
+            tau01=-0.33,
+            sigma2=0.9,
+            x_range=(1, 10),
+        ),
+        "shrinkage": hi.shrinkage_chart(n=20, tau00=0.45, sigma2=0.55, distance=1.5),
+        "pooling": hi.pooling_chart(empty_fit),
+    }
+
+
+def test_every_spec_is_valid_vega_lite(charts):
+    for name, chart in charts.items():
+        spec = chart.to_dict()
+        jsonschema.validate(spec, SCHEMA)  # raises with the offending path
+        assert spec["$schema"].endswith("/v6.4.1.json") or "v6" in spec["$schema"], name
+        assert vx.sliders(spec), f"{name}: no control"
+        assert len(spec["description"]) > 80, f"{name}: the text alternative is missing"
+
+
+def test_every_slider_starts_on_its_grid_and_is_labelled(charts):
+    # A range input snaps to min + k * step: a start value off that grid would be shown
+    # as one number and used as another (issue 11: 0.45 and 0.55 shown as 0.501).
+    for name, chart in charts.items():
+        for p in vx.sliders(chart.to_dict()):
+            b = p["bind"]
+            k = (p["value"] - b["min"]) / b["step"]
+            assert b["min"] <= p["value"] <= b["max"], (name, p["name"])
+            assert k == pytest.approx(round(k), abs=1e-9), (name, p["name"], p["value"])
+            assert b["name"].strip(), (name, p["name"])
+
+
+def test_slider_refuses_a_start_value_off_the_grid():
+    with pytest.raises(ValueError, match="not on the slider's grid"):
+        hi.slider("x", "x", value=0.45, low=0.01, high=2.0, step=0.1)
+    with pytest.raises(ValueError, match="low <= value <= high"):
+        hi.slider("x", "x", value=3.0, low=0.0, high=2.0, step=0.1)
+    assert hi.on_grid(0.7439, 0.05) == 0.75
+    assert hi.on_grid(0.456, 0.01, low=0.01) == 0.46
+
+
+def test_design_effect_closed_forms(charts):
+    spec = charts["design effect"].to_dict()
+    ((curve_expr, rows),) = [c for c in vx.calculations(spec, "coverage") if "datum.r" in c[0]]
+    for rho, m in itertools.product([0.0, 0.05, 0.1, 0.25, 0.5], [2, 5, 20, 100]):
+        env = vx.params(spec, rho=rho, m=m)
+        deff = hp.design_effect(rho, m)
+        assert env["deff"] == pytest.approx(deff, rel=1e-12)
+        assert env["neff"] == pytest.approx(2000 / deff, rel=1e-12)
+        # independent: P(|Z| < 1.96 / sqrt(deff)) from scipy's normal distribution
+        z = stats.norm.ppf(0.975) / math.sqrt(deff)
+        assert env["cover"] == pytest.approx(stats.norm.cdf(z) - stats.norm.cdf(-z), abs=1e-12)
+        assert env["cover"] == pytest.approx(hi.naive_coverage(deff), abs=1e-12)
+        for row in rows[::10]:
+            expected = hi.naive_coverage(hp.design_effect(row["r"], m))
+            assert vx.evaluate(curve_expr, env, row) == pytest.approx(expected, abs=1e-12)
+    assert hi.naive_coverage(1.0) == pytest.approx(0.95, abs=1e-12)  # no clustering
+
+
+def test_funnel_closed_forms(charts):
+    spec = charts["funnel"].to_dict()
+    (est_expr, rows), *_ = vx.calculations(spec, "estimate")
+    ((up_expr, sizes),) = vx.calculations(spec, "upper")
+    assert len(rows) == 100
+    for n in [2, 5, 10, 50, 100]:
+        env = vx.params(spec, n=n)
+        assert env["se"] == pytest.approx(math.sqrt(1.3 / n), rel=1e-12)
+        est = np.array([vx.evaluate(est_expr, env, r) for r in rows])
+        truth = np.array([r["truth"] for r in rows])
+        e = np.array([r["e"] for r in rows])
+        np.testing.assert_allclose(est - truth, math.sqrt(1.3 / n) * e, atol=1e-12)
+    # The funnel is the 95% range of a class mean's sampling error.
+    for row in sizes[::7]:
+        half = stats.norm.ppf(0.975) * math.sqrt(1.3 / row["size"])
+        assert vx.evaluate(up_expr, {}, row) == pytest.approx(half, rel=1e-12)
+    # The precomputed true means and noise are standard normal draws, as documented.
+    assert abs(np.mean(e)) < 0.35 and 0.7 < np.std(e) < 1.3
+
+
+def test_random_intercepts_closed_forms(charts, empty_fit):
+    spec = charts["random intercepts"].to_dict()
+    for t, s in itertools.product([0.0, 0.3, 0.75, 2.0], [0.05, 0.5, 1.3, 3.0]):
+        env = vx.params(spec, tau00=t, sigma2=s)
+        assert env["icc"] == pytest.approx(hi.variance_shares(t, s)["icc"], rel=1e-12)
+    # At a fitted model's variances the chart's ICC is helpers' icc() of that fit.
+    env = vx.params(spec, tau00=float(empty_fit.tau.iloc[0, 0]), sigma2=float(empty_fit.sigma2))
+    assert env["icc"] == pytest.approx(hp.icc(empty_fit), rel=1e-12)
+    ((share_expr, rows),) = vx.calculations(spec, "share")
+    shares = [vx.evaluate(share_expr, env, r) for r in rows]
+    assert sum(shares) == pytest.approx(1.0)
+
+
+def test_random_slopes_closed_forms(charts):
+    spec = charts["random slopes"].to_dict()
+    ((var_expr, xs),) = vx.calculations(spec, "v")
+    tau00, sigma2 = 3.19, 0.9
+    for t11, t01 in itertools.product([0.0, 0.01, 0.04, 0.2], [-0.5, -0.33, 0.0, 0.1, 0.5]):
+        env = vx.params(spec, tau11=t11, tau01=t01)
+        c = env["c"]
+        bound = math.sqrt(tau00 * t11)
+        assert abs(c) <= bound + 1e-12
+        assert c == pytest.approx(t01 if abs(t01) <= bound else math.copysign(bound, t01))
+        tau = np.array([[tau00, c], [c, t11]])
+        # The class effects u0 = s0 z1, u1 = load z1 + rest z2 have covariance tau.
+        chol = np.array([[math.sqrt(tau00), 0.0], [env["load"], env["rest"]]])
+        np.testing.assert_allclose(chol @ chol.T, tau, atol=1e-12)
+        got = np.array([vx.evaluate(var_expr, env, r) for r in xs])
+        want = hi.var_y_given_x(np.array([r["x"] for r in xs]), tau, sigma2)
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
+def test_shrinkage_closed_forms(charts):
+    spec = charts["shrinkage"].to_dict()
+    ((pos_expr, rows),) = vx.calculations(spec, "pos")
+    for n, t, s, d in itertools.product(
+        [1, 2, 20, 100], [0.01, 0.45, 2.0], [0.01, 0.55, 3.0], [-3.0, 1.5]
+    ):
+        env = vx.params(spec, n_j=n, tau00=t, sigma2=s, dist=d)
+        point = hp.widgets.shrinkage_point(n=n, tau00=t, sigma2=s, distance=d)
+        assert env["lam"] == pytest.approx(point["reliability"], rel=1e-12)
+        positions = {r["what"]: vx.evaluate(pos_expr, env, r) for r in rows}
+        assert positions["overall mean"] == 0
+        assert positions["class's own mean"] == d
+        assert positions["EB estimate"] == pytest.approx(point["eb"], rel=1e-12, abs=1e-15)
+
+
+def test_shrinkage_text_shows_lambda_to_three_decimals(charts):
+    spec = charts["shrinkage"].to_dict()
+    env = vx.params(spec, n_j=7, tau00=0.3, sigma2=1.2)
+    texts = [vx.evaluate(e, env) for e in vx.mark_texts(spec)]
+    lam = 0.3 / (0.3 + 1.2 / 7)
+    assert any(t.endswith(f"= {lam:.3f}") for t in texts), texts
+
+
+def test_pooling_chart_reaches_the_fitted_predictions(charts, empty_fit, pupils):
+    spec = charts["pooling"].to_dict()
+    (expr, rows), *_ = vx.calculations(spec, "pooled")
+    n = empty_fit.group_sizes().to_numpy(dtype=float)
+    k = empty_fit.sigma2 / float(empty_fit.tau.iloc[0, 0])
+    p_hat = k / (n.mean() + k)
+    at = {p: np.array([vx.evaluate(expr, {"pool": p}, r) for r in rows]) for p in (0.0, p_hat, 1.0)}
+    class_means = pupils.groupby("class", observed=True)["popular"].mean().to_numpy()
+    g00 = empty_fit.fixed.loc["Intercept", "estimate"]
+    np.testing.assert_allclose(at[0.0], class_means, rtol=1e-10)  # no pooling
+    np.testing.assert_allclose(at[1.0], g00, rtol=1e-12)  # complete pooling
+    np.testing.assert_allclose(at[p_hat], empty_fit.coef()["Intercept"].to_numpy(), rtol=1e-9)
+    mid = np.array([vx.evaluate(expr, {"pool": 0.3}, r) for r in rows])
+    np.testing.assert_allclose(mid, hi.pooled_estimates(class_means, n, g00, 0.3), rtol=1e-10)
+    assert vx.sliders(spec)[0]["value"] == round(p_hat, 2)
+
+
+def test_pooling_chart_refuses_models_it_cannot_draw(pupils):
+    slope = hp.fit_lmm("popular ~ extrav + (1 + extrav | class)", pupils)
+    with pytest.raises(ValueError, match="random-intercept"):
+        hi.pooling_chart(slope)
+    with_x = hp.fit_lmm("popular ~ extrav + (1 | class)", pupils)
+    with pytest.raises(ValueError, match="empty model"):
+        hi.pooling_chart(with_x)
+    with pytest.raises(TypeError, match="fit_lmm"):
+        hi.pooling_chart("not a fit")
+
+
+@pytest.mark.parametrize(
+    "call, error, message",
+    [
+        (lambda: hi.design_effect_chart(rho=0.6), ValueError, "rho"),
+        (lambda: hi.design_effect_chart(rho=0.123), ValueError, "grid"),
+        (lambda: hi.design_effect_chart(n_total=1), ValueError, "n_total"),
+        (
+            lambda: hi.no_pooling_funnel_chart(grand_mean=5, tau00=0.5, sigma2=0),
+            ValueError,
+            "sigma2",
+        ),
+        (
+            lambda: hi.no_pooling_funnel_chart(grand_mean="5", tau00=0.5, sigma2=1),
+            TypeError,
+            "grand_mean",
+        ),
+        (
+            lambda: hi.random_intercepts_chart(gamma00=1, gamma10=0, tau00=0.7, sigma2=0.0),
+            ValueError,
+            "sigma2",
+        ),
+        (lambda: hi.naive_coverage(0.5), ValueError, "deff"),
+        (lambda: hi.var_y_given_x(1.0, [[1, 0.5], [0.2, 1]], 1.0), ValueError, "symmetric"),
+        (lambda: hi.pooled_estimates([1, 2], [3], 0.0, 0.5), ValueError, "same length"),
+    ],
+)
+def test_builders_validate_their_input(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_book_renderer_output(charts):
+    chart = charts["shrinkage"]
+    bundle = chart._repr_mimebundle_()
+    page = bundle["text/html"]
+    assert page.startswith('<div class="book-vega">')
+    spec_json = page.split('class="book-vega-spec">', 1)[1].split("</script>", 1)[0]
+    assert json.loads(spec_json) == chart.to_dict()
+    assert "https://" not in page.replace(chart.to_dict()["$schema"], "")
+    lab = bundle[hi.LAB_MIME]
+    assert lab["$schema"].endswith("/v5.json")
+    assert {k: v for k, v in lab.items() if k != "$schema"} == {
+        k: v for k, v in chart.to_dict().items() if k != "$schema"
+    }
+    assert bundle["text/plain"] == chart.to_dict()["description"]
+
+
+def test_myst_nb_plugin_skips_only_the_lab_copy():
+    class Data:
+        def __init__(self, mime_type):
+            self.mime_type = mime_type
+
+    assert hi.MystNbLabSpec.handle_mime(None, Data(hi.LAB_MIME), False) == []
+    assert hi.MystNbLabSpec.handle_mime(None, Data("text/html"), False) is None
+
+
+def test_numpy_numbers_become_plain_numbers_in_expressions():
+    # A chapter passes estimates as numpy scalars; their repr ("np.float64(...)") is
+    # not a Vega expression and the chart would fail in the browser.
+    chart = hi.random_slopes_chart(
+        gamma00=np.float64(2.4),
+        gamma10=np.float64(0.5),
+        tau00=np.float64(3.19),
+        tau11=np.float64(0.04),
+        tau01=np.float64(-0.33),
+        sigma2=np.float64(0.9),
+    )
+    text = json.dumps(chart.to_dict())
+    assert "np." not in text and "float64" not in text
+    for build in (
+        lambda: hi.no_pooling_funnel_chart(
+            grand_mean=np.float64(5), tau00=np.float64(0.7), sigma2=np.float64(1.3)
+        ),
+        lambda: hi.random_intercepts_chart(
+            gamma00=np.float64(2.5), gamma10=np.float64(0.5), tau00=0.7, sigma2=np.float64(0.95)
+        ),
+    ):
+        assert "np." not in json.dumps(build().to_dict())

@@ -1,0 +1,187 @@
+"""The interactive charts of the built site, in headless Chromium, offline.
+
+For every chapter page: each chart renders (an SVG appears), moving each control with
+the keyboard changes the drawing, there are no console errors, no request leaves
+127.0.0.1, and axe-core finds no serious or critical violation in the charts. The
+shrinkage explorer's displayed reliability is checked against tau / (tau + sigma2/n).
+Load time and page weight are measured and written to _build/chart-metrics.json;
+screenshots of every chart at 1280 px and 390 px go to _build/screenshots/.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+
+import build_book
+import pytest
+import test_site_browser as site
+
+# The browser and the served site are the fixtures of the site smoke test.
+browser, site_url, open_page, AXE = site.browser, site.site_url, site.open_page, site.AXE
+
+pytestmark = pytest.mark.slow
+
+CHART_PAGES = {
+    "chapters/01-complete-pooling": 1,
+    "chapters/02-no-pooling": 1,
+    "chapters/03-random-intercepts": 1,
+    "chapters/04-random-slopes": 1,
+    "chapters/05-shrinkage": 2,
+}
+SHOTS = build_book.ROOT / "_build" / "screenshots"
+METRICS = build_book.ROOT / "_build" / "chart-metrics.json"
+
+
+def _record(page_name: str, **values):
+    data = json.loads(METRICS.read_text()) if METRICS.exists() else {}
+    data.setdefault(page_name, {}).update(values)
+    METRICS.parent.mkdir(parents=True, exist_ok=True)
+    METRICS.write_text(json.dumps(data, indent=2, sort_keys=True))
+
+
+def _wait_for_charts(page):
+    page.wait_for_selector("html[data-book-charts='ready']", timeout=30_000)
+
+
+def _drawing(chart) -> str:
+    return chart.locator(".book-vega-view svg").first.evaluate("svg => svg.outerHTML")
+
+
+def test_only_chapter_pages_with_charts_load_vega(built_site):
+    for page_name in build_book.toc_pages():
+        text = (built_site / f"{page_name}.html").read_text()
+        charts = text.count('<div class="book-vega">')
+        assert charts == CHART_PAGES.get(page_name, 0), page_name
+        assert ("book-charts.js" in text) == bool(charts), page_name
+    for lib in ("vega/vega.min.js", "vega-lite/vega-lite.min.js", "vega-embed/vega-embed.min.js"):
+        assert (built_site / "_static" / "vendor" / lib).is_file(), lib
+
+
+@pytest.mark.parametrize("page_name", sorted(CHART_PAGES))
+def test_charts_render_and_every_control_changes_the_drawing(browser, site_url, page_name):
+    page, errors, escaped = open_page(browser, f"{site_url}/{page_name}.html")
+    _wait_for_charts(page)
+    charts = page.locator("div.book-vega")
+    assert charts.count() == CHART_PAGES[page_name]
+    for i in range(charts.count()):
+        chart = charts.nth(i)
+        assert chart.locator(".book-vega-view svg").count() == 1
+        assert not chart.locator(".book-vega-fallback").is_visible()
+        sliders = chart.locator("input[type=range]")
+        assert sliders.count() >= 1
+        for k in range(sliders.count()):
+            slider = sliders.nth(k)
+            label = slider.get_attribute("aria-label")
+            assert label, f"slider {k} of chart {i} has no accessible name"
+            before = _drawing(chart)
+            at_max = slider.evaluate("s => Number(s.value) >= Number(s.max)")
+            slider.focus()
+            for _ in range(3):  # the keyboard moves a range input by one step per press
+                page.keyboard.press("ArrowLeft" if at_max else "ArrowRight")
+            page.wait_for_timeout(150)
+            assert _drawing(chart) != before, f"moving {label!r} did not change chart {i}"
+    assert errors == []
+    assert escaped == []
+
+
+@pytest.mark.parametrize("page_name", sorted(CHART_PAGES))
+def test_chart_controls_pass_axe(browser, site_url, page_name):
+    page, _, _ = open_page(browser, f"{site_url}/{page_name}.html")
+    _wait_for_charts(page)
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate(
+        "async () => await axe.run({include: [['div.book-vega']]}, {resultTypes: ['violations']})"
+    )
+    serious = [
+        (v["id"], [n["target"] for n in v["nodes"]][:3])
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+    assert serious == []
+
+
+def _set_slider(page, chart, label_start: str, value: float):
+    slider = chart.locator(f"input[type=range][aria-label^='{label_start}']")
+    assert slider.count() == 1, label_start
+    slider.fill(str(value))
+    page.wait_for_timeout(100)
+    assert float(slider.input_value()) == pytest.approx(value)
+
+
+@pytest.mark.parametrize("n, tau, sigma2", [(7, 0.3, 1.2), (1, 0.05, 2.5), (45, 1.1, 0.37)])
+def test_shrinkage_explorer_shows_the_reliability(browser, site_url, n, tau, sigma2):
+    page, errors, escaped = open_page(browser, f"{site_url}/chapters/05-shrinkage.html")
+    _wait_for_charts(page)
+    chart = page.locator("div.book-vega").first
+    _set_slider(page, chart, "class size", n)
+    _set_slider(page, chart, "σ²ᵤ₀", tau)
+    _set_slider(page, chart, "σ²ₑ", sigma2)
+    text = chart.locator(".book-vega-view svg text", has_text="λⱼ = σ²ᵤ₀").text_content()
+    shown = re.search(r"= (\d\.\d{3})$", text.strip())
+    assert shown, text
+    assert shown.group(1) == f"{tau / (tau + sigma2 / n):.3f}"
+    assert errors == [] and escaped == []
+
+
+def test_chapter_with_charts_loads_fast_and_light(browser, site_url):
+    """Load time (navigation to charts drawn) and page weight of every chart page.
+
+    The weight is the sum of the response bodies of every request the page makes;
+    the part that the charts add (vega scripts, loader, the chart's HTML with its
+    spec) is recorded next to it.
+    """
+    for page_name in sorted(CHART_PAGES):
+        context = browser.new_context()
+        page = context.new_page()
+        sizes: dict[str, int] = {}
+
+        def finished(req, sizes=sizes):
+            sizes[req.url] = req.sizes()["responseBodySize"]
+
+        page.on("requestfinished", finished)
+        start = time.perf_counter()
+        page.goto(f"{site_url}/{page_name}.html", wait_until="load")
+        _wait_for_charts(page)
+        elapsed = time.perf_counter() - start
+        page.wait_for_load_state("networkidle")
+        weight = sum(sizes.values())
+        chart_assets = sum(v for u, v in sizes.items() if "/vendor/vega" in u or "book-charts" in u)
+        chart_html = page.evaluate(
+            "() => [...document.querySelectorAll('div.book-vega')]"
+            ".reduce((n, el) => n + new TextEncoder().encode(el.outerHTML).length, 0)"
+        )
+        _record(
+            page_name,
+            load_seconds=round(elapsed, 3),
+            weight_bytes=weight,
+            chart_assets_bytes=chart_assets,
+            chart_html_bytes=chart_html,
+        )
+        context.close()
+        assert chart_assets > 700_000  # the three vega scripts were loaded from this site
+        assert elapsed < 2.0, f"{page_name}: charts ready after {elapsed:.2f} s"
+        assert weight < 2.5e6, f"{page_name}: {weight / 1e6:.2f} MB"
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_charts_fit_their_column_and_screenshots(browser, site_url, width):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    for page_name in sorted(CHART_PAGES):
+        context = browser.new_context(viewport={"width": width, "height": 900})
+        page = context.new_page()
+        page.goto(f"{site_url}/{page_name}.html", wait_until="load")
+        _wait_for_charts(page)
+        charts = page.locator("div.book-vega")
+        for i in range(charts.count()):
+            chart = charts.nth(i)
+            chart.scroll_into_view_if_needed()
+            fits = chart.evaluate(
+                "el => el.querySelector('svg').getBoundingClientRect().width"
+                " <= el.getBoundingClientRect().width + 1"
+            )
+            assert fits, f"{page_name} chart {i} is wider than its column at {width} px"
+            name = f"{page_name.split('/')[-1]}-chart{i + 1}-{width}px.png"
+            chart.screenshot(path=str(SHOTS / name))
+        context.close()
