@@ -14,6 +14,7 @@ __version__ = "0.1.0"
 
 from . import widgets
 from ._fit import MixedFit
+from .centering import group_mean_center
 from .data import (
     DataIntegrityError,
     PopularitySample,
@@ -22,6 +23,7 @@ from .data import (
     load_dataset,
     simulate_popularity,
 )
+from .diagnostics import influence
 from .formula import FormulaError, parse_formula
 from .inference import compare, design_effect, icc
 from .lmm import ConvergenceWarning, LmmFit, SingularFitWarning, fit_lmm
@@ -54,7 +56,9 @@ __all__ = [
     "fit_by_group",
     "fit_lmm",
     "fit_ols",
+    "group_mean_center",
     "icc",
+    "influence",
     "list_datasets",
     "load_dataset",
     "model_table",
