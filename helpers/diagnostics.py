@@ -13,7 +13,7 @@ result equals a refit on the data without the group (to the optimiser's
 precision), at a fraction of the cost.
 
 Cook's distance for a group follows the mixed-model version of Christensen,
-Pearson & Johnson (1992, *Annals of Statistics* 20(3)), as in R's
+Pearson & Johnson (1992, *Technometrics* 34(1)), as in R's
 ``cooks.distance`` for ``influence.merMod``:
 
     D_j = (beta_(-j) - beta)' Var(beta)^-1 (beta_(-j) - beta) / p,
