@@ -17,6 +17,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ._validate import check_frame
+
 __all__ = ["group_mean_center"]
 
 
@@ -72,22 +74,10 @@ def group_mean_center(
         new ones. An existing column of the same name is never overwritten: that
         is an error (choose other suffixes).
     """
-    if not isinstance(data, pd.DataFrame):
-        raise TypeError(
-            f"data must be a pandas DataFrame, not {type(data).__name__}; "
-            "e.g. hp.load_dataset('hsb')."
-        )
-    if len(data) == 0:
-        raise ValueError("data has no rows.")
     cols = _as_list(columns)
     if not isinstance(group, str):
         raise TypeError(f"group must be the name of the grouping column, not {group!r}.")
-    missing = [c for c in [*cols, group] if c not in data.columns]
-    if missing:
-        raise KeyError(
-            f"Column(s) {', '.join(map(repr, missing))} are not in the data. "
-            f"Available columns: {', '.join(map(str, data.columns))}."
-        )
+    check_frame(data, {*cols, group}, "group_mean_center")
     if group in cols:
         raise ValueError(f"{group!r} is the grouping column; it cannot also be centred.")
     for name, value in [
