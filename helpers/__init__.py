@@ -15,6 +15,7 @@ __version__ = "0.1.0"
 
 from . import interactive, widgets
 from ._fit import MixedFit
+from .centering import group_mean_center
 from .data import (
     DataIntegrityError,
     PopularitySample,
@@ -23,6 +24,7 @@ from .data import (
     load_dataset,
     simulate_popularity,
 )
+from .diagnostics import influence
 from .formula import FormulaError, parse_formula
 from .glmm import GlmmFit, PerfectSeparationError, fit_glmm
 from .inference import compare, design_effect, icc
@@ -61,7 +63,9 @@ __all__ = [
     "fit_glmm",
     "fit_lmm",
     "fit_ols",
+    "group_mean_center",
     "icc",
+    "influence",
     "interactive",
     "list_datasets",
     "load_dataset",
