@@ -6,9 +6,9 @@ its contribution to the sufficient statistics the estimation uses
 share X_j'X_j, X_j'y_j, y_j'y_j of the totals. So the model without group j is
 fitted from the downdated statistics -- with no new design and no pass over the
 data -- starting from the full fit's theta, which is close to the new optimum.
-There, Newton steps with the full fit's Hessian of the profiled deviance (computed
-once) converge in a few deviance evaluations of cost O(J q^3) each; where they
-would not (a fit at the boundary), the model's own optimiser takes over. The
+There, the model's own optimiser (a trust-region Newton method with the exact
+Hessian of the profiled deviance) converges in a few deviance evaluations of cost
+O(J q^3) each. The
 result equals a refit on the data without the group (to the optimiser's
 precision), at a fraction of the cost.
 
@@ -24,20 +24,11 @@ with Var(beta) the full fit's covariance matrix of the fixed effects.
 from __future__ import annotations
 
 import warnings
-from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 
-from ._pls import (
-    Stats,
-    ThetaMap,
-    gradient,
-    objective,
-    optimize,
-    solve_pls,
-    sufficient_stats,
-)
+from ._pls import Stats, optimize, solve_pls
 from .lmm import LmmFit
 
 __all__ = ["influence"]
@@ -65,59 +56,6 @@ def _without(stats: Stats, j: int, XtX_j, Xty_j, yty_j) -> Stats:
         n=int(stats.n - stats.n_j[j]),
         n_j=stats.n_j[keep],
     )
-
-
-def _hessian(theta, stats: Stats, tmap: ThetaMap, reml: bool) -> np.ndarray | None:
-    """Hessian of the profiled deviance at theta: central differences of its exact gradient."""
-    k = theta.size
-    H = np.empty((k, k))
-    for i in range(k):
-        h = 1e-5 * max(abs(theta[i]), 0.1)
-        e = np.zeros(k)
-        e[i] = h
-        grads = []
-        for x in (theta + e, theta - e):
-            pls = solve_pls(x, stats, tmap, reml)
-            if pls is None:
-                return None
-            grads.append(gradient(x, pls, stats, tmap, reml))
-        H[:, i] = (grads[0] - grads[1]) / (2 * h)
-    H = 0.5 * (H + H.T)
-    return H if np.all(np.linalg.eigvalsh(H) > 0) else None
-
-
-def _fd_gradient(fun, theta: np.ndarray) -> np.ndarray | None:
-    """Central-difference gradient of the deviance: two cheap PLS solves per parameter.
-
-    With steps of 1e-4 (relative) the truncation error moves theta by about 1e-9
-    and rounding by less; far cheaper here than the exact gradient's extra algebra.
-    """
-    g = np.empty_like(theta)
-    for i in range(theta.size):
-        h = 1e-4 * max(abs(theta[i]), 0.1)
-        e = np.zeros_like(theta)
-        e[i] = h
-        up, down = fun(theta + e), fun(theta - e)
-        if not (np.isfinite(up) and np.isfinite(down)):
-            return None
-        g[i] = (up - down) / (2 * h)
-    return g
-
-
-def _newton(fun, theta0: np.ndarray, H: np.ndarray, tmap: ThetaMap) -> np.ndarray | None:
-    """Minimise from theta0 by steps -H^-1 g with a fixed Hessian; None if that fails."""
-    theta = theta0.copy()
-    for _ in range(20):
-        g = _fd_gradient(fun, theta)
-        if g is None:
-            return None
-        step = np.linalg.solve(H, g)
-        theta = theta - step
-        if np.any(theta < tmap.lower):
-            return None
-        if np.max(np.abs(step)) < 1e-8 * max(1.0, float(np.max(np.abs(theta)))):
-            return theta
-    return None
 
 
 def influence(fit: LmmFit, *, refit: bool = True) -> pd.DataFrame:
@@ -166,10 +104,10 @@ def influence(fit: LmmFit, *, refit: bool = True) -> pd.DataFrame:
             f"The model has {J} groups; leaving one out would leave fewer than 2, too few for "
             "a multilevel model."
         )
-    X, y, Z, codes = fit.X, fit.y, fit.Z, fit.group_codes
-    view = SimpleNamespace(groups=fit.groups, X=X, y=y, Z=Z, codes=codes)
-    stats = sufficient_stats(view)
-    tmap = ThetaMap(fit.blocks, Z.shape[1])
+    # The engine's own statistics, in the internal (centred and scaled) units the fit
+    # was computed in; results are mapped back to the data's units.
+    internal, stats, tmap, units = fit._internal, fit._stats, fit._tmap, fit._design.units
+    X, y, Z, codes = internal.X, internal.y, internal.Z, internal.codes
     XtX = _per_group_cross(X, X, codes, J)
     Xty = _per_group_cross(X, y[:, None], codes, J)[..., 0]
     yty = np.bincount(codes, weights=y * y, minlength=J)
@@ -178,30 +116,29 @@ def influence(fit: LmmFit, *, refit: bool = True) -> pd.DataFrame:
     vinv = np.linalg.inv(fit.vcov.to_numpy())
     p, q = len(beta), Z.shape[1]
     fixed_names, random_names = list(fit.fixed.index), list(fit.tau.index)
-    H = None if (fit.singular or not refit) else _hessian(fit.theta, stats, tmap, fit.reml)
+    theta0 = fit._theta_internal
     rows, failed = [], []
     for j in range(J):
         s = _without(stats, j, XtX[j], Xty[j], yty[j])
-        theta, converged = fit.theta, True
-        if refit:
-            fun, fun_grad = objective(s, tmap, fit.reml)
-            theta = None if H is None else _newton(fun, fit.theta, H, tmap)
-            if theta is None:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    opt, converged, _ = optimize(fun, fun_grad, fit.theta.copy(), tmap)
-                theta = opt.x
-        pls = solve_pls(theta, s, tmap, fit.reml)
+        pls = solve_pls(theta0, s, tmap, fit.reml)
+        theta, converged = theta0, True
+        if pls is not None and refit:
+            # The full fit's optimum is a warm start: the trust-region Newton method
+            # (exact Hessian) needs a few evaluations of cost O(J q^3) each.
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                opt = optimize(s, tmap, fit.reml, theta0.copy())
+            theta, pls, converged = opt.theta, opt.pls, opt.converged
         if pls is None:
             failed.append(fit.groups[j])
             rows.append([np.nan] * (1 + p + 1 + q) + [False])
             continue
         n_used = s.n - p if fit.reml else s.n
-        sigma2 = pls.r2 / n_used
+        sigma2_i = pls.r2 / n_used
         T = tmap.T(theta)
-        tau = sigma2 * np.diag(T @ T.T)
-        d = pls.beta - beta
-        rows.append([float(d @ vinv @ d) / p, *d, sigma2, *tau, bool(converged)])
+        tau = np.diag(units.random_cov(sigma2_i * (T @ T.T)))
+        d = units.beta(pls.beta) - beta
+        rows.append([float(d @ vinv @ d) / p, *d, units.sigma2(sigma2_i), *tau, bool(converged)])
     columns = (
         ["cooks_distance"]
         + [f"dfbeta_{t}" for t in fixed_names]
