@@ -155,9 +155,12 @@ def test_a_batch_with_bad_submissions_reports_each_and_goes_on(built, tmp_path):
     rows = {r["submission"]: r for r in asg.grade(name, subs, out=built)}
     assert rows["alice.ipynb"]["status"] == "graded"
     # The solution earns every autograded point (the manual q5 is graded by hand).
-    assert rows["alice.ipynb"]["score"] == rows["alice.ipynb"]["max_score"] > 0
+    assert rows["alice.ipynb"]["autograded"] == rows["alice.ipynb"]["autograded_max"] > 0
     assert rows["bob.ipynb"]["status"] == "not graded"
     assert "not a Jupyter notebook" in rows["bob.ipynb"]["message"]
     assert "belongs to assignment 'a3-random-intercepts'" in rows["carol.ipynb"]["message"]
     dave = rows["dave.ipynb"]
-    assert dave["status"] == "graded" and dave["score"] == 0 and "lost points" in dave["message"]
+    assert (
+        dave["status"] == "graded" and dave["autograded"] == 0 and "lost points" in dave["message"]
+    )
+    assert "RuntimeError: my notebook does not run" in dave["message"]
