@@ -13,7 +13,7 @@ slope of a variable that does not vary within groups, aliased fixed effects.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -70,6 +70,7 @@ class Design:
     offset: np.ndarray | None = None
     weights: np.ndarray | None = None
     units: Units | None = None  # the centring and scaling the estimation works in
+    internal_XZ: tuple | None = field(default=None, repr=False)  # X, Z in internal units
 
     @property
     def n_groups(self) -> int:
@@ -79,9 +80,9 @@ class Design:
         """The same design in the internal units of :attr:`units` (what the engine fits)."""
         u = self.units
         y = None if self.y is None else u.y(self.y)
-        X, Z = u.X(self.X), u.Z(self.Z)
+        X, Z = self.internal_XZ or (u.X(self.X), u.Z(self.Z))
         _freeze(X, Z, *([] if y is None else [y]))
-        return replace(self, y=y, X=X, Z=Z, units=None)
+        return replace(self, y=y, X=X, Z=Z, units=None, internal_XZ=None)
 
 
 def _freeze(*arrays: np.ndarray) -> None:
@@ -202,8 +203,9 @@ def build_design(
     if n <= p:
         raise ValueError(f"{n} rows cannot estimate {p} fixed effects and a residual variance.")
     units = Units.choose(y, X, Z, blocks)
-    check_rank(units.X(X), fixed_names)
-    check_random_slopes(units.Z(Z), codes, len(groups), random_names, group)
+    Xi, Zi = units.X(X), units.Z(Z)
+    check_rank(Xi, fixed_names)
+    check_random_slopes(Zi, codes, len(groups), random_names, group)
     check_identifiable(codes, len(groups), Z.shape[1], group)
     if y is not None:
         check_outcome_varies(y, codes, len(groups), f.outcome, group)
@@ -224,6 +226,7 @@ def build_design(
         row_index=data.index,
         n_dropped=n_dropped,
         units=units,
+        internal_XZ=(Xi, Zi),
     )
 
 
