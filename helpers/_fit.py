@@ -300,6 +300,12 @@ class MixedFit:
         pred[unseen] = np.nan
         return pd.Series(pred, index=newdata.index, name="predicted")
 
+    def confint(self, *, method: str = "profile", level: float = 0.95) -> pd.DataFrame:
+        """Confidence intervals for every parameter (see :func:`helpers.confint.confint`)."""
+        from .confint import confint
+
+        return confint(self, method=method, level=level)
+
     # -- presentation -----------------------------------------------------------------
     def random_part(self) -> pd.DataFrame:
         """Variance components in Hox's notation: sigma2_e, sigma2_u0, sigma_u01, ..."""

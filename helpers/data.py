@@ -28,6 +28,7 @@ from ._validate import check_bool
 __all__ = [
     "DataIntegrityError",
     "PopularitySample",
+    "GROWTH_TRUTH",
     "POPULARITY_TRUTH",
     "codebook",
     "data_dir",
@@ -206,6 +207,17 @@ POPULARITY_TRUTH = {
     },
     "sigma2": 0.55,
     "tau": ((0.45, -0.03), (-0.03, 0.005)),  # (intercept, extrav slope)
+}
+
+
+#: Generating values of the simulated growth data (``data/make_growth.py``):
+#: reading score of child i at occasion t, time in years since the first planned
+#: assessment, ``support`` = 1 for children in a home-reading programme:
+#: score = g00 + g01 support + (g10 + g11 support) years + u0 + u1 years + e.
+GROWTH_TRUTH = {
+    "gamma": {"Intercept": 30.0, "support": 3.0, "years": 6.0, "years:support": 2.0},
+    "sigma2": 16.0,
+    "tau": ((25.0, 1.8), (1.8, 1.44)),  # (intercept, years slope)
 }
 
 

@@ -105,6 +105,11 @@ WRONG = {
         "var_at_1 = t[0, 0] + 2 * t[0, 1] + t[1, 1] + ms.sigma2",
         "var_at_1 = t[0, 0] + t[1, 1] + ms.sigma2",
     ),
+    "a7-growth": (
+        "q4",
+        'ci = m_ml.confint(method="profile")',
+        'ci = m_ml.confint(method="wald")',
+    ),
 }
 
 

@@ -224,3 +224,44 @@ def test_explicit_sizes_and_zero_slope_variance():
 def test_simulator_rejects_bad_arguments_clearly(kwargs, message):
     with pytest.raises((TypeError, ValueError), match=message):
         hp.simulate_popularity(**kwargs)
+
+
+def test_growth_files_regenerate_bit_for_bit(tmp_path):
+    """data/make_growth.py writes the shipped growth files again, byte for byte."""
+    sys.path.insert(0, str(ROOT / "data"))
+    import make_growth
+
+    for path in make_growth.write(folder=tmp_path):
+        assert path.read_bytes() == (ROOT / "data" / path.name).read_bytes(), path.name
+
+
+def test_growth_design_and_truth():
+    """Unequal numbers of occasions, unequally spaced times, dropout; truth consistent."""
+    occ = hp.load_dataset("growth")
+    truth = hp.load_dataset("growth_truth")
+    n = occ.groupby("child", observed=True).size()
+    np.testing.assert_array_equal(n.to_numpy(), truth["n_occasions"].to_numpy())
+    assert n.min() == 1 and n.max() == 6 and n.nunique() == 6
+    assert (occ.groupby("wave")["years"].mean().diff().dropna().round(1).unique() != 0.5).any()
+    last = occ.groupby("child", observed=True)["wave"].max()
+    assert (last < 6).sum() > 20, "some children drop out"
+    support = occ.groupby("child", observed=True)["support"].agg(["min", "max"])
+    np.testing.assert_array_equal(support["min"], support["max"])
+    np.testing.assert_array_equal(support["min"].to_numpy(), truth["support"].to_numpy())
+    g = hd.GROWTH_TRUTH["gamma"]
+    np.testing.assert_allclose(
+        truth["beta0"], g["Intercept"] + g["support"] * truth["support"] + truth["u0"], atol=2e-6
+    )
+    np.testing.assert_allclose(
+        truth["beta1"],
+        g["years"] + g["years:support"] * truth["support"] + truth["u1"],
+        atol=2e-6,
+    )
+
+
+def test_growth_model_recovers_the_generating_values():
+    m = hp.fit_lmm("score ~ years * support + (1 + years | child)", hp.load_dataset("growth"))
+    for term, value in hd.GROWTH_TRUTH["gamma"].items():
+        est, se = m.fixed.loc[term, ["estimate", "std_error"]]
+        assert abs(est - value) < 3 * se, term
+    assert abs(m.sigma2 - hd.GROWTH_TRUTH["sigma2"]) < 3
