@@ -172,10 +172,17 @@ grader = otter.Notebook(_this_notebook())"""
 def fix_init_cell(notebook: Path, name: str) -> None:
     """Replace otter's file-name-bound init cell of a student notebook by INIT_CELL."""
     nb = json.loads(notebook.read_text(encoding="utf-8"))
-    first = nb["cells"][0]
-    if "otter.Notebook(" not in "".join(first["source"]):
-        raise AssignmentError(f"{notebook}: the first cell is not otter's init cell.")
-    first["source"] = INIT_CELL.format(name=name).splitlines(keepends=True)
+    # The init cell may follow the title (the masters put it there), so look for it.
+    init = [
+        c
+        for c in nb["cells"]
+        if c["cell_type"] == "code" and "otter.Notebook(" in "".join(c["source"])
+    ]
+    if len(init) != 1:
+        raise AssignmentError(
+            f"{notebook}: expected one cell that creates otter.Notebook(...), found {len(init)}."
+        )
+    init[0]["source"] = INIT_CELL.format(name=name).splitlines(keepends=True)
     notebook.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
