@@ -29,7 +29,6 @@
 
 # %%
 import numpy as np
-import pandas as pd
 import scipy.special
 import scipy.stats
 
