@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -58,7 +57,7 @@ from ._design import Design, build_design
 from ._fit import MixedFit
 from ._pls import ThetaMap, boundary
 from ._validate import check_frame, handle_missing
-from .lmm import ConvergenceWarning, SingularFitWarning
+from .lmm import warn_fit_problems
 
 __all__ = ["GlmmFit", "PerfectSeparationError", "fit_glmm"]
 
@@ -513,21 +512,7 @@ def fit_glmm(
         (tmap.rows, tmap.cols),
     )
     fit = _estimate(pb, perm, nagq, gd, Minv, zscale)
-    if not fit.converged:
-        warnings.warn(
-            f"The optimiser did not confirm an optimum for {formula!r} ({fit._message}). "
-            "The estimates may be inaccurate: simplify the random part or rescale predictors.",
-            ConvergenceWarning,
-            stacklevel=2,
-        )
-    if fit.singular:
-        warnings.warn(
-            f"Singular fit for {formula!r}: {fit.boundary_reason}. The estimate lies on the "
-            "boundary of the parameter space; consider removing that random term "
-            "(and test it with hp.compare).",
-            SingularFitWarning,
-            stacklevel=2,
-        )
+    warn_fit_problems(fit, fit._message, converged=fit.converged, stacklevel=3)
     return fit
 
 

@@ -101,25 +101,29 @@ def _fit(design, internal, stats, reml: bool, theta0=None) -> LmmFit:
         theta0 = moment_start(stats, tmap)
     opt = optimize(stats, tmap, reml, theta0)
     fit = LmmFit._from_optimum(design, internal, stats, tmap, opt, reml)
-    formula = design.formula.text
-    if not opt.converged:
+    detail = f"the deviance may still fall by {opt.decrement:.2g}; {opt.message}"
+    warn_fit_problems(fit, detail, converged=opt.converged, stacklevel=4)
+    return fit
+
+
+def warn_fit_problems(fit, detail: str, *, converged: bool, stacklevel: int) -> None:
+    """The warnings every mixed-model fit gives: no confirmed optimum, a singular fit."""
+    if not converged:
         warnings.warn(
-            f"The optimiser did not confirm an optimum for {formula!r} "
-            f"(the deviance may still fall by {opt.decrement:.2g}; {opt.message}). "
+            f"The optimiser did not confirm an optimum for {fit.formula!r} ({detail}). "
             "The estimates may be inaccurate: simplify the random part (a covariance or a "
             "variance that the data barely inform is the usual cause).",
             ConvergenceWarning,
-            stacklevel=3,
+            stacklevel=stacklevel,
         )
     if fit.singular:
         warnings.warn(
-            f"Singular fit for {formula!r}: {fit.boundary_reason}. The estimate lies on the "
-            "boundary of the parameter space; consider removing that random term "
+            f"Singular fit for {fit.formula!r}: {fit.boundary_reason}. The estimate lies on "
+            "the boundary of the parameter space; consider removing that random term "
             "(and test it with hp.compare).",
             SingularFitWarning,
-            stacklevel=3,
+            stacklevel=stacklevel,
         )
-    return fit
 
 
 # ---------------------------------------------------------------------------- results
