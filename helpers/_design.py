@@ -147,7 +147,12 @@ def fixed_part(f: LmmFormula, data: pd.DataFrame):
 
 
 def build_design(
-    formula: str, data: pd.DataFrame, missing: str = "raise", *, raw_outcome: bool = False
+    formula: str,
+    data: pd.DataFrame,
+    missing: str = "raise",
+    *,
+    raw_outcome: bool = False,
+    gaussian: bool = True,
 ) -> Design:
     """lme4's ``lFormula``: parse the formula, check the data, build X, Z, y and the groups.
 
@@ -156,7 +161,10 @@ def build_design(
     ``outcome_frame`` as formulaic built it. With ``raw_outcome=True`` (for a model
     family that reads its outcome itself, e.g. "yes"/"no" labels) the left-hand side
     must be a column name; ``outcome_frame`` is that column as it is in the data
-    (rows used), unchecked, and ``y`` is ``None``.
+    (rows used), unchecked, and ``y`` is ``None``. With ``gaussian=False`` (a
+    generalized model: binomial counts, Poisson) the checks that belong to a model
+    with a residual variance are skipped: one row per group (``cbind`` counts) and
+    an outcome constant within groups are legitimate data there.
     """
     f = parse_formula(formula)
     group = f.group
@@ -206,9 +214,10 @@ def build_design(
     Xi, Zi = units.X(X), units.Z(Z)
     check_rank(Xi, fixed_names)
     check_random_slopes(Zi, codes, len(groups), random_names, group)
-    check_identifiable(codes, len(groups), Z.shape[1], group)
-    if y is not None:
-        check_outcome_varies(y, codes, len(groups), f.outcome, group)
+    if gaussian:
+        check_identifiable(codes, len(groups), Z.shape[1], group)
+        if y is not None:
+            check_outcome_varies(y, codes, len(groups), f.outcome, group)
     _freeze(X, Z, codes, *([] if y is None else [y]))
     return Design(
         formula=f,

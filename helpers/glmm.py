@@ -77,7 +77,7 @@ def _base_design(formula: str, data: pd.DataFrame, missing: str):
 
     The one place that calls the shared design builder (swap here when it moves).
     """
-    return build_design(formula, data, missing)
+    return build_design(formula, data, missing, gaussian=False)
 
 
 @dataclass

@@ -279,3 +279,22 @@ def test_no_warning_on_a_clean_fit(binary):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         hp.fit_glmm("y ~ x + z + (1 | group)", binary, nagq=7)
+
+
+def test_one_row_of_counts_per_group_is_a_valid_binomial_design(contra):
+    # Aggregated to one cbind row per district, the data carry the same binomial
+    # likelihood as the 0/1 rows (the binomial coefficients are constant in the
+    # parameters), so the fit must go through and agree with the 0/1 fit; a linear
+    # mixed model would refuse one row per group (no residual variance to separate).
+    y = (contra["use"] == "Y").astype(int)
+    agg = (
+        contra.assign(y=y)
+        .groupby("district", observed=True)["y"]
+        .agg(users="sum", women="size")
+        .reset_index()
+    )
+    m_agg = hp.fit_glmm("cbind(users, women - users) ~ 1 + (1 | district)", agg, family="binomial")
+    m_01 = hp.fit_glmm("y ~ 1 + (1 | district)", contra.assign(y=y), family="binomial")
+    assert m_agg.n_obs == agg.shape[0] == m_agg.n_groups
+    np.testing.assert_allclose(m_agg.fixed["estimate"], m_01.fixed["estimate"], rtol=1e-5)
+    np.testing.assert_allclose(m_agg.tau.to_numpy(), m_01.tau.to_numpy(), rtol=1e-4)
