@@ -71,6 +71,21 @@ def _drop_duplicate_scripts(app, pagename, templatename, context, doctree):
     context["script_files"][:] = unique  # in place: later handlers (MathJax) add to this list
 
 
+def _register_hidden_cells_for_single_page(app) -> None:
+    """MyST-NB renders hide-cell cells (a <details> box) for the html builder only.
+
+    Sphinx looks up handlers by builder name first ("singlehtml") and falls back to
+    the format ("html") only when no extension registered any handler under that
+    name; others do, so the single-page build (the PDF) needs them registered too.
+    """
+    from myst_nb.sphinx_ import HideCodeCellNode, depart_HideCellInput, visit_HideCellInput
+
+    app.add_node(
+        HideCodeCellNode, override=True, singlehtml=(visit_HideCellInput, depart_HideCellInput)
+    )
+
+
 def setup(app):
     app.connect("html-page-context", _drop_duplicate_scripts, priority=100)
+    _register_hidden_cells_for_single_page(app)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
