@@ -4,6 +4,7 @@ Usage (from the repository root, in the book's environment)::
 
     .venv/bin/python benchmarks/bench_lmm.py                 # 1e4, 1e5, 1e6 rows
     .venv/bin/python benchmarks/bench_lmm.py --rows 10000 100000 --statsmodels-cap 600
+    .venv/bin/python benchmarks/bench_lmm.py --baseline /path/to/older/checkout --repeat 5
 
 For each size it simulates a random-slope data set with three correlated random
 effects (intercept and two slopes) in groups of 50 rows, writes it to CSV so that
@@ -17,6 +18,11 @@ seconds, and not started at sizes where it would take many minutes). The time is
 the wall time of the fit alone (model matrices included, reading the CSV not); the
 memory is the peak resident set size of the fitting process. It checks that the
 estimates agree and prints the times and memory with their ratios to helpers.
+
+``--baseline DIR`` adds the ``helpers`` package of another checkout (an older
+version, say) as a fourth implementation, fitted on the same files in the same run,
+so that a change can be shown not to slow the large fits down. ``--repeat N`` fits N
+times in each helpers process and reports the median time (the first fit included).
 """
 
 from __future__ import annotations
@@ -63,15 +69,17 @@ def simulate(n_rows: int, seed: int = 1) -> pd.DataFrame:
 # ----------------------------------------------------------------------------- workers
 
 
-def worker_helpers(csv: str) -> dict:
+def worker_helpers(csv: str, repeat: int = 1) -> dict:
     import helpers as hp
 
     df = pd.read_csv(csv)
-    start = time.perf_counter()
-    m = hp.fit_lmm(FORMULA, df)
-    seconds = time.perf_counter() - start
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        m = hp.fit_lmm(FORMULA, df)
+        times.append(time.perf_counter() - start)
     return {
-        "seconds": seconds,
+        "seconds": float(np.median(times)),
         "fixed": m.fixed["estimate"].tolist(),
         "tau": m.tau.to_numpy().ravel().tolist(),
         "sigma2": m.sigma2,
@@ -117,9 +125,11 @@ cat(toJSON(list(seconds = secs, fixed = unname(fixef(m)), tau = as.vector(vc),
 """
 
 
-def run_child(cmd: list[str], timeout: float | None) -> dict:
+def run_child(cmd: list[str], timeout: float | None, env: dict | None = None) -> dict:
     """Run a worker process; return its JSON, wall time and peak RSS (via wait4)."""
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=env and "/"
+    )
     start = time.monotonic()
     while True:
         pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
@@ -148,12 +158,24 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="Benchmark fit_lmm against lme4 and MixedLM.")
     parser.add_argument("--rows", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--statsmodels-cap", type=float, default=900.0, help="seconds")
+    parser.add_argument(
+        "--baseline", metavar="DIR", help="a checkout whose helpers package is timed as well"
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="fits per helpers process (median reported)"
+    )
     parser.add_argument("--worker", choices=["helpers", "statsmodels"], help=argparse.SUPPRESS)
     parser.add_argument("--csv", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
+    if args.baseline and not (Path(args.baseline) / "helpers" / "__init__.py").is_file():
+        parser.error(f"--baseline {args.baseline}: no helpers package there")
     if args.worker:
-        fn = worker_helpers if args.worker == "helpers" else worker_statsmodels
-        print(json.dumps(fn(args.csv)))
+        if args.worker == "helpers":
+            print(json.dumps(worker_helpers(args.csv, args.repeat)))
+        else:
+            print(json.dumps(worker_statsmodels(args.csv)))
         return 0
 
     have_r = (
@@ -169,8 +191,14 @@ def main(argv=None) -> int:
         for n in args.rows:
             csv = str(Path(tmp) / f"sim_{n}.csv")
             simulate(n).to_csv(csv, index=False)
-            me = [sys.executable, __file__, "--csv", csv, "--worker"]
+            me = [sys.executable, str(Path(__file__).resolve()), "--csv", csv]
+            me += ["--repeat", str(args.repeat), "--worker"]
             res = {"helpers": run_child(me + ["helpers"], None)}
+            if args.baseline:
+                # The baseline's package comes first on the path; the worker runs
+                # from "/" so that the current directory's package is not found.
+                env = dict(os.environ, PYTHONPATH=str(Path(args.baseline).resolve()))
+                res["helpers (baseline)"] = run_child(me + ["helpers"], None, env=env)
             res["lme4"] = (
                 run_child(["Rscript", str(rscript), csv], None)
                 if have_r
