@@ -403,7 +403,7 @@ def _unseen_levels(spec, newdata: pd.DataFrame, new_levels: str) -> np.ndarray:
         if not new.any():
             continue
         rows = newdata.index[new]
-        names = ", ".join(map(repr, pd.unique(values[new])[:5]))
+        names = ", ".join(map(repr, pd.unique(values[new])[:5].tolist()))
         what = (
             f"{int(new.sum())} row(s) of newdata have level(s) {names} of {factor!r} that the "
             f"model never saw (it knows {', '.join(map(repr, levels[:10]))}"

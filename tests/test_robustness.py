@@ -213,6 +213,12 @@ def test_predict_names_an_unseen_level_of_a_fixed_factor():
     np.testing.assert_allclose(pred.dropna(), m.predict(hsb.head(6)).iloc[[0, 2, 3, 5]])
 
 
+def test_unseen_numeric_level_is_named_as_the_user_wrote_it(pop):
+    m = quiet(hp.fit_lmm, "popular ~ C(gender) + (1 | class)", pop)
+    with pytest.raises(ValueError, match=r"level\(s\) 7 of 'C\(gender\)'.*knows 0, 1"):
+        m.predict(pop.head(2).assign(gender=7))
+
+
 def test_predict_for_unseen_groups_notes_a_label_type_mismatch(pop):
     m = quiet(hp.fit_lmm, "popular ~ extrav + (1 | class)", pop)
     new = pop.head(4).assign(**{"class": pop["class"].head(4).astype(str)})
