@@ -1,9 +1,9 @@
 """Shared fixtures: the repository root, the data sets most tests use, and the built site.
 
-The suite runs on two processes (pytest-xdist, ``-n 2 --dist loadgroup`` in
-pyproject.toml). Every test that builds the book or reads or writes ``_build/``
-runs in one of them (the group "build"), so the book is built once and never
-read while it is being written; the other process takes the rest.
+The suite runs on two processes (pytest-xdist, ``-n 2`` in pyproject.toml). Every
+test that builds the book or reads or writes ``_build/`` runs in one of them (the
+work unit "build" of the scheduler below), so the book is built once and never read
+while it is being written; the other process takes the rest, a test at a time.
 """
 
 from __future__ import annotations
@@ -18,16 +18,51 @@ sys.path.insert(0, str(ROOT / "tools"))
 
 import build_book  # noqa: E402
 
-# Modules that write into _build/ without asking for the built_site fixture.
-_WRITES_BUILD = {"test_journey_grading", "test_journey_project"}
+# Test files that build the book or read or write _build/: one work unit, one process.
+BUILD_GROUP = {
+    "test_book_build.py",
+    "test_journey_grading.py",
+    "test_journey_links.py",
+    "test_journey_pdf.py",
+    "test_journey_project.py",
+    "test_journey_student.py",
+    "test_site_browser.py",
+    "test_site_charts.py",
+    "test_site_offline.py",
+}
 
 
-@pytest.hookimpl(tryfirst=True)
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """Schedule the build group as one unit and every other test on its own.
+
+    (xdist's own ``--dist loadgroup`` does not take effect with pytest 9, whose
+    node ids it can no longer suffix.)
+    """
+    from xdist.scheduler import LoadScopeScheduling
+
+    class BuildGroupScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            file = nodeid.split("::", 1)[0].rpartition("/")[2]
+            return "build" if file in BUILD_GROUP else nodeid
+
+    return BuildGroupScheduling(config, log)
+
+
 def pytest_collection_modifyitems(config, items):
-    for item in items:
-        module = item.module.__name__.rpartition(".")[2] if item.module else ""
-        if "built_site" in getattr(item, "fixturenames", ()) or module in _WRITES_BUILD:
-            item.add_marker(pytest.mark.xdist_group("build"))
+    stray = sorted(
+        {
+            item.path.name
+            for item in items
+            if "built_site" in getattr(item, "fixturenames", ())
+            and item.path.name not in BUILD_GROUP
+        }
+    )
+    if stray:
+        raise pytest.UsageError(
+            f"{', '.join(stray)} use(s) the built_site fixture: add the file(s) to "
+            "BUILD_GROUP in tests/conftest.py, or two processes build the book at once."
+        )
 
 
 @pytest.fixture(scope="session")
