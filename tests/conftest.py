@@ -50,6 +50,20 @@ def pytest_xdist_make_scheduler(config, log):
 
 
 def pytest_collection_modifyitems(config, items):
+    """Refuse a stray user of the built site; do not execute the chapters twice.
+
+    The book build behind ``built_site`` executes every chapter in its own folder
+    and fails on any error in any cell (``nb_execution_raise_on_error``), and its
+    log gives each chapter's time. When a run builds the book, the separate
+    execution of the same chapters (tests/test_chapters_execute.py) would repeat
+    that work, so it is deselected; run that file alone to execute chapters
+    without building the book.
+    """
+    if any("built_site" in getattr(item, "fixturenames", ()) for item in items):
+        again = [item for item in items if item.path.name == "test_chapters_execute.py"]
+        if again:
+            config.hook.pytest_deselected(items=again)
+            items[:] = [item for item in items if item.path.name != "test_chapters_execute.py"]
     stray = sorted(
         {
             item.path.name
