@@ -72,7 +72,7 @@ def test_student_notebook_finds_itself_under_another_file_name(built, tmp_path):
     nb = json.loads((built / NAME / "autograder" / f"{NAME}.ipynb").read_text())
     student = json.loads((built / NAME / "student" / f"{NAME}.ipynb").read_text())
     # the student version's init cell
-    nb["cells"][_init_cell(nb)] = student["cells"][_init_cell(student)]
+    nb["cells"][asg.init_cell_index(nb)] = student["cells"][asg.init_cell_index(student)]
     nb["metadata"] = student["metadata"]  # with the public tests, as students have them
     renamed = tmp_path / f"{NAME} (1).ipynb"
     renamed.write_text(json.dumps(nb))
@@ -192,14 +192,3 @@ def test_autograder_zip_installs_helpers_for_gradescope(built):
     with zipfile.ZipFile(asg.autograder_zip(built / NAME)) as zf:
         env = zf.read("environment.yml").decode()  # otter puts pip requirements there
     assert f"- {asg.package_requirement()}" in env
-
-
-def _init_cell(nb: dict) -> int:
-    """Position of the cell that creates otter.Notebook(...) (it follows the title)."""
-    found = [
-        k
-        for k, c in enumerate(nb["cells"])
-        if c["cell_type"] == "code" and "otter.Notebook(" in "".join(c["source"])
-    ]
-    assert len(found) == 1, f"expected one otter init cell, found {len(found)}"
-    return found[0]

@@ -158,7 +158,7 @@ def test_student_assignment_runs_and_checks_in_the_student_env(student_python, t
     work.mkdir()
     nb = json.loads((out / name / "autograder" / f"{name}.ipynb").read_text())
     student = json.loads((out / name / "student" / f"{name}.ipynb").read_text())
-    nb["cells"][_init_cell(nb)] = student["cells"][_init_cell(student)]
+    nb["cells"][asg.init_cell_index(nb)] = student["cells"][asg.init_cell_index(student)]
     nb["metadata"] = student["metadata"]
     (work / f"{name} (1).ipynb").write_text(json.dumps(nb))
     executed = _run_notebook(student_python, work / f"{name} (1).ipynb")
@@ -192,14 +192,3 @@ def test_downloaded_chapter_runs_in_the_student_env(student_python, built_site, 
 
 def test_marker_evaluation_sees_the_extra():
     assert Marker('extra == "student"').evaluate({"extra": "student"})
-
-
-def _init_cell(nb: dict) -> int:
-    """Position of the cell that creates otter.Notebook(...) (it follows the title)."""
-    found = [
-        k
-        for k, c in enumerate(nb["cells"])
-        if c["cell_type"] == "code" and "otter.Notebook(" in "".join(c["source"])
-    ]
-    assert len(found) == 1, f"expected one otter init cell, found {len(found)}"
-    return found[0]

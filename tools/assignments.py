@@ -169,20 +169,28 @@ def _this_notebook(assignment={name!r}):
 grader = otter.Notebook(_this_notebook())"""
 
 
-def fix_init_cell(notebook: Path, name: str) -> None:
-    """Replace otter's file-name-bound init cell of a student notebook by INIT_CELL."""
-    nb = json.loads(notebook.read_text(encoding="utf-8"))
-    # The init cell may follow the title (the masters put it there), so look for it.
+def init_cell_index(nb: dict, notebook: Path | str = "notebook") -> int:
+    """Position of the one cell that creates ``otter.Notebook(...)``.
+
+    It may follow the title (the masters put it there), so it is looked for.
+    """
     init = [
-        c
-        for c in nb["cells"]
+        k
+        for k, c in enumerate(nb["cells"])
         if c["cell_type"] == "code" and "otter.Notebook(" in "".join(c["source"])
     ]
     if len(init) != 1:
         raise AssignmentError(
             f"{notebook}: expected one cell that creates otter.Notebook(...), found {len(init)}."
         )
-    init[0]["source"] = INIT_CELL.format(name=name).splitlines(keepends=True)
+    return init[0]
+
+
+def fix_init_cell(notebook: Path, name: str) -> None:
+    """Replace otter's file-name-bound init cell of a student notebook by INIT_CELL."""
+    nb = json.loads(notebook.read_text(encoding="utf-8"))
+    cell = nb["cells"][init_cell_index(nb, notebook)]
+    cell["source"] = INIT_CELL.format(name=name).splitlines(keepends=True)
     notebook.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
