@@ -548,12 +548,14 @@ def _estimate(pb, perm, nagq, gd, Minv, zscale) -> GlmmFit:
     lower_t = pb.theta_lower()
 
     # Stage 1 (glmer's nAGQ = 0): theta alone, beta and u by penalised IRLS together.
+    # The objective and its exact gradient come from the same joint modes.
     cache = {"u": None, "beta": beta_glm}
 
     def stage1(theta):
         jm = _pirls.pirls_joint(pb, theta, cache["beta"], cache["u"])
         cache["u"], cache["beta"] = jm.mode.u, jm.beta
-        return _pirls.laplace(pb, jm.mode)
+        grad = _pirls.laplace_gradient(pb, theta, jm.beta, jm.mode, profiled=True)
+        return _pirls.laplace(pb, jm.mode), grad
 
     theta0 = np.where(lower_t == 0.0, 1.0, 0.0)
     bounds_t = [(lo if np.isfinite(lo) else None, None) for lo in lower_t]
@@ -561,7 +563,7 @@ def _estimate(pb, perm, nagq, gd, Minv, zscale) -> GlmmFit:
         stage1,
         theta0,
         method="L-BFGS-B",
-        jac=lambda t: _pirls.fd_gradient(stage1, t, lower_t, h=1e-5),
+        jac=True,
         bounds=bounds_t,
         options={"ftol": 1e-10, "gtol": 1e-5, "maxiter": 200},  # starting values only
     )
@@ -645,7 +647,7 @@ def _lbfgs(obj, x0, lower, bounds):
         obj,
         x0,
         method="L-BFGS-B",
-        jac=lambda x: _pirls.fd_gradient(obj, x, lower, h=1e-5),
+        jac=lambda x: obj.gradient(x, lower),
         bounds=bounds,
         options={"ftol": 1e-15, "gtol": 1e-8, "maxiter": 500, "maxcor": 20},
     )
@@ -680,7 +682,7 @@ def _newton(obj, x, lower, steps: int = 12):
     the Hessian is not positive definite, a step leaves the parameter space or
     fails to decrease the deviance, or the steps do not become small.
     """
-    f0, grad, H = _pirls.fd_hessian(obj, x)
+    f0, grad, H = obj.hessian(x, lower)
     try:
         np.linalg.cholesky(H)
     except np.linalg.LinAlgError:
@@ -691,7 +693,7 @@ def _newton(obj, x, lower, steps: int = 12):
         if np.max(np.abs(step)) < 1e-9:
             if np.max(np.abs(x - x_h)) > 1e-7:
                 # The standard errors need the Hessian at the optimum itself.
-                f0, grad, H = _pirls.fd_hessian(obj, x)
+                f0, grad, H = obj.hessian(x, lower)
             return x, f0, grad, H
         fac, improved = 1.0, False
         for _ in range(8):
@@ -708,10 +710,10 @@ def _newton(obj, x, lower, steps: int = 12):
             if np.max(np.abs(step)) >= 1e-6:
                 return None
             if np.max(np.abs(x - x_h)) > 1e-7:
-                f0, grad, H = _pirls.fd_hessian(obj, x)
+                f0, grad, H = obj.hessian(x, lower)
             return x, f0, grad, H
         x, f0 = xn, fn
-        grad = _pirls.fd_gradient(obj, x, lower, h=1e-5)
+        grad = obj.gradient(x, lower)
     return None
 
 
@@ -723,7 +725,7 @@ def _polish(obj, x, lower, steps: int = 4):
     deviance, the gradient and the Hessian there (the Hessian from at most a
     Newton step away, which changes the standard errors by far less than 1e-6).
     """
-    f0, grad, H = _pirls.fd_hessian(obj, x)
+    f0, grad, H = obj.hessian(x, lower)
     for _ in range(steps):
         free = ~((lower == 0.0) & (x <= 1e-10) & (grad >= 0))
         if not free.any():
@@ -746,7 +748,7 @@ def _polish(obj, x, lower, steps: int = 4):
         if not improved:
             break
         x, f0 = xn, fn
-        grad = _pirls.fd_gradient(obj, x, lower, h=1e-6)
+        grad = obj.gradient(x, lower)
     return x, f0, grad, H
 
 
