@@ -38,6 +38,13 @@ The estimates minimise ``dev`` over ``(theta, beta)`` jointly, as glmer's second
 stage does; like glmer's first stage (``nAGQ = 0``) a cheaper objective in
 ``theta`` alone, with ``beta`` and ``u`` updated together by penalised IRLS, gives
 the starting values.
+
+Unlike glmer (which optimises without derivatives), both stages use the exact
+gradient of the Laplace deviance (``laplace_gradient``: envelope theorem for the
+penalised deviance, implicit differentiation of the modes for ``log|L|^2``), at
+the cost of about one PIRLS iteration; the Hessian for the standard errors is
+central differences of it. Quadrature (``nagq > 1``) uses finite differences of
+the deviance.
 """
 
 from __future__ import annotations

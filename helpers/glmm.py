@@ -33,8 +33,10 @@ What the numbers mean (and how they relate to lme4's)
     modes; that is ``conditional_deviance`` here.)
 ``fixed["std_error"]``, ``vcov``
     As lme4's default ``vcov()`` for a GLMM (``use.hessian = TRUE``): twice the
-    inverse of the finite-difference Hessian of the deviance with respect to
-    ``(theta, beta)`` jointly, block of ``beta``. Unlike the ``RX``-based matrix
+    inverse of the Hessian of the deviance with respect to ``(theta, beta)``
+    jointly, block of ``beta``. lme4 takes that Hessian by second differences of
+    the deviance; here (Laplace) it is central differences of the exact gradient,
+    with quadrature second differences of the deviance as in lme4. Unlike the ``RX``-based matrix
     (``vcov_rx`` here, ``use.hessian = FALSE`` in lme4), it accounts for the
     uncertainty of the variance components. Where that Hessian is not positive
     definite (e.g. on a boundary) lme4 and this code fall back to the RX-based one.
@@ -575,9 +577,9 @@ def _estimate(pb, perm, nagq, gd, Minv, zscale) -> GlmmFit:
     x0 = np.concatenate([np.maximum(r1.x, lower_t), jm.beta])
     lower = np.concatenate([lower_t, np.full(pb.p, -np.inf)])
     bounds = [(lo if np.isfinite(lo) else None, None) for lo in lower]
-    # Newton's method with a finite-difference Hessian from the first-stage answer
-    # (which is close); if it fails, or a variance is near zero, a bounded
-    # quasi-Newton search first.
+    # Newton's method (Hessian from differences of the exact gradient) from the
+    # first-stage answer (which is close); if it fails, or a variance is near zero,
+    # a bounded quasi-Newton search first.
     newton = _newton(obj, x0, lower) if np.all(x0[lower == 0.0] > 1e-3) else None
     if newton is None:
         r2 = _lbfgs(obj, x0, lower, bounds)
@@ -642,7 +644,7 @@ def _estimate(pb, perm, nagq, gd, Minv, zscale) -> GlmmFit:
 
 
 def _lbfgs(obj, x0, lower, bounds):
-    """Bounded quasi-Newton search with central-difference gradients."""
+    """Bounded quasi-Newton search (exact gradients; central differences for quadrature)."""
     return scipy.optimize.minimize(
         obj,
         x0,
@@ -676,7 +678,7 @@ def _leave_edge(obj, x, lower, bounds):
 
 
 def _newton(obj, x, lower, steps: int = 12):
-    """Newton iterations on dev(theta, beta), one Hessian, central-difference gradients.
+    """Newton iterations on dev(theta, beta): one Hessian, a gradient per step.
 
     Returns None (so the caller falls back to a bounded quasi-Newton search) when
     the Hessian is not positive definite, a step leaves the parameter space or
@@ -718,10 +720,10 @@ def _newton(obj, x, lower, steps: int = 12):
 
 
 def _polish(obj, x, lower, steps: int = 4):
-    """Newton steps with one finite-difference Hessian, from the quasi-Newton optimum.
+    """Newton steps with one Hessian, from the quasi-Newton optimum.
 
     The Hessian (needed for the standard errors anyway) is computed once; each
-    step then needs only a central-difference gradient. Returns the point, the
+    step then needs only a gradient. Returns the point, the
     deviance, the gradient and the Hessian there (the Hessian from at most a
     Newton step away, which changes the standard errors by far less than 1e-6).
     """
