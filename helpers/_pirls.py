@@ -211,8 +211,8 @@ def make_problem(family, y, wt, offset, X, Z, codes, J, lower_idx) -> tuple[Prob
         y=np.ascontiguousarray(y[perm]),
         wt=np.ascontiguousarray(wt[perm]),
         offset=np.ascontiguousarray(offset[perm]),
-        X=np.ascontiguousarray(X[perm]),
-        Z=np.ascontiguousarray(Z[perm]),
+        X=np.asfortranarray(X[perm]),  # column-major: the engine works column by column
+        Z=np.asfortranarray(Z[perm]),
         codes=np.ascontiguousarray(codes[perm]),
         J=J,
         lower_idx=lower_idx,
@@ -221,6 +221,32 @@ def make_problem(family, y, wt, offset, X, Z, codes, J, lower_idx) -> tuple[Prob
 
 
 # ------------------------------------------------------------------ per-group algebra
+
+
+# Products with an n-row matrix: einsum's own loops, not BLAS. On a machine whose
+# cores are busy, OpenBLAS's threaded gemv/gemm wait for worker threads and take
+# several times longer than the arithmetic (see benchmarks/README.md).
+
+
+def _rows_times(A: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """A @ v for an n x k matrix A and a k-vector (or k x m matrix: column by column) v."""
+    if v.ndim == 1:
+        return np.einsum("ik,k->i", A, v)
+    out = np.zeros((A.shape[0], v.shape[1]), order="F")
+    for c in range(v.shape[1]):
+        for r in np.flatnonzero(v[:, c]):
+            out[:, c] += A[:, r] * v[r, c]
+    return out
+
+
+def _cols_times(A: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """A' w for an n x k matrix A and an n-vector w."""
+    return np.einsum("ik,i->k", A, w)
+
+
+def _weighted_crossprod(A: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """A' diag(w) A."""
+    return np.einsum("ik,i,il->kl", A, w, A)
 
 
 def _gsum(pb: Problem, v):
@@ -339,8 +365,8 @@ def _newton_weights(pb: Problem, eta, mu):
 
 def pirls_u(pb: Problem, theta, beta, u0=None, tol: float = 1e-7, maxit: int = 100) -> Mode:
     """Conditional modes u for fixed (theta, beta): Fisher scoring, group by group."""
-    ZT = pb.Z @ pb.T(theta)
-    base = pb.offset + pb.X @ beta
+    ZT = _rows_times(pb.Z, pb.T(theta))
+    base = pb.offset + _rows_times(pb.X, beta)
     u = np.zeros((pb.J, pb.q)) if u0 is None else u0.copy()
     eta, mu, Dj = _state(pb, base, ZT, u)
     converged = False
@@ -430,7 +456,7 @@ def laplace_gradient(pb: Problem, theta, beta, mode: Mode, profiled: bool = Fals
     the theta part is returned.
     """
     T = pb.T(theta)
-    ZT = pb.Z @ T
+    ZT = _rows_times(pb.Z, T)
     W, _ = _weights(pb, mode.eta, mode.mu)
     Wo, s = _newton_weights(pb, mode.eta, mode.mu)
     dW = _weight_slope(pb, mode.eta, mode.mu, W)
@@ -443,20 +469,22 @@ def laplace_gradient(pb: Problem, theta, beta, mode: Mode, profiled: bool = Fals
     if profiled:
         C = _cross(pb, ZT, Wo)
         HiC = _solve(Ho, C)
-        S = (pb.X * Wo[:, None]).T @ pb.X - np.einsum("jak,jal->kl", C, HiC)
-        m_beta = np.linalg.solve(S, pb.X.T @ dWh - np.einsum("jak,ja->k", HiC, c))
+        S = _weighted_crossprod(pb.X, Wo) - np.einsum("jak,jal->kl", C, HiC)
+        m_beta = np.linalg.solve(S, _cols_times(pb.X, dWh) - np.einsum("jak,ja->k", HiC, c))
         m = _solve(Ho, c - C @ m_beta)
-        r = np.einsum("ia,ia->i", ZT, m[pb.codes]) + pb.X @ m_beta
+        r = np.einsum("ia,ia->i", ZT, m[pb.codes]) + _rows_times(pb.X, m_beta)
     else:
         m = _solve(Ho, c)
         r = np.einsum("ia,ia->i", ZT, m[pb.codes])
     w1 = -2.0 * s + dWh - Wo * r
-    g_beta = pb.X.T @ w1
+    g_beta = _cols_times(pb.X, w1)
     u_rows, m_rows = mode.u[pb.codes], m[pb.codes]
     rows, cols = pb.lower_idx
     g_theta = np.empty(len(rows))
     for k, (a, b) in enumerate(zip(rows, cols, strict=True)):
-        g_theta[k] = pb.Z[:, a] @ (w1 * u_rows[:, b] + 2.0 * W * V[:, b] + s * m_rows[:, b])
+        g_theta[k] = np.einsum(
+            "i,i->", pb.Z[:, a], w1 * u_rows[:, b] + 2.0 * W * V[:, b] + s * m_rows[:, b]
+        )
     return g_theta if profiled else np.concatenate([g_theta, g_beta])
 
 
@@ -469,8 +497,8 @@ def gh_rule(k: int) -> tuple[np.ndarray, np.ndarray]:
 def agq(pb: Problem, theta, beta, mode: Mode, nagq: int) -> float:
     """-2 log-likelihood by adaptive Gauss-Hermite quadrature (scalar random effect)."""
     z, w = gh_rule(nagq)
-    ZT = pb.Z @ pb.T(theta)
-    base = pb.offset + pb.X @ beta
+    ZT = _rows_times(pb.Z, pb.T(theta))
+    base = pb.offset + _rows_times(pb.X, beta)
     h = mode.H[:, 0, 0]
     sd = 1.0 / np.sqrt(h)
     logterms = []
@@ -508,21 +536,21 @@ def _cross(pb: Problem, ZT, W):
 
 def schur(pb: Problem, theta, mode: Mode) -> np.ndarray:
     """X'WX - sum_j C_j' H_j^{-1} C_j at the modes (lme4's RX'RX)."""
-    ZT = pb.Z @ pb.T(theta)
+    ZT = _rows_times(pb.Z, pb.T(theta))
     W, _ = _weights(pb, mode.eta, mode.mu)
     C = _cross(pb, ZT, W)
     HiC = _solve(mode.H, C)
-    return (pb.X * W[:, None]).T @ pb.X - np.einsum("jak,jal->kl", C, HiC)
+    return _weighted_crossprod(pb.X, W) - np.einsum("jak,jal->kl", C, HiC)
 
 
 def pirls_joint(
     pb: Problem, theta, beta0, u0=None, tol: float = 1e-12, maxit: int = 100
 ) -> JointMode:
     """Modes of u and beta together for fixed theta (glmer's nAGQ = 0 step)."""
-    ZT = pb.Z @ pb.T(theta)
+    ZT = _rows_times(pb.Z, pb.T(theta))
     beta = beta0.copy()
     u = np.zeros((pb.J, pb.q)) if u0 is None else u0.copy()
-    eta, mu, Dj = _state(pb, pb.offset + pb.X @ beta, ZT, u)
+    eta, mu, Dj = _state(pb, pb.offset + _rows_times(pb.X, beta), ZT, u)
     pdev = np.sum(Dj)
     converged = False
     it = 0
@@ -531,10 +559,10 @@ def pirls_joint(
         H = _group_hessian(pb, ZT, W)
         C = _cross(pb, ZT, W)
         g = np.stack([_gsum(pb, s * ZT[:, a]) for a in range(pb.q)], axis=1) - u
-        gb = pb.X.T @ s
+        gb = _cols_times(pb.X, s)
         HiC = _solve(H, C)
         Hig = _solve(H, g)
-        S = (pb.X * W[:, None]).T @ pb.X - np.einsum("jak,jal->kl", C, HiC)
+        S = _weighted_crossprod(pb.X, W) - np.einsum("jak,jal->kl", C, HiC)
         r = gb - np.einsum("jak,ja->k", C, Hig)
         db = np.linalg.solve(S, r)
         du = Hig - np.einsum("jak,k->ja", HiC, db)
@@ -545,7 +573,7 @@ def pirls_joint(
         fac = 1.0
         for _ in range(30):
             b_new, u_new = beta + fac * db, u + fac * du
-            eta_n, mu_n, Dj_n = _state(pb, pb.offset + pb.X @ b_new, ZT, u_new)
+            eta_n, mu_n, Dj_n = _state(pb, pb.offset + _rows_times(pb.X, b_new), ZT, u_new)
             if np.sum(Dj_n) <= pdev + 1e-12 * abs(pdev):
                 break
             fac *= 0.5

@@ -680,9 +680,13 @@ def _leave_edge(obj, x, lower, bounds):
 def _newton(obj, x, lower, steps: int = 12):
     """Newton iterations on dev(theta, beta): one Hessian, a gradient per step.
 
-    Returns None (so the caller falls back to a bounded quasi-Newton search) when
-    the Hessian is not positive definite, a step leaves the parameter space or
-    fails to decrease the deviance, or the steps do not become small.
+    Converged when the Newton decrement grad' H^{-1} grad (twice the predicted
+    decrease of the deviance) is below 1e-9 or the step below 1e-9: a further step
+    could not change the log-likelihood by more than 1e-9, and a line search
+    there would only compare deviances that differ by rounding. Returns None (so
+    the caller falls back to a bounded quasi-Newton search) when the Hessian is
+    not positive definite, a step leaves the parameter space or fails to decrease
+    the deviance, or the steps do not become small.
     """
     f0, grad, H = obj.hessian(x, lower)
     try:
@@ -692,7 +696,7 @@ def _newton(obj, x, lower, steps: int = 12):
     x_h = x.copy()
     for _ in range(steps):
         step = -np.linalg.solve(H, grad)
-        if np.max(np.abs(step)) < 1e-9:
+        if -grad @ step < 1e-9 or np.max(np.abs(step)) < 1e-9:
             if np.max(np.abs(x - x_h)) > 1e-7:
                 # The standard errors need the Hessian at the optimum itself.
                 f0, grad, H = obj.hessian(x, lower)
