@@ -38,6 +38,13 @@ The estimates minimise ``dev`` over ``(theta, beta)`` jointly, as glmer's second
 stage does; like glmer's first stage (``nAGQ = 0``) a cheaper objective in
 ``theta`` alone, with ``beta`` and ``u`` updated together by penalised IRLS, gives
 the starting values.
+
+Unlike glmer (which optimises without derivatives), both stages use the exact
+gradient of the Laplace deviance (``laplace_gradient``: envelope theorem for the
+penalised deviance, implicit differentiation of the modes for ``log|L|^2``), at
+the cost of about one PIRLS iteration; the Hessian for the standard errors is
+central differences of it. Quadrature (``nagq > 1``) uses finite differences of
+the deviance.
 """
 
 from __future__ import annotations
@@ -204,8 +211,8 @@ def make_problem(family, y, wt, offset, X, Z, codes, J, lower_idx) -> tuple[Prob
         y=np.ascontiguousarray(y[perm]),
         wt=np.ascontiguousarray(wt[perm]),
         offset=np.ascontiguousarray(offset[perm]),
-        X=np.ascontiguousarray(X[perm]),
-        Z=np.ascontiguousarray(Z[perm]),
+        X=np.asfortranarray(X[perm]),  # column-major: the engine works column by column
+        Z=np.asfortranarray(Z[perm]),
         codes=np.ascontiguousarray(codes[perm]),
         J=J,
         lower_idx=lower_idx,
@@ -214,6 +221,32 @@ def make_problem(family, y, wt, offset, X, Z, codes, J, lower_idx) -> tuple[Prob
 
 
 # ------------------------------------------------------------------ per-group algebra
+
+
+# Products with an n-row matrix: einsum's own loops, not BLAS. On a machine whose
+# cores are busy, OpenBLAS's threaded gemv/gemm wait for worker threads and take
+# several times longer than the arithmetic (see benchmarks/README.md).
+
+
+def _rows_times(A: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """A @ v for an n x k matrix A and a k-vector (or k x m matrix: column by column) v."""
+    if v.ndim == 1:
+        return np.einsum("ik,k->i", A, v)
+    out = np.zeros((A.shape[0], v.shape[1]), order="F")
+    for c in range(v.shape[1]):
+        for r in np.flatnonzero(v[:, c]):
+            out[:, c] += A[:, r] * v[r, c]
+    return out
+
+
+def _cols_times(A: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """A' w for an n x k matrix A and an n-vector w."""
+    return np.einsum("ik,i->k", A, w)
+
+
+def _weighted_crossprod(A: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """A' diag(w) A."""
+    return np.einsum("ik,i,il->kl", A, w, A)
 
 
 def _gsum(pb: Problem, v):
@@ -233,9 +266,34 @@ def _group_hessian(pb: Problem, ZT: np.ndarray, W: np.ndarray) -> np.ndarray:
     return H
 
 
+def _inv(H: np.ndarray) -> np.ndarray:
+    """Inverses of J symmetric positive definite q x q blocks (H_j >= I).
+
+    Closed forms for q = 1 and 2 (numpy's batched LAPACK calls cost more than the
+    arithmetic for such small blocks).
+    """
+    q = H.shape[1]
+    if q == 1:
+        return 1.0 / H
+    if q == 2:
+        a, b, d = H[:, 0, 0], H[:, 0, 1], H[:, 1, 1]
+        det = a * d - b * b
+        out = np.empty_like(H)
+        out[:, 0, 0], out[:, 1, 1] = d / det, a / det
+        out[:, 0, 1] = out[:, 1, 0] = -b / det
+        return out
+    return np.linalg.inv(H)
+
+
 def _solve(H: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """H_j^{-1} g_j for J blocks H_j (q x q) and g (J x q, or J x q x p)."""
     if H.shape[1] == 1:
-        return g / H[:, 0, :]
+        return g / H[:, 0, :] if g.ndim == 2 else g / H
+    if H.shape[1] == 2:
+        Hi = _inv(H)
+        return np.einsum("jab,jb->ja", Hi, g) if g.ndim == 2 else np.einsum("jab,jbk->jak", Hi, g)
+    if g.ndim == 3:
+        return np.linalg.solve(H, g)
     return np.linalg.solve(H, g[..., None])[..., 0]
 
 
@@ -307,8 +365,8 @@ def _newton_weights(pb: Problem, eta, mu):
 
 def pirls_u(pb: Problem, theta, beta, u0=None, tol: float = 1e-7, maxit: int = 100) -> Mode:
     """Conditional modes u for fixed (theta, beta): Fisher scoring, group by group."""
-    ZT = pb.Z @ pb.T(theta)
-    base = pb.offset + pb.X @ beta
+    ZT = _rows_times(pb.Z, pb.T(theta))
+    base = pb.offset + _rows_times(pb.X, beta)
     u = np.zeros((pb.J, pb.q)) if u0 is None else u0.copy()
     eta, mu, Dj = _state(pb, base, ZT, u)
     converged = False
@@ -346,6 +404,90 @@ def laplace(pb: Problem, mode: Mode) -> float:
     return float(np.sum(_logdet(mode.H)) + np.sum(mode.Dj) - 2.0 * pb.const)
 
 
+def _weight_slope(pb: Problem, eta, mu, W) -> np.ndarray:
+    """d W / d eta of the IRLS weights W = w mu'(eta)^2 / V(mu), row by row."""
+    link = pb.family.link
+    if link == "logit":  # W = w mu (1 - mu)
+        return W * (1.0 - 2.0 * mu)
+    if link == "log":  # W = w mu
+        return W.copy()
+    h = 1e-5 * np.maximum(1.0, np.abs(eta))  # probit: a central difference, row by row
+    fam = pb.family
+
+    def w_at(e):
+        m = fam.clip(fam.linkinv(e))
+        return pb.wt * fam.mu_eta(e, m) ** 2 / fam.variance(m)
+
+    return (w_at(eta + h) - w_at(eta - h)) / (2.0 * h)
+
+
+def _per_row(pb: Problem, M: np.ndarray, A: np.ndarray) -> np.ndarray:
+    """Row i: M_{j(i)} @ A_i for a J x q x q array M and an n x q array A."""
+    out = np.zeros_like(A)
+    for a in range(pb.q):
+        for b in range(pb.q):
+            out[:, a] += M[pb.codes, a, b] * A[:, b]
+    return out
+
+
+def laplace_gradient(pb: Problem, theta, beta, mode: Mode, profiled: bool = False) -> np.ndarray:
+    """Exact gradient of the Laplace deviance in (theta, beta), from the modes.
+
+    dev = sum_j [log|H_j| + D_j(u_j)] with u_j the conditional mode. By the
+    envelope theorem D_j contributes only its partial derivative at fixed u
+    (-2 sum_i s_i d eta_i); log|H_j| depends on the parameters directly (through
+    Z T and through eta) and through the mode, whose derivative comes from the
+    stationarity condition: du_j/dx = -Ho_j^{-1} dF_j/dx with F_j = u_j - sum_i
+    s_i a_i, a_i = T' z_i and Ho_j the Hessian with observed weights. Writing
+    h_i = a_i' H_j^{-1} a_i, v_i = H_j^{-1} a_i, c_j = sum_i W'_i h_i a_i and
+    m_j = Ho_j^{-1} c_j, r_i = a_i' m_j, and w1_i = -2 s_i + W'_i h_i - Wo_i r_i:
+
+        d dev / d beta      = X' w1
+        d dev / d T[r, c]   = sum_i z_ir (w1_i u_jc + 2 W_i v_ic + s_i m_jc)
+
+    All O(n q^2 + J q^3), the cost of about one PIRLS iteration (the finite-
+    difference gradient it replaces cost two deviance evaluations per parameter).
+
+    ``profiled=True``: the modes are those of u and beta together (``pirls_joint``,
+    the first stage), so beta moves with theta as well. D is stationary in beta
+    too, and the derivative of the modes comes from the joint system
+    [[Ho_j, C_j], [C', X'Wo X]]: with (m, m_beta) its solution for (c, e),
+    e = X'(W' h), the same formulas hold with r_i = a_i' m_j + x_i' m_beta. Only
+    the theta part is returned.
+    """
+    T = pb.T(theta)
+    ZT = _rows_times(pb.Z, T)
+    W, _ = _weights(pb, mode.eta, mode.mu)
+    Wo, s = _newton_weights(pb, mode.eta, mode.mu)
+    dW = _weight_slope(pb, mode.eta, mode.mu, W)
+    Hinv = _inv(mode.H)
+    V = _per_row(pb, Hinv, ZT)
+    h = np.einsum("ia,ia->i", ZT, V)
+    dWh = dW * h
+    c = np.stack([_gsum(pb, dWh * ZT[:, a]) for a in range(pb.q)], axis=1)
+    Ho = mode.H if pb.family.link != "probit" else _group_hessian(pb, ZT, Wo)
+    if profiled:
+        C = _cross(pb, ZT, Wo)
+        HiC = _solve(Ho, C)
+        S = _weighted_crossprod(pb.X, Wo) - np.einsum("jak,jal->kl", C, HiC)
+        m_beta = np.linalg.solve(S, _cols_times(pb.X, dWh) - np.einsum("jak,ja->k", HiC, c))
+        m = _solve(Ho, c - C @ m_beta)
+        r = np.einsum("ia,ia->i", ZT, m[pb.codes]) + _rows_times(pb.X, m_beta)
+    else:
+        m = _solve(Ho, c)
+        r = np.einsum("ia,ia->i", ZT, m[pb.codes])
+    w1 = -2.0 * s + dWh - Wo * r
+    g_beta = _cols_times(pb.X, w1)
+    u_rows, m_rows = mode.u[pb.codes], m[pb.codes]
+    rows, cols = pb.lower_idx
+    g_theta = np.empty(len(rows))
+    for k, (a, b) in enumerate(zip(rows, cols, strict=True)):
+        g_theta[k] = np.einsum(
+            "i,i->", pb.Z[:, a], w1 * u_rows[:, b] + 2.0 * W * V[:, b] + s * m_rows[:, b]
+        )
+    return g_theta if profiled else np.concatenate([g_theta, g_beta])
+
+
 def gh_rule(k: int) -> tuple[np.ndarray, np.ndarray]:
     """K-point Gauss-Hermite rule for the standard normal: nodes z and weights summing to 1."""
     z, w = np.polynomial.hermite_e.hermegauss(k)
@@ -355,8 +497,8 @@ def gh_rule(k: int) -> tuple[np.ndarray, np.ndarray]:
 def agq(pb: Problem, theta, beta, mode: Mode, nagq: int) -> float:
     """-2 log-likelihood by adaptive Gauss-Hermite quadrature (scalar random effect)."""
     z, w = gh_rule(nagq)
-    ZT = pb.Z @ pb.T(theta)
-    base = pb.offset + pb.X @ beta
+    ZT = _rows_times(pb.Z, pb.T(theta))
+    base = pb.offset + _rows_times(pb.X, beta)
     h = mode.H[:, 0, 0]
     sd = 1.0 / np.sqrt(h)
     logterms = []
@@ -394,21 +536,21 @@ def _cross(pb: Problem, ZT, W):
 
 def schur(pb: Problem, theta, mode: Mode) -> np.ndarray:
     """X'WX - sum_j C_j' H_j^{-1} C_j at the modes (lme4's RX'RX)."""
-    ZT = pb.Z @ pb.T(theta)
+    ZT = _rows_times(pb.Z, pb.T(theta))
     W, _ = _weights(pb, mode.eta, mode.mu)
     C = _cross(pb, ZT, W)
-    HiC = np.linalg.solve(mode.H, C)
-    return (pb.X * W[:, None]).T @ pb.X - np.einsum("jak,jal->kl", C, HiC)
+    HiC = _solve(mode.H, C)
+    return _weighted_crossprod(pb.X, W) - np.einsum("jak,jal->kl", C, HiC)
 
 
 def pirls_joint(
     pb: Problem, theta, beta0, u0=None, tol: float = 1e-12, maxit: int = 100
 ) -> JointMode:
     """Modes of u and beta together for fixed theta (glmer's nAGQ = 0 step)."""
-    ZT = pb.Z @ pb.T(theta)
+    ZT = _rows_times(pb.Z, pb.T(theta))
     beta = beta0.copy()
     u = np.zeros((pb.J, pb.q)) if u0 is None else u0.copy()
-    eta, mu, Dj = _state(pb, pb.offset + pb.X @ beta, ZT, u)
+    eta, mu, Dj = _state(pb, pb.offset + _rows_times(pb.X, beta), ZT, u)
     pdev = np.sum(Dj)
     converged = False
     it = 0
@@ -417,10 +559,10 @@ def pirls_joint(
         H = _group_hessian(pb, ZT, W)
         C = _cross(pb, ZT, W)
         g = np.stack([_gsum(pb, s * ZT[:, a]) for a in range(pb.q)], axis=1) - u
-        gb = pb.X.T @ s
-        HiC = np.linalg.solve(H, C)
+        gb = _cols_times(pb.X, s)
+        HiC = _solve(H, C)
         Hig = _solve(H, g)
-        S = (pb.X * W[:, None]).T @ pb.X - np.einsum("jak,jal->kl", C, HiC)
+        S = _weighted_crossprod(pb.X, W) - np.einsum("jak,jal->kl", C, HiC)
         r = gb - np.einsum("jak,ja->k", C, Hig)
         db = np.linalg.solve(S, r)
         du = Hig - np.einsum("jak,k->ja", HiC, db)
@@ -431,7 +573,7 @@ def pirls_joint(
         fac = 1.0
         for _ in range(30):
             b_new, u_new = beta + fac * db, u + fac * du
-            eta_n, mu_n, Dj_n = _state(pb, pb.offset + pb.X @ b_new, ZT, u_new)
+            eta_n, mu_n, Dj_n = _state(pb, pb.offset + _rows_times(pb.X, b_new), ZT, u_new)
             if np.sum(Dj_n) <= pdev + 1e-12 * abs(pdev):
                 break
             fac *= 0.5
@@ -472,9 +614,42 @@ class Objective:
         self.evaluations += 1
         theta, beta = self.split(x)
         m = self.mode(x)
+        self._last = (np.array(x, dtype=float), m)
         if self.nagq > 1:
             return agq(self.pb, theta, beta, m, self.nagq)
         return laplace(self.pb, m)
+
+    def gradient(self, x, lower) -> np.ndarray:
+        """d dev / d (theta, beta): exact for the Laplace deviance, else central differences."""
+        if self.nagq > 1:
+            return fd_gradient(self, x, lower, h=1e-5)
+        x = np.asarray(x, dtype=float)
+        last = getattr(self, "_last", None)
+        if last is None or not np.array_equal(last[0], x):
+            self(x)
+        theta, beta = self.split(x)
+        return laplace_gradient(self.pb, theta, beta, self._last[1])
+
+    def hessian(self, x, lower) -> tuple[float, np.ndarray, np.ndarray]:
+        """Deviance, gradient and Hessian at x.
+
+        Laplace: central differences of the exact gradient (2k evaluations for k
+        parameters); quadrature: second differences of the deviance (lme4's deriv12).
+        """
+        if self.nagq > 1:
+            return fd_hessian(self, x)
+        x = np.asarray(x, dtype=float)
+        steps = 1e-4 * np.maximum(1.0, np.abs(x))
+        Hm = np.empty((x.size, x.size))
+        for i in range(x.size):
+            e = np.zeros(x.size)
+            e[i] = steps[i]
+            gp = self.gradient(x + e, lower)
+            gm = self.gradient(x - e, lower)
+            Hm[:, i] = (gp - gm) / (2.0 * steps[i])
+        f0 = self(x)
+        grad = self.gradient(x, lower)
+        return f0, grad, 0.5 * (Hm + Hm.T)
 
 
 def fd_gradient(f, x, lower, h=1e-6, central=True):

@@ -27,6 +27,7 @@ __all__ = [
     "check_predictor_columns",
     "check_seed",
     "handle_missing",
+    "named_fits",
     "row_label",
 ]
 
@@ -87,6 +88,37 @@ def check_fit(fit, what: str = "the argument") -> None:
             "hp.fit_glmm (a fitted mixed model): pass e.g. "
             f"m = hp.fit_lmm('popular ~ extrav + (1 | class)', df).{hint}"
         )
+
+
+def named_fits(args: tuple, caller: str) -> dict:
+    """The fits given to ``compare`` or ``model_table``, with their labels: one rule for both.
+
+    Accepted: the fits as separate arguments (``f(m0, m1)``), one list or tuple of
+    fits (``f([m0, m1])``), or one dict ``{label: fit}`` (``f({"empty": m0,
+    "slope": m1})``). The labels are the dict's keys (as strings); otherwise
+    ``"M0"``, ``"M1"``, ... by position, the first fit being M0.
+    """
+    if len(args) == 1 and isinstance(args[0], dict):
+        named = {str(k): v for k, v in args[0].items()}
+        if len(named) != len(args[0]):
+            raise ValueError(
+                f"The labels of the fits given to {caller} must differ as text; "
+                f"{list(args[0])} do not."
+            )
+    else:
+        if len(args) == 1 and isinstance(args[0], list | tuple):
+            args = tuple(args[0])
+        for k, f in enumerate(args):
+            if isinstance(f, dict | list | tuple):
+                raise TypeError(
+                    f"Argument {k + 1} of {caller} is a {type(f).__name__}: pass the fits "
+                    f"either one by one, {caller}(m0, m1), or as one list or one dict "
+                    f"{{label: fit}}, not both."
+                )
+        named = {f"M{k}": f for k, f in enumerate(args)}
+    for label, f in named.items():
+        check_fit(f, f"Model {label!r} of {caller}")
+    return named
 
 
 def handle_missing(

@@ -33,8 +33,10 @@ What the numbers mean (and how they relate to lme4's)
     modes; that is ``conditional_deviance`` here.)
 ``fixed["std_error"]``, ``vcov``
     As lme4's default ``vcov()`` for a GLMM (``use.hessian = TRUE``): twice the
-    inverse of the finite-difference Hessian of the deviance with respect to
-    ``(theta, beta)`` jointly, block of ``beta``. Unlike the ``RX``-based matrix
+    inverse of the Hessian of the deviance with respect to ``(theta, beta)``
+    jointly, block of ``beta``. lme4 takes that Hessian by second differences of
+    the deviance; here (Laplace) it is central differences of the exact gradient,
+    with quadrature second differences of the deviance as in lme4. Unlike the ``RX``-based matrix
     (``vcov_rx`` here, ``use.hessian = FALSE`` in lme4), it accounts for the
     uncertainty of the variance components. Where that Hessian is not positive
     definite (e.g. on a boundary) lme4 and this code fall back to the RX-based one.
@@ -548,12 +550,14 @@ def _estimate(pb, perm, nagq, gd, Minv, zscale) -> GlmmFit:
     lower_t = pb.theta_lower()
 
     # Stage 1 (glmer's nAGQ = 0): theta alone, beta and u by penalised IRLS together.
+    # The objective and its exact gradient come from the same joint modes.
     cache = {"u": None, "beta": beta_glm}
 
     def stage1(theta):
         jm = _pirls.pirls_joint(pb, theta, cache["beta"], cache["u"])
         cache["u"], cache["beta"] = jm.mode.u, jm.beta
-        return _pirls.laplace(pb, jm.mode)
+        grad = _pirls.laplace_gradient(pb, theta, jm.beta, jm.mode, profiled=True)
+        return _pirls.laplace(pb, jm.mode), grad
 
     theta0 = np.where(lower_t == 0.0, 1.0, 0.0)
     bounds_t = [(lo if np.isfinite(lo) else None, None) for lo in lower_t]
@@ -561,7 +565,7 @@ def _estimate(pb, perm, nagq, gd, Minv, zscale) -> GlmmFit:
         stage1,
         theta0,
         method="L-BFGS-B",
-        jac=lambda t: _pirls.fd_gradient(stage1, t, lower_t, h=1e-5),
+        jac=True,
         bounds=bounds_t,
         options={"ftol": 1e-10, "gtol": 1e-5, "maxiter": 200},  # starting values only
     )
@@ -573,9 +577,9 @@ def _estimate(pb, perm, nagq, gd, Minv, zscale) -> GlmmFit:
     x0 = np.concatenate([np.maximum(r1.x, lower_t), jm.beta])
     lower = np.concatenate([lower_t, np.full(pb.p, -np.inf)])
     bounds = [(lo if np.isfinite(lo) else None, None) for lo in lower]
-    # Newton's method with a finite-difference Hessian from the first-stage answer
-    # (which is close); if it fails, or a variance is near zero, a bounded
-    # quasi-Newton search first.
+    # Newton's method (Hessian from differences of the exact gradient) from the
+    # first-stage answer (which is close); if it fails, or a variance is near zero,
+    # a bounded quasi-Newton search first.
     newton = _newton(obj, x0, lower) if np.all(x0[lower == 0.0] > 1e-3) else None
     if newton is None:
         r2 = _lbfgs(obj, x0, lower, bounds)
@@ -640,12 +644,12 @@ def _estimate(pb, perm, nagq, gd, Minv, zscale) -> GlmmFit:
 
 
 def _lbfgs(obj, x0, lower, bounds):
-    """Bounded quasi-Newton search with central-difference gradients."""
+    """Bounded quasi-Newton search (exact gradients; central differences for quadrature)."""
     return scipy.optimize.minimize(
         obj,
         x0,
         method="L-BFGS-B",
-        jac=lambda x: _pirls.fd_gradient(obj, x, lower, h=1e-5),
+        jac=lambda x: obj.gradient(x, lower),
         bounds=bounds,
         options={"ftol": 1e-15, "gtol": 1e-8, "maxiter": 500, "maxcor": 20},
     )
@@ -674,13 +678,17 @@ def _leave_edge(obj, x, lower, bounds):
 
 
 def _newton(obj, x, lower, steps: int = 12):
-    """Newton iterations on dev(theta, beta), one Hessian, central-difference gradients.
+    """Newton iterations on dev(theta, beta): one Hessian, a gradient per step.
 
-    Returns None (so the caller falls back to a bounded quasi-Newton search) when
-    the Hessian is not positive definite, a step leaves the parameter space or
-    fails to decrease the deviance, or the steps do not become small.
+    Converged when the Newton decrement grad' H^{-1} grad (twice the predicted
+    decrease of the deviance) is below 1e-9 or the step below 1e-9: a further step
+    could not change the log-likelihood by more than 1e-9, and a line search
+    there would only compare deviances that differ by rounding. Returns None (so
+    the caller falls back to a bounded quasi-Newton search) when the Hessian is
+    not positive definite, a step leaves the parameter space or fails to decrease
+    the deviance, or the steps do not become small.
     """
-    f0, grad, H = _pirls.fd_hessian(obj, x)
+    f0, grad, H = obj.hessian(x, lower)
     try:
         np.linalg.cholesky(H)
     except np.linalg.LinAlgError:
@@ -688,10 +696,10 @@ def _newton(obj, x, lower, steps: int = 12):
     x_h = x.copy()
     for _ in range(steps):
         step = -np.linalg.solve(H, grad)
-        if np.max(np.abs(step)) < 1e-9:
+        if -grad @ step < 1e-9 or np.max(np.abs(step)) < 1e-9:
             if np.max(np.abs(x - x_h)) > 1e-7:
                 # The standard errors need the Hessian at the optimum itself.
-                f0, grad, H = _pirls.fd_hessian(obj, x)
+                f0, grad, H = obj.hessian(x, lower)
             return x, f0, grad, H
         fac, improved = 1.0, False
         for _ in range(8):
@@ -708,22 +716,22 @@ def _newton(obj, x, lower, steps: int = 12):
             if np.max(np.abs(step)) >= 1e-6:
                 return None
             if np.max(np.abs(x - x_h)) > 1e-7:
-                f0, grad, H = _pirls.fd_hessian(obj, x)
+                f0, grad, H = obj.hessian(x, lower)
             return x, f0, grad, H
         x, f0 = xn, fn
-        grad = _pirls.fd_gradient(obj, x, lower, h=1e-5)
+        grad = obj.gradient(x, lower)
     return None
 
 
 def _polish(obj, x, lower, steps: int = 4):
-    """Newton steps with one finite-difference Hessian, from the quasi-Newton optimum.
+    """Newton steps with one Hessian, from the quasi-Newton optimum.
 
     The Hessian (needed for the standard errors anyway) is computed once; each
-    step then needs only a central-difference gradient. Returns the point, the
+    step then needs only a gradient. Returns the point, the
     deviance, the gradient and the Hessian there (the Hessian from at most a
     Newton step away, which changes the standard errors by far less than 1e-6).
     """
-    f0, grad, H = _pirls.fd_hessian(obj, x)
+    f0, grad, H = obj.hessian(x, lower)
     for _ in range(steps):
         free = ~((lower == 0.0) & (x <= 1e-10) & (grad >= 0))
         if not free.any():
@@ -746,7 +754,7 @@ def _polish(obj, x, lower, steps: int = 4):
         if not improved:
             break
         x, f0 = xn, fn
-        grad = _pirls.fd_gradient(obj, x, lower, h=1e-6)
+        grad = obj.gradient(x, lower)
     return x, f0, grad, H
 
 

@@ -9,13 +9,13 @@ import pandas as pd
 import scipy.stats
 
 from ._fit import MixedFit
-from ._validate import check_fit
+from ._validate import check_fit, named_fits
 
 __all__ = ["compare", "design_effect", "icc"]
 
 
-def _name(k: int, f: MixedFit) -> str:
-    return f"model {k + 1} ({f.formula!r})"
+def _name(label: str, f: MixedFit) -> str:
+    return f"model {label!r} ({f.formula!r})"
 
 
 def _canonical(f: MixedFit) -> np.ndarray:
@@ -23,7 +23,7 @@ def _canonical(f: MixedFit) -> np.ndarray:
     return np.lexsort((f.y, f.group_codes))
 
 
-def _check_same_data(fa: MixedFit, fb: MixedFit, ka: int, kb: int) -> None:
+def _check_same_data(fa: MixedFit, fb: MixedFit, ka: str, kb: str) -> None:
     """Same grouping column, same rows (as a set: order does not matter), same outcome."""
     if fa.group != fb.group:
         raise ValueError(
@@ -94,7 +94,7 @@ def _outside_span(small: np.ndarray, big: np.ndarray) -> int | None:
     return int(bad[0]) if bad.size else None
 
 
-def _check_nested(fs: MixedFit, fb: MixedFit, ks: int, kb: int) -> None:
+def _check_nested(fs: MixedFit, fb: MixedFit, ks: str, kb: str) -> None:
     """The smaller model's fixed and random designs must lie in the larger model's."""
     i_s, i_b = _aligned(fs, fb)
     for part, names, S, B in (
@@ -125,8 +125,14 @@ def _adds_one_variance(small: MixedFit, big: MixedFit) -> bool:
     return s < b and len(b - s) == 1
 
 
-def compare(*fits: MixedFit) -> pd.DataFrame:
+def compare(*fits) -> pd.DataFrame:
     """Deviance tests between nested models, from the smallest to the largest.
+
+    ``hp.compare(m0, m1)``, ``hp.compare([m0, m1])`` or ``hp.compare({"empty": m0,
+    "slope": m1})``: the fits (from ``fit_lmm`` or ``fit_glmm``) are taken and
+    labelled as :func:`helpers.model_table` takes and labels them: a dict's keys,
+    otherwise M0, M1, ... in the order given. The labels index the rows (in the
+    order of the tests); column ``model`` holds each formula.
 
     Each model is tested against the one before it (sorted by number of
     parameters): chi-square = difference in deviance, df = difference in the number
@@ -145,10 +151,10 @@ def compare(*fits: MixedFit) -> pd.DataFrame:
     (Self & Liang 1987; Snijders & Bosker 2012, sec. 6.2), which halves it for df = 1.
     Column ``test`` says which reference distribution was used.
     """
-    if len(fits) < 2:
+    named = named_fits(fits, "compare")
+    if len(named) < 2:
         raise ValueError("compare needs at least two fitted models: hp.compare(m0, m1).")
-    for k, f in enumerate(fits):
-        check_fit(f, f"Argument {k + 1} of compare")
+    labels, fits = list(named), list(named.values())
     first = fits[0]
     # GLMMs: deviances are comparable only for the same family, link and weights.
     model = [(getattr(f, "family", "gaussian"), getattr(f, "link", "identity")) for f in fits]
@@ -166,20 +172,20 @@ def compare(*fits: MixedFit) -> pd.DataFrame:
             )
         ):
             raise ValueError(
-                f"{_name(k, f)} was fitted with other prior weights than {_name(0, first)}: "
+                f"{_name(labels[k], f)} was fitted with other prior weights than {_name(labels[0], first)}: "
                 "deviances are comparable only with the same weights."
             )
         if f.reml != first.reml:
             raise ValueError(
-                f"{_name(0, first)} was fitted by {'REML' if first.reml else 'ML'} and "
-                f"{_name(k, f)} by {'REML' if f.reml else 'ML'}; fit all with the same method."
+                f"{_name(labels[0], first)} was fitted by {'REML' if first.reml else 'ML'} and "
+                f"{_name(labels[k], f)} by {'REML' if f.reml else 'ML'}; fit all with the same method."
             )
-        _check_same_data(first, f, 0, k)
+        _check_same_data(first, f, labels[0], labels[k])
     if first.reml:
         for k in range(1, len(fits)):
             if not _same_fixed_design(first, fits[k]):
                 raise ValueError(
-                    f"{_name(0, first)} and {_name(k, fits[k])} are REML fits with different "
+                    f"{_name(labels[0], first)} and {_name(labels[k], fits[k])} are REML fits with different "
                     "fixed parts: their REML criteria cannot be compared. Refit both with "
                     "reml=False (ML) to test fixed effects; use REML only to compare random "
                     "parts under the same fixed part."
@@ -205,7 +211,7 @@ def compare(*fits: MixedFit) -> pd.DataFrame:
             chisq = prev.deviance - f.deviance
             row.update(chisq=chisq, df=df)
             if df > 0:
-                _check_nested(prev, f, prev_k, k)
+                _check_nested(prev, f, labels[prev_k], labels[k])
             if df <= 0:
                 row["test"] = "not nested (same number of parameters)"
             elif _same_fixed_design(prev, f) and _adds_one_variance(prev, f):
@@ -220,7 +226,7 @@ def compare(*fits: MixedFit) -> pd.DataFrame:
         rows.append(row)
         prev, prev_k = f, k
     table = pd.DataFrame(rows)
-    table.index = pd.Index([f"m{k}" for k in order], name="fit")
+    table.index = pd.Index([labels[k] for k in order], name="fit")
     return table
 
 

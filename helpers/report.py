@@ -6,14 +6,16 @@ import numpy as np
 import pandas as pd
 
 from ._fit import MixedFit
-from ._validate import check_fit
+from ._validate import named_fits
 
 __all__ = ["model_table"]
 
 
 def _label_random(fit: MixedFit) -> dict[str, float]:
     tau = fit.tau
-    out = {"sigma2_e (residual)": fit.sigma2}
+    # A GLMM has no residual variance (its random_part() has no sigma2_e row).
+    has_residual = "sigma2_e" in fit.random_part().index
+    out = {"sigma2_e (residual)": fit.sigma2} if has_residual else {}
     names = list(tau.index)
     for k, a in enumerate(names):
         out[f"var({a})"] = float(tau.iloc[k, k])
@@ -24,36 +26,36 @@ def _label_random(fit: MixedFit) -> dict[str, float]:
     return out
 
 
-def model_table(fits, digits: int = 3) -> pd.DataFrame:
+def model_table(*fits, digits: int = 3) -> pd.DataFrame:
     """Fixed part, random part and fit statistics of several models, one column each.
 
     Parameters
     ----------
-    fits
-        A dict ``{name: fit}`` or a list of fits from :func:`helpers.fit_lmm`
-        (named M0, M1, ... in order).
+    *fits
+        Fits from :func:`helpers.fit_lmm` or :func:`helpers.fit_glmm`, taken and
+        labelled as :func:`helpers.compare` takes and labels them: one dict
+        ``{label: fit}`` (the keys label the columns), or the fits one by one or as
+        one list (labelled M0, M1, ... in the order given).
     digits
-        Decimals shown.
+        Decimals shown (keyword only).
 
     Returns
     -------
     pandas.DataFrame
         Rows grouped as in Hox's tables: the fixed part as "estimate (s.e.)", the
-        random part (variances and covariances), then deviance (the REML criterion
-        for REML fits), AIC and BIC. AIC and BIC of REML fits are labelled "(REML)",
-        and left out of a table that also holds ML fits: they compare only models
-        with the same fixed part. A blank cell means the term is not in that model.
+        random part (variances and covariances; the residual variance for linear
+        mixed models only), then deviance (the REML criterion for REML fits), AIC
+        and BIC. AIC and BIC of REML fits are labelled "(REML)", and left out of a
+        table that also holds ML fits: they compare only models with the same
+        fixed part. A blank cell means the term is not in that model.
     """
-    if isinstance(fits, MixedFit):
-        fits = [fits]
-    if isinstance(fits, dict):
-        named = dict(fits)
-    else:
-        named = {f"M{k}": f for k, f in enumerate(fits)}
+    named = named_fits(fits, "model_table")
     if not named:
-        raise ValueError("model_table needs at least one fitted model.")
-    for name, fit in named.items():
-        check_fit(fit, f"Model {name!r}")
+        raise ValueError("model_table needs at least one fitted model: hp.model_table(m0, m1).")
+    if isinstance(digits, bool) or not isinstance(digits, int | np.integer):
+        raise TypeError(f"digits must be a whole number, not {digits!r}.")
+    if digits < 0:
+        raise ValueError(f"digits must be >= 0, not {digits}.")
     fmt = f"{{:.{digits}f}}"
     rows: dict[tuple[str, str], dict[str, str]] = {}
 

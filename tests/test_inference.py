@@ -52,3 +52,55 @@ def test_compare_refuses_different_data(pop):
     m1 = hp.fit_lmm("popular ~ extrav + (1 | class)", pop.iloc[:-5], reml=False)
     with pytest.raises(ValueError, match="different data"):
         hp.compare(m0, m1)
+
+
+# ------------------------------------------------- how compare and model_table label fits
+
+
+@pytest.fixture(scope="module")
+def lmm_pair(pop):
+    return (
+        hp.fit_lmm("popular ~ extrav + (1 | class)", pop, reml=False),
+        hp.fit_lmm("popular ~ extrav + gender + (1 | class)", pop, reml=False),
+    )
+
+
+@pytest.fixture(scope="module")
+def glmm_pair():
+    df = hp.load_dataset("sim_binary")
+    return (
+        hp.fit_glmm("y ~ x + (1 | group)", df, family="binomial"),
+        hp.fit_glmm("y ~ x + z + (1 | group)", df, family="binomial"),
+    )
+
+
+@pytest.mark.parametrize("pair", ["lmm_pair", "glmm_pair"])
+def test_compare_and_model_table_take_and_label_fits_the_same_way(pair, request):
+    """One rule (helpers._validate.named_fits): dict keys, else M0, M1, ... by position."""
+    m0, m1 = request.getfixturevalue(pair)
+    for args in ((m1, m0), ([m1, m0],), ((m1, m0),)):
+        tests, table = hp.compare(*args), hp.model_table(*args)
+        assert list(table.columns) == ["M0", "M1"]
+        # compare sorts by number of parameters: the smaller model (given second) first.
+        assert list(tests.index) == ["M1", "M0"]
+        assert list(tests["model"]) == [m0.formula, m1.formula]
+        assert table.loc[("Model fit", "Deviance"), "M1"] == f"{m0.deviance:.1f}"
+    named = {"small": m0, "large": m1}
+    assert list(hp.compare(named).index) == list(hp.model_table(named).columns) == list(named)
+    assert hp.compare(named)["deviance"].tolist() == [m0.deviance, m1.deviance]
+    # The same labels appear in compare's messages.
+    with pytest.raises(ValueError, match="model 'only' of compare|at least two"):
+        hp.compare({"only": m0})
+    with pytest.raises(TypeError, match="one by one.*or as one list"):
+        hp.compare(m0, [m1])
+    with pytest.raises(TypeError, match="Model 'M1' of model_table is of type str"):
+        hp.model_table(m0, "m1")
+
+
+def test_compare_messages_use_the_labels(lmm_pair, pop):
+    m0, _ = lmm_pair
+    other = hp.fit_lmm("popular ~ extrav + gender + (1 | class)", pop.iloc[:-5], reml=False)
+    with pytest.raises(ValueError, match="model 'later' .* was fitted to different data"):
+        hp.compare({"first": m0, "later": other})
+    with pytest.raises(ValueError, match="model 'M1' .* was fitted to different data"):
+        hp.compare(m0, other)

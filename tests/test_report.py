@@ -35,3 +35,18 @@ def test_model_table_never_puts_reml_aic_beside_ml_aic(pop):
     only_reml = hp.model_table({"REML": reml}).loc["Model fit"]
     assert only_reml.loc["AIC (REML)", "REML"] == f"{reml.aic:.1f}"
     assert "AIC" not in only_reml.index
+
+
+def test_model_table_of_glmms_has_no_residual_variance(pop):
+    binary = hp.load_dataset("sim_binary")
+    g = hp.fit_glmm("y ~ x + (1 | group)", binary, family="binomial")
+    m = hp.fit_lmm("popular ~ extrav + (1 | class)", pop, reml=False)
+    glmm_rows = hp.model_table(g).loc["Random part"].index
+    assert list(glmm_rows) == ["var(Intercept)"]  # a GLMM has no sigma2_e (its sigma2 is 1)
+    assert hp.model_table(g).loc[("Model fit", "Deviance"), "M0"] == f"{-2 * g.loglik:.1f}"
+    lmm_rows = hp.model_table(m).loc["Random part"]
+    assert lmm_rows.loc["sigma2_e (residual)", "M0"] == f"{m.sigma2:.3f}"
+    with pytest.raises(TypeError, match="digits must be a whole number"):
+        hp.model_table(m, digits=2.5)
+    with pytest.raises(ValueError, match="digits must be >= 0"):
+        hp.model_table(m, digits=-1)

@@ -132,7 +132,7 @@ def test_compare_refuses_different_grouping_factors(two_level):
     """Issue 11: fits grouped by h and by g were reported as nested, p = 1e-17."""
     by_h = quiet(hp.fit_lmm, "y ~ x + (1 | h)", two_level, reml=False)
     by_g = quiet(hp.fit_lmm, "y ~ x + w + (1 | g)", two_level, reml=False)
-    with pytest.raises(ValueError, match="groups the rows by 'h' and model 2 .* by 'g'"):
+    with pytest.raises(ValueError, match="groups the rows by 'h' and model 'M1' .* by 'g'"):
         hp.compare(by_h, by_g)
 
 
@@ -165,7 +165,9 @@ def test_compare_refuses_different_data_by_content(two_level):
 def test_compare_refuses_fixed_parts_that_are_not_nested(two_level):
     m_x = quiet(hp.fit_lmm, "y ~ x + (1 | g)", two_level, reml=False)
     m_wz = quiet(hp.fit_lmm, "y ~ w + z + (1 | g)", two_level, reml=False)
-    with pytest.raises(ValueError, match="model 1 .* is not nested in model 2 .*fixed term 'x'"):
+    with pytest.raises(
+        ValueError, match="model 'M0' .* is not nested in model 'M1' .*fixed term 'x'"
+    ):
         hp.compare(m_x, m_wz)
 
 
@@ -284,7 +286,7 @@ def test_options_are_keyword_only(pop):
         (
             lambda pop: hp.compare(hp.fit_ols("popular ~ extrav", pop), None),
             TypeError,
-            "Argument 1 of compare is of type OlsFit, not a fit from hp.fit_lmm",
+            "Model 'M0' of compare is of type OlsFit, not a fit from hp.fit_lmm",
         ),
         (
             lambda pop: hp.shrinkage_table("m"),
