@@ -26,6 +26,7 @@ from ._coef import coef_table
 from ._design import build_design, check_outcome_varies
 from ._fit import MixedFit
 from ._pls import (
+    SINGULAR_TOL,
     ThetaMap,
     boundary,
     moment_start,
@@ -250,6 +251,11 @@ class LmmFit(MixedFit):
                 f"The new outcome has {int((~np.isfinite(y)).sum())} missing or infinite "
                 "value(s); refit needs a value for every row of the fit."
             )
+        return _fit(*self._with_outcome(y), self.reml, theta0=self._theta_internal)
+
+    def _with_outcome(self, y: np.ndarray):
+        """(design, internal design, statistics) of this fit with the checked outcome y."""
+        d = self._design
         check_outcome_varies(y, d.codes, self.n_groups, d.formula.outcome, self.group)
         # The same centring and scaling of X and Z; the outcome's own centre and scale.
         units = d.units.for_outcome(y)
@@ -258,8 +264,37 @@ class LmmFit(MixedFit):
         y_i = units.y(y)
         y_i.setflags(write=False)
         internal = replace(self._internal, y=y_i)
-        stats = with_outcome(self._stats, internal)
-        return _fit(design, internal, stats, self.reml, theta0=self._theta_internal)
+        return design, internal, with_outcome(self._stats, internal)
+
+    def _refit_estimates(self, y: np.ndarray) -> tuple:
+        """What :func:`helpers.bootstrap` keeps of ``refit(y)``, without the result object.
+
+        Returns ``(fixed effects, random_part() estimates, deviance, converged,
+        singular)`` as arrays and numbers, computed from the optimum exactly as
+        :meth:`_from_optimum` computes them (a test checks they are equal). ``y`` is
+        a float array of length ``n_obs`` (not checked further here).
+        """
+        design, internal, stats = self._with_outcome(y)
+        tmap = self._tmap
+        opt = optimize(stats, tmap, self.reml, self._theta_internal)
+        units, pls, n = design.units, opt.pls, stats.n
+        p = len(pls.beta)
+        sigma2_i = pls.r2 / (n - p if self.reml else n)
+        T_i = tmap.T(opt.theta)
+        tau = units.random_cov(sigma2_i * (T_i @ T_i.T))
+        rows, cols = self._random_part_cells()
+        random = np.concatenate([[units.sigma2(sigma2_i)], tau[rows, cols]])
+        diag = tmap.rows == tmap.cols
+        singular = bool(np.any(np.abs(opt.theta[diag]) < SINGULAR_TOL))
+        deviance = units.deviance(pls.deviance, n, p, self.reml)
+        return units.beta(pls.beta), random, deviance, opt.converged, singular
+
+    def _random_part_cells(self) -> tuple[np.ndarray, np.ndarray]:
+        """Rows and columns of tau behind random_part()'s rows after sigma2_e."""
+        q = len(self.tau)
+        cells = [(i, i) for i in range(q)]
+        cells += [(i, j) for i in range(q) for j in range(i + 1, q) if self.theta_is_free(i, j)]
+        return np.array([c[0] for c in cells]), np.array([c[1] for c in cells])
 
     def simulate(self, n: int = 1, *, seed=None) -> np.ndarray:
         """Outcomes drawn from the fitted model (as lme4's ``simulate``).
