@@ -185,8 +185,10 @@ class LmmFit(MixedFit):
         b_cov = units.random_cov(sigma2_i * (T_i @ np.swapaxes(Linv, 1, 2) @ Linv @ T_i.T))
         # Singular or not is judged in internal units (whatever the data's units); the
         # reason from tau with each random term in standard units.
-        sd = units.z_scale * units.y_scale
-        singular, reason = boundary(theta, tmap, tau / np.outer(sd, sd))
+        singular, reason = False, ""
+        if np.any(np.abs(theta[tmap.rows == tmap.cols]) < SINGULAR_TOL):
+            sd = units.z_scale * units.y_scale
+            singular, reason = boundary(theta, tmap, tau / np.outer(sd, sd))
         theta = units.relative_factor(T_i)[tmap.rows, tmap.cols]  # lme4's, in data units
         sigma2 = units.sigma2(sigma2_i)
         deviance = units.deviance(pls.deviance, n, p, reml)
