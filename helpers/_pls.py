@@ -499,7 +499,7 @@ def moment_start(stats: Stats, tmap: ThetaMap, parts=None) -> np.ndarray:
     estimates sigma^2. theta0 holds the Cholesky factor of tau / sigma^2 (with
     its eigenvalues kept away from zero, so that the start is not on a boundary).
     """
-    q, p = tmap.q, stats.XtX.shape[0]
+    q = tmap.q
     try:
         if parts is None:
             parts = moment_parts(stats, tmap)
