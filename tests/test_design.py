@@ -127,3 +127,23 @@ def test_prediction_from_a_fit_whose_design_came_from_the_cache(pop):
     new = pop.head(7)
     pd.testing.assert_series_equal(second.predict(new), first.predict(new))
     np.testing.assert_allclose(second.predict(new), second.fitted().head(7), atol=1e-10)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        pd.array([1, None, 3, 4] * 15, dtype="Int64"),  # nullable integers: pd.NA
+        pd.array([1.0, np.nan, 3.0, 4.0] * 15, dtype="Float64"),
+        np.array([1.0, np.nan, 3.0, 4.0] * 15),
+        pd.Categorical(["a", None, "b", "a"] * 15),
+        np.array(["a", None, "b", "a"] * 15, dtype=object),
+    ],
+)
+def test_missing_values_of_every_column_type_are_counted(values):
+    """The missing-value scan goes column by column; pd.NA, None and NaN all count."""
+    df = _frame(0, k=values)
+    with pytest.raises(ValueError, match=r"'k' \(15 missing\)"):
+        build_design("y ~ k + (1 | g)", df)
+    with pytest.warns(UserWarning, match="15 of 60 rows dropped"):
+        d = build_design("y ~ k + (1 | g)", df, missing="drop")
+    assert d.n_dropped == 15 and len(d.y) == 45
