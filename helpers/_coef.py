@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import scipy.special
 import scipy.stats
 
 __all__ = ["COEF_COLUMNS", "coef_table"]
@@ -22,8 +23,9 @@ def coef_table(estimate, std_error, names, *, df: float | None = None) -> pd.Dat
     se = np.asarray(std_error, dtype=float)
     stat = est / se
     if df is None:
-        crit = scipy.stats.norm.ppf(0.975)
-        p_value = 2 * scipy.stats.norm.sf(np.abs(stat))
+        # scipy.stats.norm.ppf and .sf without their per-call overhead (the same functions)
+        crit = scipy.special.ndtri(0.975)
+        p_value = 2 * scipy.special.ndtr(-np.abs(stat))
     else:
         crit = scipy.stats.t.ppf(0.975, df)
         p_value = 2 * scipy.stats.t.sf(np.abs(stat), df)

@@ -29,7 +29,7 @@ from ._validate import (
     check_predictor_columns,
     handle_missing,
 )
-from .formula import LmmFormula, parse_formula
+from .formula import LmmFormula, formula_variables, parse_formula
 
 __all__ = [
     "Design",
@@ -106,6 +106,115 @@ def _model_matrix(expr: str, data: pd.DataFrame, what: str):
         raise ValueError(f"Could not build {what}: {err}") from None
 
 
+# ------------------------------------------------------------------ the design cache
+#
+# Building a small design with formulaic costs milliseconds, most of a small fit.
+# Most of the book's formulas are sums and products of numeric columns, whose
+# columns formulaic computes without any state learnt from the data (no levels,
+# no means). For those, the first build records a plan -- the column names and,
+# per column, the data columns it multiplies -- keyed by the formula part and the
+# dtypes of the columns it reads, and later builds compute the matrix from the
+# plan. Anything else (a categorical or boolean column, a Python expression such
+# as np.log(x) or center(x), whose result or state depends on the data) has no
+# plan and is built by formulaic every time, so a cached plan can never carry a
+# level set or a learnt state over to other data.
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """How to build one formula side from numeric columns: one product per column."""
+
+    names: tuple[str, ...]  # column names, as formulaic names them
+    factors: tuple[tuple[str, ...], ...]  # per column: the data columns multiplied
+    spec: object  # formulaic's ModelSpec (stateless here: reusable on any such data)
+
+    def build(self, data: pd.DataFrame) -> np.ndarray:
+        M = np.empty((len(data), len(self.names)), order="F")  # as formulaic's
+        for k, cols in enumerate(self.factors):
+            if not cols:
+                M[:, k] = 1.0
+                continue
+            M[:, k] = _numeric(data, cols[0])
+            for c in cols[1:]:
+                M[:, k] *= _numeric(data, c)
+        return M
+
+
+_PLANS: dict = {}
+_MAX_PLANS = 256
+
+
+def _numeric(data: pd.DataFrame, col: str) -> np.ndarray:
+    return np.asarray(data[col], dtype=float)
+
+
+def _is_plain_number(col) -> bool:
+    return (
+        isinstance(col, pd.Series)
+        and pd.api.types.is_numeric_dtype(col)
+        and not pd.api.types.is_bool_dtype(col)
+        and not isinstance(col.dtype, pd.CategoricalDtype)
+    )
+
+
+def _plan_key(part: str, data: pd.DataFrame, variables) -> tuple | None:
+    """The cache key of a formula part on this data, or None when it cannot have a plan."""
+    if not data.columns.is_unique:
+        return None
+    key = []
+    for v in sorted(variables):
+        if v not in data.columns or not _is_plain_number(data[v]):
+            return None
+        key.append((v, str(data[v].dtype)))
+    return (part, tuple(key))
+
+
+def _plan_of(spec, data: pd.DataFrame) -> _Plan | None:
+    """The plan of a formulaic model spec, if it is sums and products of numeric columns."""
+    if any(kind.value != "numerical" or state for kind, state in spec.encoder_state.values()):
+        return None
+    factors = []
+    for st in spec.structure:
+        if len(st.columns) != 1:
+            return None
+        cols = []
+        for f in st.term.factors:
+            method = f.eval_method.value
+            if method == "literal" and f.expr == "1":
+                continue
+            if method != "lookup" or f.expr not in data.columns:
+                return None
+            if not _is_plain_number(data[f.expr]):
+                return None
+            cols.append(f.expr)
+        factors.append(tuple(cols))
+    names = tuple(spec.column_names)
+    if len(names) != len(factors):
+        return None
+    return _Plan(names, tuple(factors), spec)
+
+
+def _remember(key, plans) -> None:
+    if key is None or plans is None:
+        return
+    if len(_PLANS) >= _MAX_PLANS:
+        _PLANS.pop(next(iter(_PLANS)))
+    _PLANS[key] = plans
+
+
+def _side(expr: str, data: pd.DataFrame, what: str, variables):
+    """One-sided formula part -> (matrix as floats, column names, model spec)."""
+    key = _plan_key(expr, data, variables)
+    plan = _PLANS.get(key) if key is not None else None
+    if plan is not None:
+        return plan.build(data), list(plan.names), plan.spec
+    mm = _model_matrix(expr, data, what)
+    M = to_float(mm, what)
+    if key is not None:
+        _remember(key, _plan_of(mm.model_spec, data))
+    return M, list(mm.columns), mm.model_spec
+
+
 def rows_used(
     f: LmmFormula, data: pd.DataFrame, missing: str, *, extra=frozenset(), group=None
 ) -> tuple[pd.DataFrame, int]:
@@ -146,6 +255,27 @@ def fixed_part(f: LmmFormula, data: pd.DataFrame):
     return y, X, mm.rhs, mm.lhs
 
 
+def _fixed_arrays(f: LmmFormula, data: pd.DataFrame):
+    """As :func:`fixed_part`, through the design cache: ``(y, X, names, spec, outcome frame)``."""
+    key = _plan_key(f.fixed, data, f.variables_of_fixed())
+    plans = _PLANS.get(key) if key is not None else None
+    if plans is None:
+        y, X, rhs, lhs = fixed_part(f, data)
+        if key is not None:
+            lhs_plan, rhs_plan = _plan_of(lhs.model_spec, data), _plan_of(rhs.model_spec, data)
+            if lhs_plan is not None and rhs_plan is not None and len(lhs_plan.names) == 1:
+                _remember(key, (lhs_plan, rhs_plan))
+        return y, X, list(rhs.columns), rhs.model_spec, lhs
+    lhs_plan, rhs_plan = plans
+    check_outcome(data, f.outcome, f.outcome_variables())
+    y = lhs_plan.build(data).ravel()
+    check_finite_matrix(y, [f.outcome], data.index, "The outcome")
+    X = rhs_plan.build(data)
+    check_finite_matrix(X, list(rhs_plan.names), data.index, "The fixed-effects term")
+    outcome_frame = pd.DataFrame(y[:, None], index=data.index, columns=[lhs_plan.names[0]])
+    return y, X, list(rhs_plan.names), rhs_plan.spec, outcome_frame
+
+
 def build_design(
     formula: str,
     data: pd.DataFrame,
@@ -180,21 +310,21 @@ def build_design(
         y, outcome_frame = None, data[[f.outcome_column]]
         X = to_float(rhs, "the fixed-effects design")
         check_finite_matrix(X, list(rhs.columns), data.index, "The fixed-effects term")
+        fixed_names, fixed_spec = list(rhs.columns), rhs.model_spec
     else:
-        y, X, rhs, outcome_frame = fixed_part(f, data)
-    fixed_names = list(rhs.columns)
+        y, X, fixed_names, fixed_spec, outcome_frame = _fixed_arrays(f, data)
 
     Zs, random_names, blocks, specs = [], [], [], []
     for term in f.random:
-        zm = _model_matrix(term.expr, data, f"the random part '({term.expr} | {group})'")
-        z = to_float(zm, f"the random part '({term.expr} | {group})'")
+        what = f"the random part '({term.expr} | {group})'"
+        z, names, spec = _side(term.expr, data, what, formula_variables(term.expr))
         if z.shape[1] == 0:
             raise ValueError(f"The random part '({term.expr} | {group})' has no terms.")
-        check_finite_matrix(z, list(zm.columns), data.index, "The random-effects term")
+        check_finite_matrix(z, names, data.index, "The random-effects term")
         blocks.append((sum(b[1] for b in blocks), z.shape[1], term.independent))
         Zs.append(z)
-        random_names += list(zm.columns)
-        specs.append(zm.model_spec)
+        random_names += names
+        specs.append(spec)
     dup = {n for n in random_names if random_names.count(n) > 1}
     if dup:
         raise ValueError(f"The random parts name {sorted(dup)} more than once.")
@@ -229,7 +359,7 @@ def build_design(
         fixed_names=fixed_names,
         random_names=random_names,
         blocks=blocks,
-        fixed_spec=rhs.model_spec,
+        fixed_spec=fixed_spec,
         outcome_frame=outcome_frame,
         random_specs=specs,
         row_index=data.index,

@@ -300,11 +300,17 @@ class MixedFit:
         pred[unseen] = np.nan
         return pd.Series(pred, index=newdata.index, name="predicted")
 
-    def confint(self, *, method: str = "profile", level: float = 0.95) -> pd.DataFrame:
-        """Confidence intervals for every parameter (see :func:`helpers.confint.confint`)."""
+    def confint(
+        self, *, method: str = "profile", level: float = 0.95, n: int | None = None, seed=None
+    ) -> pd.DataFrame:
+        """Confidence intervals for every parameter (see :func:`helpers.confint.confint`).
+
+        ``method``: ``"profile"`` (default), ``"wald"`` or ``"bootstrap"`` (parametric
+        bootstrap, percentile intervals from ``n`` refits, seeded by ``seed``).
+        """
         from .confint import confint
 
-        return confint(self, method=method, level=level)
+        return confint(self, method=method, level=level, n=n, seed=seed)
 
     # -- presentation -----------------------------------------------------------------
     def random_part(self) -> pd.DataFrame:

@@ -53,6 +53,7 @@ __all__ = [
     "ThetaMap",
     "boundary",
     "derivatives",
+    "moment_parts",
     "moment_start",
     "optimize",
     "solve_pls",
@@ -467,7 +468,28 @@ def optimize(stats, tmap, reml, theta0) -> Optimum:
     return replace(best, n_evals=n_evals)
 
 
-def moment_start(stats: Stats, tmap: ThetaMap) -> np.ndarray:
+def moment_parts(stats: Stats, tmap: ThetaMap):
+    """What :func:`moment_start` needs that does not depend on the outcome.
+
+    ``(groups with Z_j'Z_j invertible, their inverses, degrees of freedom of the
+    pooled residual variance)``, or None when the moment estimates do not exist
+    (then the start is lme4's). Computed once, it serves every refit.
+    """
+    q, p = tmap.q, stats.XtX.shape[0]
+    try:
+        S = np.moveaxis(stats.ZtZ, -1, 0)  # J x q x q
+        ev = np.linalg.eigvalsh(S)
+        ok = ev[:, 0] > 1e-8 * np.maximum(ev[:, -1], 1e-300)
+        n_ok = int(ok.sum())
+        dof = stats.n - p - q * n_ok
+        if n_ok < 2 or dof <= 0:
+            return None
+        return ok, np.linalg.inv(S[ok]), dof
+    except np.linalg.LinAlgError:
+        return None
+
+
+def moment_start(stats: Stats, tmap: ThetaMap, parts=None) -> np.ndarray:
     """Starting theta from moment estimates (falls back to lme4's identity start).
 
     Regress y on X by OLS; regress each group's residuals on its own Z_j (the
@@ -477,18 +499,15 @@ def moment_start(stats: Stats, tmap: ThetaMap) -> np.ndarray:
     estimates sigma^2. theta0 holds the Cholesky factor of tau / sigma^2 (with
     its eigenvalues kept away from zero, so that the start is not on a boundary).
     """
-    q, p = tmap.q, stats.XtX.shape[0]
+    q = tmap.q
     try:
+        if parts is None:
+            parts = moment_parts(stats, tmap)
+        if parts is None:
+            return tmap.start.copy()
+        ok, Sinv, dof = parts
         beta = np.linalg.solve(stats.XtX, stats.Xty)
         Zte = (stats.Zty - np.einsum("apj,p->aj", stats.ZtX, beta)).T  # J x q
-        S = np.moveaxis(stats.ZtZ, -1, 0)  # J x q x q
-        ev = np.linalg.eigvalsh(S)
-        ok = ev[:, 0] > 1e-8 * np.maximum(ev[:, -1], 1e-300)
-        n_ok = int(ok.sum())
-        dof = stats.n - p - q * n_ok
-        if n_ok < 2 or dof <= 0:
-            return tmap.start.copy()
-        Sinv = np.linalg.inv(S[ok])
         b = np.einsum("jab,jb->ja", Sinv, Zte[ok])
         sigma2 = (stats.yty - beta @ stats.Xty - np.sum(b * Zte[ok])) / dof
         tau = np.cov(b, rowvar=False).reshape(q, q) - sigma2 * Sinv.mean(axis=0)

@@ -126,8 +126,12 @@ def handle_missing(
 ) -> tuple[pd.DataFrame, int]:
     """Raise on missing values in the used columns, or drop those rows and say so."""
     check_option(missing, "missing", ("raise", "drop"))
-    counts = data[columns].isna().sum()
-    counts = counts[counts > 0]
+    if data.columns.is_unique:  # column by column: data[columns] would copy the frame
+        counts = {c: _n_missing(data[c]) for c in columns}
+        counts = pd.Series({c: k for c, k in counts.items() if k}, dtype=int)
+    else:
+        counts = data[columns].isna().sum()
+        counts = counts[counts > 0]
     if counts.empty:
         return data, 0
     listing = ", ".join(f"{col!r} ({n} missing)" for col, n in counts.items())
@@ -144,6 +148,16 @@ def handle_missing(
         stacklevel=3,
     )
     return data.loc[keep], n_dropped
+
+
+def _n_missing(col: pd.Series) -> int:
+    """Missing values in a column (NaN, None, NaT, pd.NA), as ``col.isna().sum()``."""
+    if isinstance(col.dtype, np.dtype):  # not an extension type (nullable Int64, category)
+        if col.dtype.kind == "f":
+            return int(np.count_nonzero(np.isnan(col.to_numpy())))
+        if col.dtype.kind in "iub":  # numpy integers and booleans cannot be missing
+            return 0
+    return int(col.isna().sum())
 
 
 def _is_number_column(col: pd.Series) -> bool:

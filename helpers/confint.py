@@ -1,4 +1,4 @@
-"""Confidence intervals for all parameters of a linear mixed model: Wald and profile.
+"""Confidence intervals for all parameters of a linear mixed model: Wald, profile, bootstrap.
 
 ``confint(fit, method="profile")`` follows lme4's ``confint(fit, method = "profile")``
 (Bates, Maechler, Bolker & Walker 2015, *Journal of Statistical Software* 67(1),
@@ -21,6 +21,15 @@ deviance (the fit's criterion: ML or REML) on the same standard-deviation scale,
 ``SE = sqrt(diag(2 H^-1))``. Such intervals are symmetric and can cross zero; near
 a boundary (a singular fit) they do not exist and are reported as NaN.
 
+``method="bootstrap"`` gives parametric-bootstrap percentile intervals, as lme4's
+``confint(fit, method = "boot")`` with its default ``boot.type = "perc"``: ``n``
+outcomes are simulated from the fitted model and the model refitted to each
+(:func:`helpers.bootstrap`); each end is a quantile of the refitted values of the
+parameter, on the same scale as above (standard deviations, correlations,
+``sigma``, fixed effects). They need no normality of the estimate and respect the
+boundaries, but they are random: seed them, and use enough replicates for the
+tails (lme4's default is 500).
+
 The computations use only the public face of the fit (``X``, ``y``, ``Z``,
 ``group_codes``, ``blocks``, ``theta``, ...) and the engine of :mod:`helpers._pls`.
 """
@@ -40,7 +49,7 @@ from ._pls import Stats, ThetaMap, optimize, solve_pls, sufficient_stats
 
 __all__ = ["confint"]
 
-_METHODS = ("profile", "wald")
+_METHODS = ("profile", "wald", "bootstrap")
 # Relative step of the numerical Hessian: the deviance is accurate to about 1e-9,
 # so smaller steps drown the curvature in rounding error.
 _STEP = 1e-3
@@ -306,7 +315,9 @@ def _invert_side(zeta, est, step, bound, target):
 # ------------------------------------------------------------------------ public API
 
 
-def confint(fit, *, method: str = "profile", level: float = 0.95) -> pd.DataFrame:
+def confint(
+    fit, *, method: str = "profile", level: float = 0.95, n: int | None = None, seed=None
+) -> pd.DataFrame:
     """Confidence intervals for every parameter of a linear mixed model.
 
     Parameters
@@ -316,8 +327,16 @@ def confint(fit, *, method: str = "profile", level: float = 0.95) -> pd.DataFram
     method
         ``"profile"`` (default, as lme4): invert the profiled ML deviance, one
         parameter at a time. ``"wald"``: estimate +/- z standard errors.
+        ``"bootstrap"``: parametric-bootstrap *percentile* intervals (lme4's
+        ``method = "boot"``): the (1 - level)/2 and (1 + level)/2 quantiles of the
+        parameter over ``n`` refits to outcomes simulated from the fit.
     level
         Confidence level, between 0 and 1 (default 0.95).
+    n
+        Bootstrap replicates (``method="bootstrap"`` only; default 1000).
+    seed
+        An integer, a numpy Generator or None: the bootstrap's randomness
+        (``method="bootstrap"`` only). The same integer gives the same intervals.
 
     Returns
     -------
@@ -327,7 +346,8 @@ def confint(fit, *, method: str = "profile", level: float = 0.95) -> pd.DataFram
         fixed effects by term. Columns ``estimate, ci_lower, ci_upper``. The estimates
         are the fit's (REML or ML). A profile end that the deviance never reaches is
         NaN; one at a boundary is the boundary (0 for a standard deviation, +/-1 for
-        a correlation).
+        a correlation). A bootstrap correlation is taken over the refits in which
+        both variances are positive (it is undefined in the others).
     """
     from .lmm import LmmFit
 
@@ -342,17 +362,24 @@ def confint(fit, *, method: str = "profile", level: float = 0.95) -> pd.DataFram
         raise TypeError(f"level must be a number between 0 and 1, not {level!r}.")
     if not 0 < level < 1:
         raise ValueError(f"level must be strictly between 0 and 1 (e.g. 0.95), not {level!r}.")
+    if method != "bootstrap" and (n is not None or seed is not None):
+        raise ValueError(
+            f"n and seed set the bootstrap's replicates; method={method!r} does not use "
+            "them. Pass method='bootstrap', or leave n and seed out."
+        )
     crit = scipy.stats.norm.ppf(0.5 + level / 2)
     prob = _problem(fit)
     est_random = prob.from_theta(np.asarray(fit.theta, dtype=float), np.sqrt(fit.sigma2))
     est_fixed = fit.fixed["estimate"].to_numpy()
     se_fixed = fit.fixed["std_error"].to_numpy()
-    se_random = _wald_random(prob, est_random)
-    if method == "wald":
+    if method == "bootstrap":
+        lower, upper = _bootstrap(prob, fit, level, 1000 if n is None else n, seed)
+    elif method == "wald":
+        se_random = _wald_random(prob, est_random)
         lower = np.concatenate([est_random - crit * se_random, est_fixed - crit * se_fixed])
         upper = np.concatenate([est_random + crit * se_random, est_fixed + crit * se_fixed])
     else:
-        lower, upper = _profile(prob, fit, crit, se_random, se_fixed)
+        lower, upper = _profile(prob, fit, crit, _wald_random(prob, est_random), se_fixed)
     index = pd.Index([*prob.names, *fit.fixed.index], name="parameter")
     return pd.DataFrame(
         {
@@ -395,3 +422,27 @@ def _profile(prob, fit, crit, se_random, se_fixed):
             lower.append(low)
             upper.append(up)
     return np.array(lower), np.array(upper)
+
+
+def _bootstrap(prob: _Problem, fit, level: float, n, seed):
+    """Percentile intervals from the parametric bootstrap, on the scale of ``prob.names``."""
+    from .resample import bootstrap
+
+    boot = bootstrap(fit, n=n, seed=seed)
+    columns = []
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for (i, j), kind in zip(prob.pairs, prob.kinds[:-1], strict=True):
+            if kind == "sd":
+                columns.append(np.sqrt(np.clip(boot[f"sigma2_u{i}"].to_numpy(), 0, None)))
+            else:
+                var = boot[f"sigma2_u{i}"].to_numpy() * boot[f"sigma2_u{j}"].to_numpy()
+                cor = boot[f"sigma_u{i}{j}"].to_numpy() / np.sqrt(var)
+                columns.append(np.where(var > 0, np.clip(cor, -1, 1), np.nan))
+    columns.append(np.sqrt(boot["sigma2_e"].to_numpy()))
+    columns += [boot[term].to_numpy() for term in fit.fixed.index]
+    values = np.column_stack(columns)
+    probs = [(1 - level) / 2, (1 + level) / 2]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a column of NaN: its ends are NaN
+        lower, upper = np.nanquantile(values, probs, axis=0)
+    return lower, upper

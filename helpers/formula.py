@@ -89,6 +89,10 @@ class LmmFormula:
             return m.group(1) or m.group(3)
         return self.outcome if _NAME.fullmatch(self.outcome) else None
 
+    def variables_of_fixed(self) -> set[str]:
+        """The data columns the fixed part (outcome and fixed terms) reads."""
+        return formula_variables(self.fixed)
+
     def outcome_variables(self) -> set[str]:
         """The data columns the outcome is computed from (one for a plain outcome)."""
         return formula_variables(f"{self.outcome} ~ 1")
@@ -328,12 +332,22 @@ def parse_formula(text: str) -> LmmFormula:
     intercept: ``y ~ 0 + (1 | g)``, ``y ~ -1 + x + (1 | g)``. The outcome may be
     transformed: ``np.log(y)``, ``log(y)``, ``I(y / 10)``.
     """
+    if isinstance(text, str):
+        return _parse_cached(text, True)
     return _parse(text, random=True)
+
+
+@lru_cache(maxsize=512)
+def _parse_cached(text: str, random: bool) -> LmmFormula:
+    """A parsed formula depends on its text alone (the result is frozen): parse once."""
+    return _parse(text, random=random)
 
 
 def parse_fixed_formula(text: str) -> LmmFormula:
     """A single-level formula (``y ~ x + z``, as :func:`helpers.fit_ols` takes), read as
     :func:`parse_formula` reads the fixed part of a mixed model; ``random`` is empty."""
+    if isinstance(text, str):
+        return _parse_cached(text, False)
     return _parse(text, random=False)
 
 

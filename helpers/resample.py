@@ -62,19 +62,42 @@ def bootstrap(fit, n: int = 1000, *, seed=None, progress: bool = False) -> pd.Da
     if not isinstance(progress, bool | np.bool_):
         raise TypeError(f"progress must be True or False, not {progress!r}.")
     rng = check_seed(seed)
-    rows = []
     bar = _Progress(n) if progress else None
+    fast = hasattr(fit, "_refit_estimates")
+    rows = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # singular refits: reported in the table
-        for _ in range(n):
-            y = fit.simulate(seed=rng)[0]
-            rows.append(_estimates(fit.refit(y)))
-            if bar is not None:
-                bar.update()
+        done = 0
+        while done < n:
+            # Outcomes in batches: simulate(k) draws, replicate after replicate, what k
+            # calls of simulate(1) draw from the same generator.
+            batch = fit.simulate(min(_BATCH, n - done), seed=rng)
+            for y in batch:
+                rows.append(fit._refit_estimates(y) if fast else _estimates(fit.refit(y)))
+                if bar is not None:
+                    bar.update()
+            done += len(batch)
     if bar is not None:
         bar.close()
-    table = pd.DataFrame(rows)
+    if fast:
+        table = _table(fit, rows)
+    else:
+        table = pd.DataFrame(rows)
     table.index.name = "replicate"
+    return table
+
+
+_BATCH = 100  # simulated outcomes held in memory at a time
+
+
+def _table(fit, rows) -> pd.DataFrame:
+    """The bootstrap table from (fixed, random part, deviance, converged, singular) rows."""
+    fixed, random, deviance, converged, singular = zip(*rows, strict=True)
+    names = [*fit.fixed.index, *fit.random_part().index]
+    table = pd.DataFrame(np.hstack([np.vstack(fixed), np.vstack(random)]), columns=names)
+    table["deviance"] = np.array(deviance, dtype=float)
+    table["converged"] = np.array(converged, dtype=bool)
+    table["singular"] = np.array(singular, dtype=bool)
     return table
 
 

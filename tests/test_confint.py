@@ -1,6 +1,7 @@
 """m.confint(): profile intervals against lme4's confint(method = "profile"), Wald
 intervals against lme4's Wald intervals (fixed effects) and the curvature of lme4's
-profiled deviance (random part), and input validation.
+profiled deviance (random part), parametric-bootstrap percentile intervals against
+the exact sampling distributions of a balanced one-way design, and input validation.
 
 Reference numbers: tests/reference/lme4_confint_reference.json, written by
 tests/reference/make_confint_reference.R (lme4 1.1-31).
@@ -14,7 +15,9 @@ from functools import cache
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
+import scipy.stats
 
 import helpers as hp
 from helpers.confint import confint
@@ -133,7 +136,11 @@ def test_wald_is_nan_for_a_parameter_on_the_boundary():
 @pytest.mark.parametrize(
     ("kwargs", "error", "message"),
     [
-        ({"method": "bootstrap"}, ValueError, "method must be one of"),
+        ({"method": "jackknife"}, ValueError, "method must be one of"),
+        ({"method": "profile", "n": 100}, ValueError, "does not use them"),
+        ({"method": "wald", "seed": 1}, ValueError, "does not use them"),
+        ({"method": "bootstrap", "n": 0}, ValueError, "at least 1"),
+        ({"method": "bootstrap", "n": 10, "seed": "a"}, TypeError, "seed must be"),
         ({"level": 95}, ValueError, "strictly between 0 and 1"),
         ({"level": "0.95"}, TypeError, "level must be a number"),
     ],
@@ -151,3 +158,75 @@ def test_only_linear_mixed_models():
 def test_method_is_keyword_only():
     with pytest.raises(TypeError):
         _fit("sleep_ml").confint("wald")
+
+
+# -- parametric bootstrap (percentile intervals) -------------------------------------
+
+
+def _balanced(J=10, n=3, seed=5):
+    """A balanced one-way design with a large between-group variance."""
+    rng = np.random.default_rng(seed)
+    g = np.repeat(np.arange(J), n)
+    y = 50 + rng.normal(scale=6.0, size=J)[g] + rng.normal(scale=2.0, size=J * n)
+    return pd.DataFrame({"g": g, "y": y})
+
+
+def test_bootstrap_intervals_are_seeded_and_on_the_profile_scale():
+    m = _fit("sleep_reml")
+    a = m.confint(method="bootstrap", n=40, seed=3)
+    pd.testing.assert_frame_equal(a, m.confint(method="bootstrap", n=40, seed=3))
+    assert not a.equals(m.confint(method="bootstrap", n=40, seed=4))
+    assert list(a.index) == list(m.confint(method="wald").index)
+    pd.testing.assert_series_equal(a["estimate"], m.confint(method="wald")["estimate"])
+    assert (a["ci_lower"] < a["ci_upper"]).all()
+    # The ends are quantiles of hp.bootstrap's table with the same seed.
+    boot = hp.bootstrap(m, n=40, seed=3)
+    assert a.loc["Days", "ci_lower"] == pytest.approx(boot["Days"].quantile(0.025))
+    assert a.loc["sigma", "ci_upper"] == pytest.approx(np.sqrt(boot["sigma2_e"]).quantile(0.975))
+    narrow = m.confint(method="bootstrap", n=40, seed=3, level=0.5)
+    assert (narrow["ci_lower"] > a["ci_lower"]).all() and (narrow["ci_upper"] < a["ci_upper"]).all()
+
+
+def test_bootstrap_ends_are_the_quantiles_of_the_exact_sampling_distribution():
+    """Balanced one-way design (J groups of n): when the between-group variance is
+    estimated positive, the REML sigma2_e is the within-group mean square, and under
+    the fitted model MSW ~ sigma2 chi2(J(n-1)) / (J(n-1)) and the intercept (the grand
+    mean) ~ N(mu, SE^2) with SE the fit's standard error (Searle, Casella & McCulloch
+    1992, ch. 3). The parametric bootstrap samples from the fitted model, so each
+    percentile end must sit at the matching quantile of that exact law: its
+    probability under the law is within 4 Monte Carlo standard errors of the
+    nominal tail (deterministic with a seed). A wrong scale (variance instead of
+    SD), a wrong tail or too few replicates would put it far outside.
+    """
+    J, n, reps, level = 10, 3, 2000, 0.9
+    m = hp.fit_lmm("y ~ 1 + (1 | g)", _balanced(J, n))
+    boot = hp.bootstrap(m, n=reps, seed=8)
+    assert not boot["singular"].any()  # every refit is interior: sigma2_e = MSW exactly
+    ci = m.confint(method="bootstrap", n=reps, seed=8, level=level)
+    df = J * (n - 1)
+    tail = (1 - level) / 2
+    tol = 4 * np.sqrt(tail * (1 - tail) / reps)
+    sigma_hat = np.sqrt(m.sigma2)
+    mu, se = m.fixed.loc["Intercept", ["estimate", "std_error"]]
+    for end, p in (("ci_lower", tail), ("ci_upper", 1 - tail)):
+        u_sigma = scipy.stats.chi2.cdf(df * (ci.loc["sigma", end] / sigma_hat) ** 2, df)
+        u_mean = scipy.stats.norm.cdf((ci.loc["Intercept", end] - mu) / se)
+        assert abs(u_sigma - p) < tol, (end, u_sigma)
+        assert abs(u_mean - p) < tol, (end, u_mean)
+
+
+def test_bootstrap_intervals_are_close_to_the_profile_intervals_on_sleepstudy():
+    """lme4's documentation shows confint(method = "boot") near the profile intervals
+    on sleepstudy; with 1,000 replicates each end of ours lies within a quarter of
+    the profile interval's width of the profile end (the correlation, whose
+    bootstrap distribution piles up at +1, is left out)."""
+    m = _fit("sleep_reml")
+    boot = m.confint(method="bootstrap", n=1000, seed=11)
+    prof = _profile("sleep_reml")
+    keep = [p for p in prof.index if not p.startswith("cor(")]
+    width = (prof["ci_upper"] - prof["ci_lower"])[keep]
+    for end in ("ci_lower", "ci_upper"):
+        gap = (boot[end] - prof[end])[keep].abs()
+        assert (gap < 0.25 * width).all(), gap / width
+    assert (boot["ci_lower"] <= boot["estimate"]).all()
+    assert (boot["estimate"] <= boot["ci_upper"]).all()

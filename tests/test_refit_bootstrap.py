@@ -158,3 +158,41 @@ def test_refit_names_an_outcome_constant_within_every_group(final):
     codes = final.group_codes
     with pytest.raises(ValueError, match="constant within every group of 'class'"):
         final.refit(codes.astype(float))
+
+
+@pytest.mark.parametrize("reml", [True, False])
+def test_bootstrap_rows_equal_full_refits_of_the_same_outcomes(pop, reml):
+    """The bootstrap computes its rows without building result objects; each row must
+    be what the full refit of the same simulated outcome reports (singular ones too)."""
+    m = hp.fit_lmm(FINAL, pop, reml=reml)
+    boot = hp.bootstrap(m, n=30, seed=9)
+    outcomes = m.simulate(30, seed=9)  # the same draws, in the same order
+    assert boot["singular"].any() or reml  # this seed includes singular refits (ML)
+    for k in (0, 7, 29, *np.flatnonzero(boot["singular"].to_numpy())[:3]):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            full = m.refit(outcomes[k])
+        row = boot.loc[k]
+        np.testing.assert_allclose(
+            row[list(full.fixed.index)].to_numpy(float), full.fixed["estimate"], rtol=1e-12
+        )
+        part = full.random_part()["estimate"]
+        np.testing.assert_allclose(
+            row[list(part.index)].to_numpy(float), part.to_numpy(), rtol=1e-10, atol=1e-14
+        )
+        assert row["deviance"] == pytest.approx(full.deviance, rel=1e-13)
+        assert row["singular"] == full.singular and row["converged"] == full.converged
+
+
+def test_bootstrap_of_many_replicates_uses_batches_of_outcomes_without_change(final):
+    """More replicates than one batch of simulated outcomes: the stream is unchanged."""
+    from helpers import resample
+
+    big = hp.bootstrap(final, n=5, seed=4)
+    old = resample._BATCH
+    try:
+        resample._BATCH = 2
+        small = hp.bootstrap(final, n=5, seed=4)
+    finally:
+        resample._BATCH = old
+    pd.testing.assert_frame_equal(big, small)
