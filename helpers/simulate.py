@@ -540,30 +540,45 @@ def _estimates_truth(fit) -> dict:
 def _rows(fit, r: int, truth: dict, crit: float, alpha: float, variance_ci: bool) -> list:
     conv, sing = bool(fit.converged), bool(fit.singular)
     rows = []
-    for term, f in fit.fixed.iterrows():
-        lo, hi = f["estimate"] - crit * f["std_error"], f["estimate"] + crit * f["std_error"]
-        p = 2 * scipy.stats.norm.sf(abs(f["estimate"] / f["std_error"]))
+    fixed = fit.fixed
+    est, se = fixed["estimate"].to_numpy(), fixed["std_error"].to_numpy()
+    lo, hi = est - crit * se, est + crit * se
+    p = 2 * scipy.stats.norm.sf(np.abs(est / se))
+    for k, term in enumerate(fixed.index):
         t = truth[term]
         rows.append(
-            (r, term, t, f["estimate"], f["std_error"], lo, hi, p, p < alpha,
-             lo <= t <= hi, conv, sing)
+            (r, term, t, est[k], se[k], lo[k], hi[k], p[k], bool(p[k] < alpha),
+             bool(lo[k] <= t <= hi[k]), conv, sing)
         )  # fmt: skip
-    rp = fit.random_part()
-    sd_se = _sd_standard_errors(fit, crit) if variance_ci else {}
-    for par, v in rp.iterrows():
-        est, t = v["estimate"], truth[par]
-        se = lo = hi = np.nan
-        covers = np.nan
-        sd_name = "sigma" if par == "sigma2_e" else f"sd({v['term']})"
-        if sd_name in sd_se and par.startswith("sigma2"):
-            se = 2 * np.sqrt(est) * sd_se[sd_name]  # delta method: var = sd^2
-            lo, hi = est - crit * se, est + crit * se
+    sd_se = _sd_standard_errors(fit) if variance_ci else {}
+    for par, sd_name, v in _variance_components(fit):
+        t = truth[par]
+        se = lo = hi = covers = np.nan
+        if sd_name in sd_se:
+            se = 2 * np.sqrt(v) * sd_se[sd_name]  # delta method: var = sd^2
+            lo, hi = v - crit * se, v + crit * se
             covers = bool(lo <= t <= hi) if np.isfinite(se) else np.nan
-        rows.append((r, par, t, est, se, lo, hi, np.nan, np.nan, covers, conv, sing))
+        rows.append((r, par, t, v, se, lo, hi, np.nan, np.nan, covers, conv, sing))
     return rows
 
 
-def _sd_standard_errors(fit, crit: float) -> dict:
+def _variance_components(fit) -> list[tuple[str, str | None, float]]:
+    """(name as in fit.random_part(), name in fit.confint() or None, estimate).
+
+    The same rows as ``fit.random_part()``, without building its DataFrame (that
+    costs more than a refit's optimisation in a simulation loop).
+    """
+    tau, names = fit.tau.to_numpy(), list(fit.tau.index)
+    out = [("sigma2_e", "sigma", float(fit.sigma2))]
+    out += [(f"sigma2_u{i}", f"sd({a})", float(tau[i, i])) for i, a in enumerate(names)]
+    for i in range(len(names)):
+        for j in range(i + 1, len(names)):
+            if fit.theta_is_free(i, j):
+                out.append((f"sigma_u{i}{j}", None, float(tau[i, j])))
+    return out
+
+
+def _sd_standard_errors(fit) -> dict:
     """Wald standard errors of the standard deviations, from fit.confint('wald')."""
     try:
         ci = fit.confint(method="wald")

@@ -115,6 +115,18 @@ def test_seed_reproduces_exactly():
     pd.testing.assert_frame_equal(d1, d2)
 
 
+def test_variance_rows_match_random_part():
+    spec = {**SPEC, "level1": {"x": "normal"}}
+    d = hp.simulate_lmm(
+        "y ~ x + z + (1 + x | g)", seed=4, **{**spec, "tau": [[0.3, 0.05], [0.05, 0.1]]}
+    )
+    m = hp.fit_lmm("y ~ x + z + (1 + x | g)", d)
+    rows = hp.simulate._variance_components(m)
+    rp = m.random_part()["estimate"]
+    assert [r[0] for r in rows] == list(rp.index)
+    np.testing.assert_allclose([r[2] for r in rows], rp.to_numpy())
+
+
 def test_variance_intervals():
     r = hp.power_simulation(FORMULA, n_replicates=20, seed=5, variance_ci=True, **SPEC)
     v = r[r["term"] == "sigma2_e"]
