@@ -215,3 +215,10 @@ def test_bad_model_arguments():
         hp.power_summary([1, 2])
     with pytest.raises(ValueError, match="lacks the column"):
         hp.power_summary(pd.DataFrame({"term": ["x"]}))
+
+
+def test_progress_line_outside_a_notebook(capsys):
+    r = hp.power_simulation(FORMULA, n_replicates=3, seed=1, progress=True, **SPEC)
+    err = capsys.readouterr().err
+    assert "simulation 3/3" in err
+    assert r["replicate"].nunique() == 3
