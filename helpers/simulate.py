@@ -26,6 +26,7 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 import pandas as pd
+import scipy.special
 import scipy.stats
 
 from ._design import _model_matrix
@@ -543,7 +544,7 @@ def _rows(fit, r: int, truth: dict, crit: float, alpha: float, variance_ci: bool
     fixed = fit.fixed
     est, se = fixed["estimate"].to_numpy(), fixed["std_error"].to_numpy()
     lo, hi = est - crit * se, est + crit * se
-    p = 2 * scipy.stats.norm.sf(np.abs(est / se))
+    p = 2 * scipy.special.ndtr(-np.abs(est / se))  # as norm.sf, without its overhead
     for k, term in enumerate(fixed.index):
         t = truth[term]
         rows.append(
