@@ -40,6 +40,7 @@ from .shrinkage import (
     shrinkage_table,
     shrinkage_weights,
 )
+from .simulate import power_simulation, power_summary, simulate_lmm
 
 __all__ = [
     "ConvergenceWarning",
@@ -73,8 +74,11 @@ __all__ = [
     "own_estimates",
     "parse_formula",
     "pooling_simulation",
+    "power_simulation",
+    "power_summary",
     "shrinkage_table",
     "shrinkage_weights",
+    "simulate_lmm",
     "simulate_popularity",
     "use_book_style",
     "widgets",

@@ -111,8 +111,9 @@ def _estimates(fit) -> dict:
 class _Progress:
     """A progress bar: an ipywidgets bar inside a notebook kernel, else a stderr line."""
 
-    def __init__(self, total: int):
+    def __init__(self, total: int, description: str = "bootstrap"):
         self.total, self.done, self.widget = total, 0, None
+        self.description = description
         self.step = max(1, total // 100)
         if "ipykernel" in sys.modules:
             try:
@@ -120,7 +121,7 @@ class _Progress:
                 from IPython.display import display
 
                 self.widget = ipywidgets.IntProgress(
-                    value=0, min=0, max=total, description="bootstrap"
+                    value=0, min=0, max=total, description=description
                 )
                 display(self.widget)
             except ImportError:  # no widgets installed: fall back on text
@@ -133,7 +134,12 @@ class _Progress:
         if self.widget is not None:
             self.widget.value = self.done
         else:
-            print(f"\rbootstrap {self.done}/{self.total}", end="", file=sys.stderr, flush=True)
+            print(
+                f"\r{self.description} {self.done}/{self.total}",
+                end="",
+                file=sys.stderr,
+                flush=True,
+            )
 
     def close(self) -> None:
         if self.widget is None:

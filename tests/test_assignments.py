@@ -110,6 +110,11 @@ WRONG = {
         'ci = m_ml.confint(method="profile")',
         'ci = m_ml.confint(method="wald")',
     ),
+    "a8-sample-size": (
+        "q1",
+        "deff = 1 + (n - 1) * rho",
+        "deff = 1 + n * rho",
+    ),
     "a9-binary-outcomes": (
         "q1",
         "icc_latent = tau00 / (tau00 + np.pi**2 / 3)",

@@ -56,6 +56,7 @@ def charts(empty_fit):
         ),
         "shrinkage": hi.shrinkage_chart(n=20, tau00=0.45, sigma2=0.55, distance=1.5),
         "pooling": hi.pooling_chart(empty_fit),
+        "power budget": hi.power_budget_chart(rho=0.1, effect=0.3, budget=5000, cost_ratio=10),
     }
 
 
@@ -110,6 +111,50 @@ def test_design_effect_closed_forms(charts):
             expected = hi.naive_coverage(hp.design_effect(row["r"], m))
             assert vx.evaluate(curve_expr, env, row) == pytest.approx(expected, abs=1e-12)
     assert hi.naive_coverage(1.0) == pytest.approx(0.95, abs=1e-12)  # no clustering
+
+
+def test_power_budget_closed_forms(charts):
+    spec = charts["power budget"].to_dict()
+    ((power_expr, rows),) = [c for c in vx.calculations(spec, "power") if "datum.n" in c[0]]
+    ((j_expr, _),) = vx.calculations(spec, "J")
+    z = stats.norm.ppf(0.975)
+    for rho, delta, budget, ratio in itertools.product(
+        [0.01, 0.1, 0.3], [0.1, 0.3, 1.0], [1000, 5000, 20000], [1, 10, 50]
+    ):
+        env = vx.params(spec, rho=rho, delta=delta, budget=budget, ratio=ratio)
+        # Snijders & Bosker (2012, ch. 11): n* = sqrt((c2/c1)(1 - rho)/rho), rounded
+        n_star = max(1, math.floor(math.sqrt(ratio * (1 - rho) / rho) + 0.5))
+        assert env["nstar"] == n_star
+        assert env["nstar"] == max(1, round(hi.optimal_group_size(rho, ratio)))
+        assert env["jstar"] == budget // (ratio + n_star)
+        if env["jstar"] >= 2:
+            assert env["pstar"] == pytest.approx(
+                hi.cluster_trial_power(env["jstar"], n_star, icc=rho, effect=delta), abs=1e-12
+            )
+        for row in rows[::9]:
+            n = row["n"]
+            J = budget // (ratio + n)
+            assert vx.evaluate(j_expr, env, row) == J
+            if J < 2:
+                continue
+            # independent: the variance of a difference of two arms of J/2 group means
+            se = math.sqrt(2 * (rho + (1 - rho) / n) / (J / 2))
+            want = stats.norm.sf(z - delta / se) + stats.norm.cdf(-z - delta / se)
+            got = vx.evaluate(power_expr, env, row)
+            assert got == pytest.approx(want, abs=1e-12)
+            assert got == pytest.approx(
+                hi.cluster_trial_power(J, n, icc=rho, effect=delta), abs=1e-12
+            )
+    # no effect: the power is the size of the test
+    assert hi.cluster_trial_power(30, 10, icc=0.2, effect=0.0) == pytest.approx(0.05)
+    # the optimum beats its neighbours on the budget (continuous J)
+    for rho, ratio in [(0.05, 20), (0.2, 5)]:
+        n_opt = hi.optimal_group_size(rho, ratio)
+
+        def var(n, rho=rho, ratio=ratio):
+            return (rho + (1 - rho) / n) * (ratio + n)
+
+        assert var(n_opt) < min(var(0.8 * n_opt), var(1.25 * n_opt))
 
 
 def test_funnel_closed_forms(charts):
@@ -237,6 +282,12 @@ def test_pooling_chart_refuses_models_it_cannot_draw(pupils):
             "sigma2",
         ),
         (lambda: hi.naive_coverage(0.5), ValueError, "deff"),
+        (lambda: hi.power_budget_chart(rho=0.6), ValueError, "rho"),
+        (lambda: hi.power_budget_chart(budget=5250), ValueError, "grid"),
+        (lambda: hi.cluster_trial_power(1, 10, icc=0.1, effect=0.3), ValueError, "n_groups"),
+        (lambda: hi.cluster_trial_power(10, 10, icc=1.5, effect=0.3), ValueError, "icc"),
+        (lambda: hi.optimal_group_size(0.0, 10), ValueError, "icc"),
+        (lambda: hi.optimal_group_size(0.1, "10"), TypeError, "cost_ratio"),
         (lambda: hi.var_y_given_x(1.0, [[1, 0.5], [0.2, 1]], 1.0), ValueError, "symmetric"),
         (lambda: hi.pooled_estimates([1, 2], [3], 0.0, 0.5), ValueError, "same length"),
     ],

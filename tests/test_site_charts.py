@@ -29,6 +29,7 @@ CHART_PAGES = {
     "chapters/03-random-intercepts": 1,
     "chapters/04-random-slopes": 1,
     "chapters/05-shrinkage": 2,
+    "chapters/08-sample-size": 1,
 }
 SHOTS = build_book.ROOT / "_build" / "screenshots"
 METRICS = build_book.ROOT / "_build" / "chart-metrics.json"

@@ -37,6 +37,7 @@ FUNCTIONS = {
     "abs": abs,
     "max": max,
     "min": min,
+    "floor": math.floor,
     "clamp": lambda v, lo, hi: max(lo, min(hi, v)),
     "cumulativeNormal": lambda v, mean=0.0, sd=1.0: float(stats.norm.cdf(v, mean, sd)),
     "format": _format,
