@@ -293,3 +293,107 @@ def test_numpy_numbers_become_plain_numbers_in_expressions():
         ),
     ):
         assert "np." not in json.dumps(build().to_dict())
+
+
+# ------------------------------------------------------------------ chapter 9
+
+
+@pytest.fixture(scope="module")
+def contraception_fit():
+    con = hp.load_dataset("contraception")
+    fit = hp.fit_glmm("use ~ 1 + (1 | district)", con)
+    counts = con.assign(y=(con["use"] == "Y").astype(int)).groupby("district", observed=True)
+    return fit, counts["y"].agg(n="size", users="sum")
+
+
+def _mode_by_root(n, y, gamma00, tau):
+    """The conditional mode as the root of the score (brentq), independent of Newton."""
+    from scipy import optimize, special
+
+    def score(u):
+        return y - n * special.expit(gamma00 + u) - u / tau
+
+    return optimize.brentq(score, -50.0, 50.0, xtol=1e-13)
+
+
+def test_eb_logit_mode_solves_the_penalised_likelihood():
+    # Over the chart's whole slider range, including 0 of n and n of n.
+    for n, tau, g in itertools.product([1, 2, 7, 40, 100], [0.01, 0.3, 3.0], [-3.0, -0.5, 3.0]):
+        ys = np.arange(n + 1)
+        got = hi.eb_logit_mode(np.full_like(ys, n), ys, gamma00=g, tau=tau)
+        want = [_mode_by_root(n, y, g, tau) for y in ys]
+        np.testing.assert_allclose(got, want, atol=1e-9)
+
+
+def test_eb_logit_mode_agrees_with_the_fitted_glmm(contraception_fit):
+    fit, counts = contraception_fit
+    g00 = float(fit.fixed.loc["Intercept", "estimate"])
+    tau = float(fit.tau.iloc[0, 0])
+    got = hi.eb_logit_mode(counts["n"].to_numpy(), counts["users"].to_numpy(), gamma00=g00, tau=tau)
+    want = fit.ranef()["Intercept"].loc[counts.index].to_numpy()
+    np.testing.assert_allclose(got, want, atol=1e-6)
+
+
+def test_log_odds_chart_computes_the_modes_in_the_spec(contraception_fit):
+    fit, counts = contraception_fit
+    g00 = round(float(fit.fixed.loc["Intercept", "estimate"]), 2)
+    tau = round(float(fit.tau.iloc[0, 0]), 2)
+    spec = hi.log_odds_shrinkage_chart(gamma00=g00, tau=tau).to_dict()
+    assert jsonschema.Draft7Validator(SCHEMA).is_valid(spec)
+    rows = [{"k": k} for k in range(101)]
+    fields = [(f"v{k}", vx.calculations(spec, f"v{k}")[0][0]) for k in range(31)]
+    (prob_expr, _), *_ = vx.calculations(spec, "eb_p")
+    for n, y, t, g in [
+        (10, 0, tau, g00),
+        (10, 10, tau, g00),
+        (3, 1, 0.5, -1.0),
+        (100, 37, 3.0, 2.9),
+    ]:
+        env = vx.params(spec, nb=n, ys=y, tau=t, g00=g)
+        mode = float(hi.eb_logit_mode(n, y, gamma00=g, tau=t))
+        assert env["eb"] - g == pytest.approx(mode, abs=1e-12)
+        assert env["eb"] - g == pytest.approx(_mode_by_root(n, y, g, t), abs=1e-9)
+        # the curve of the lower panel: every count 0..n at this n
+        for r in rows[: n + 1]:
+            datum = dict(r)
+            for name, expr in fields:
+                datum[name] = vx.evaluate(expr, env, datum)
+            want = 1 / (1 + math.exp(-(g + _mode_by_root(n, r["k"], g, t))))
+            assert vx.evaluate(prob_expr, env, datum) == pytest.approx(want, abs=1e-9)
+    # y above n counts as n; the own log-odds is infinite at 0 of n and n of n
+    env = vx.params(spec, nb=5, ys=9)
+    assert env["yb"] == 5 and env["own"] > 1e8
+    assert vx.params(spec, nb=5, ys=0)["own"] < -1e8
+    texts = [vx.evaluate(e, vx.params(spec, nb=12, ys=3)) for e in vx.mark_texts(spec)]
+    p = 1 / (1 + math.exp(-(g00 + _mode_by_root(12, 3, g00, tau))))
+    assert any(t.endswith(f"EB probability = {p:.3f}") for t in texts), texts
+    assert any(
+        "own log-odds " + f"{math.log(3 / 9):+.2f}".replace("-", "\u2212") in t for t in texts
+    )
+    assert any(
+        "−∞ (no estimate)" in t
+        for t in (vx.evaluate(e, vx.params(spec, nb=4, ys=0)) for e in vx.mark_texts(spec))
+    )
+
+
+@pytest.mark.parametrize(
+    "kwargs, error",
+    [
+        ({"gamma00": 0.0, "tau": 0.0}, ValueError),
+        ({"gamma00": "a", "tau": 0.5}, TypeError),
+        ({"gamma00": 0.0, "tau": 0.5, "n": 5, "y": 6}, ValueError),
+        ({"gamma00": 0.0, "tau": 0.5, "n": 0}, ValueError),
+    ],
+)
+def test_log_odds_chart_validates_its_input(kwargs, error):
+    with pytest.raises(error):
+        hi.log_odds_shrinkage_chart(**kwargs)
+
+
+def test_eb_logit_mode_validates_its_input():
+    with pytest.raises(ValueError, match="0 <= y <= n"):
+        hi.eb_logit_mode(3, 4, gamma00=0.0, tau=1.0)
+    with pytest.raises(TypeError, match="whole numbers"):
+        hi.eb_logit_mode(3.5, 1, gamma00=0.0, tau=1.0)
+    with pytest.raises(ValueError, match="tau"):
+        hi.eb_logit_mode(3, 1, gamma00=0.0, tau=0.0)
