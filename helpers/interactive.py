@@ -15,12 +15,16 @@ expressions against them.
 Display. Importing this module registers an Altair renderer ``"book"`` and
 enables it unless another renderer was chosen. Its output carries
 
-* ``text/html``: the spec in a ``<div class="book-vega">`` with a text fallback;
-  the book's Sphinx extension (``book/_ext/vegacharts.py``) loads the site's own
-  copies of vega, vega-lite and vega-embed on pages that contain one;
-* ``application/vnd.vegalite.v5+json``: the same spec for JupyterLab, which
-  renders that type with the copy of Vega it ships (no network);
+* ``application/vnd.vegalite.v5+json``: the spec, which JupyterLab (and Notebook 7)
+  renders live with the copy of Vega it ships (no network);
 * ``text/plain``: the chart's description.
+
+There is deliberately no ``text/html``: JupyterLab ranks HTML above Vega-Lite and
+would show the (sanitised, script-less) HTML instead of the live chart. On the
+book's pages the MyST-NB plugin :class:`MystNbLabSpec` turns the Vega-Lite output
+into the page's HTML (:func:`chart_html`): the spec in a ``<div class="book-vega">``
+with a text fallback, drawn by the site's own copies of vega, vega-lite and
+vega-embed (``book/_ext/vegacharts.py``).
 """
 
 from __future__ import annotations
@@ -928,11 +932,11 @@ def spec_for_lab(spec: dict) -> dict:
     return out
 
 
-def book_renderer(spec: dict, **metadata) -> dict:
-    """Altair renderer: page HTML (loaded by the book's extension), JupyterLab mime, text."""
+def chart_html(spec: dict) -> str:
+    """The page HTML of a chart: its spec as JSON, a view to draw in, a text fallback."""
     description = spec.get("description", "Interactive chart")
     payload = json.dumps(spec, separators=(",", ":")).replace("</", "<\\/")
-    page = (
+    return (
         '<div class="book-vega">'
         f'<script type="application/json" class="book-vega-spec">{payload}</script>'
         '<div class="book-vega-view"></div>'
@@ -940,23 +944,33 @@ def book_renderer(spec: dict, **metadata) -> dict:
         "(This figure is interactive: it needs JavaScript.)</p>"
         "</div>"
     )
+
+
+def book_renderer(spec: dict, **metadata) -> dict:
+    """Altair renderer: the Vega-Lite mime bundle (JupyterLab draws it) and text."""
     return {
-        "text/html": page,
         LAB_MIME: spec_for_lab(spec),
-        "text/plain": description,
+        "text/plain": spec.get("description", "Interactive chart"),
     }
 
 
 class MystNbLabSpec:
-    """MyST-NB mime plugin (entry point ``myst_nb.mime_renderers``): on a book page a
-    chart is drawn from its ``text/html`` output, so the JupyterLab copy of the
-    spec is left out instead of being reported as an unknown output type."""
+    """MyST-NB mime plugin (entry point ``myst_nb.mime_renderers``): on a book page
+    (HTML builders) a chart's Vega-Lite output becomes the page HTML of
+    :func:`chart_html`, with the spec's own Vega-Lite schema restored."""
 
-    mime_priority_overrides = ()
+    mime_priority_overrides = tuple((b, LAB_MIME, 5) for b in ("html", "singlehtml", "dirhtml"))
 
     @staticmethod
     def handle_mime(renderer, data, inline):
-        return [] if data.mime_type == LAB_MIME else None
+        if data.mime_type != LAB_MIME or inline:
+            return None
+        from docutils import nodes
+
+        content = data.content
+        spec = dict(json.loads(content) if isinstance(content, str | bytes) else content)
+        spec["$schema"] = alt.SCHEMA_URL
+        return [nodes.raw(text=chart_html(spec), format="html", classes=["output", "text_html"])]
 
 
 alt.renderers.register("book", book_renderer)
