@@ -86,6 +86,38 @@ def lab(tmp_path_factory):
     log.close()
 
 
+def _drawing(chart):
+    return chart.evaluate(
+        "el => { const c = el.querySelector('canvas');"
+        " return c ? c.toDataURL() : el.querySelector('svg').outerHTML; }"
+    )
+
+
+def _check_the_chart_is_live(page) -> dict:
+    """The chapter's chart (helpers.interactive) is drawn by JupyterLab's own Vega-Lite
+    renderer (no request leaves 127.0.0.1: the page's route guard records any) and a
+    slider changes the drawing."""
+    chart = page.locator(".jp-OutputArea-output.jp-RenderedVegaLite").first
+    chart.scroll_into_view_if_needed(timeout=30_000)
+    page.wait_for_function(
+        "() => { const el = document.querySelector('.jp-RenderedVegaLite');"
+        " return el && el.querySelector('canvas, svg') && el.querySelector('input[type=range]'); }",
+        timeout=60_000,
+    )
+    # the HTML fallback of the page renderer is not what JupyterLab shows
+    assert page.locator(".jp-NotebookPanel .book-vega").count() == 0
+    kind = chart.evaluate("el => el.querySelector('canvas') ? 'canvas' : 'svg'")
+    slider = chart.locator("input[type=range]").first
+    label = chart.locator(".vega-bind-name").first.inner_text()
+    before = _drawing(chart)
+    low, high = (float(slider.get_attribute(a)) for a in ("min", "max"))
+    value = float(slider.input_value())
+    slider.fill(str(low if value > (low + high) / 2 else high))
+    page.wait_for_timeout(500)
+    assert _drawing(chart) != before, f"moving {label!r} did not change the chart"
+    return {"kind": kind, "label": label}
+
+
 def test_chapter_opens_as_notebook_renders_myst_and_runs_all_cells(lab):
     from playwright.sync_api import sync_playwright
 
@@ -154,8 +186,10 @@ def test_chapter_opens_as_notebook_renders_myst_and_runs_all_cells(lab):
                 return {cells: cells.length, errors: errors};
             }"""
         )
+        chart = _check_the_chart_is_live(page)
         browser.close()
     print(f"ran {summary['cells']} code cells of {CHAPTER} in JupyterLab in {elapsed:.0f} s")
+    print(f"the chapter's Vega-Lite chart drew a {chart['kind']} and redrew for {chart['label']!r}")
     assert summary["cells"] > 5
     assert summary["errors"] == []
     assert escaped == []

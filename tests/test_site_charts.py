@@ -10,6 +10,7 @@ screenshots of every chart at 1280 px and 390 px go to _build/screenshots/.
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import time
@@ -30,6 +31,7 @@ CHART_PAGES = {
     "chapters/04-random-slopes": 1,
     "chapters/05-shrinkage": 2,
     "chapters/08-sample-size": 1,
+    "chapters/09-binary-outcomes": 1,
 }
 SHOTS = build_book.ROOT / "_build" / "screenshots"
 METRICS = build_book.ROOT / "_build" / "chart-metrics.json"
@@ -200,4 +202,84 @@ def test_charts_fit_their_column_and_screenshots(browser, site_url, width):
             assert fits, f"{page_name} chart {i} is wider than its column at {width} px"
             name = f"{page_name.split('/')[-1]}-chart{i + 1}-{width}px.png"
             chart.screenshot(path=str(SHOTS / name))
+        context.close()
+
+
+@pytest.mark.parametrize(
+    "n, y, tau, g00",
+    [(12, 3, None, None), (10, 0, None, None), (5, 9, None, None), (60, 60, 1.7, -2.3)],
+)
+def test_log_odds_explorer_shows_the_conditional_mode(browser, site_url, n, y, tau, g00):
+    """Chapter 9: the displayed EB probability is helpers' conditional mode, to 3 decimals."""
+    import math
+
+    from helpers.interactive import eb_logit_mode
+
+    page, errors, escaped = open_page(browser, f"{site_url}/chapters/09-binary-outcomes.html")
+    _wait_for_charts(page)
+    chart = page.locator("div.book-vega").first
+    _set_slider(page, chart, "group size", n)
+    _set_slider(page, chart, "successes", y)
+    if tau is not None:
+        _set_slider(page, chart, "σ²ᵤ₀", tau)
+        _set_slider(page, chart, "overall log-odds", g00)
+    # the values the chart computes with: those its sliders hold (the fitted ones, rounded)
+    values = {
+        k: float(chart.locator(f"input[type=range][aria-label^='{k}']").input_value())
+        for k in ("σ²ᵤ₀", "overall log-odds")
+    }
+    tau, g00 = values["σ²ᵤ₀"], values["overall log-odds"]
+    y_used = min(y, n)  # a count above n counts as n
+    u = float(eb_logit_mode(n, y_used, gamma00=g00, tau=tau))
+    texts = [t.strip() for t in chart.locator(".book-vega-view svg text").all_text_contents()]
+    shown = [t for t in texts if "EB probability =" in t]
+    assert len(shown) == 1, texts
+    assert shown[0].endswith(f"EB probability = {1 / (1 + math.exp(-(g00 + u))):.3f}")
+    head = next(t for t in texts if t.startswith(f"{y_used} of {n}:"))
+    if y_used == 0:
+        assert head.endswith("−∞ (no estimate)")
+    elif y_used == n:
+        assert head.endswith("+∞ (no estimate)")
+    else:
+        assert head.endswith(f"{math.log(y_used / (n - y_used)):+.2f}".replace("-", "−"))
+    # the infinite own estimate is drawn at the axis edge with its label
+    infinite = [t for t in texts if t in ("−∞", "+∞")]
+    assert infinite == ([] if 0 < y_used < n else ["−∞" if y_used == 0 else "+∞"])
+    assert errors == [] and escaped == []
+
+
+def test_every_chart_has_a_static_first_state_with_alt_text(built_site):
+    """The built HTML carries, for each chart, a <noscript> image of its first state."""
+    for page_name in sorted(CHART_PAGES):
+        text = (built_site / f"{page_name}.html").read_text()
+        specs = re.findall(
+            r'<script type="application/json" class="book-vega-spec">(.*?)</script>', text, re.S
+        )
+        images = re.findall(
+            r'<noscript><img class="book-vega-static" src="([^"]+)" alt="([^"]*)"></noscript>', text
+        )
+        assert len(images) == len(specs) == CHART_PAGES[page_name], page_name
+        for spec, (src, alt) in zip(specs, images, strict=True):
+            description = json.loads(spec.replace("<\\/", "</"))["description"]
+            assert html.unescape(alt) == description and len(description) > 80
+            svg = (built_site / page_name).parent / src
+            body = svg.read_text()
+            assert body.lstrip().startswith("<svg") and "<text" in body, src
+
+
+def test_without_javascript_the_first_state_is_shown(browser, site_url):
+    for page_name in sorted(CHART_PAGES):
+        context = browser.new_context(java_script_enabled=False)
+        page = context.new_page()
+        page.goto(f"{site_url}/{page_name}.html", wait_until="load")
+        images = page.locator("div.book-vega img.book-vega-static")
+        assert images.count() == CHART_PAGES[page_name], page_name
+        for i in range(images.count()):
+            image = images.nth(i)
+            assert image.is_visible(), f"{page_name}: image {i} hidden"
+            size = image.evaluate("img => [img.complete, img.naturalWidth, img.clientWidth]")
+            assert size[0] and size[1] > 300 and size[2] > 200, (page_name, size)
+            assert image.get_attribute("alt")
+        # no dead controls: nothing is drawn and no slider exists without JavaScript
+        assert page.locator("div.book-vega input").count() == 0
         context.close()

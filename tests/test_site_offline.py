@@ -96,8 +96,8 @@ def test_no_stylesheet_loads_from_another_host(built_site: Path):
 
 def test_math_and_widget_renderer_are_served_by_the_site(built_site: Path):
     intro = (built_site / "book" / "intro.html").read_text(encoding="utf-8")
-    assert "_static/vendor/mathjax/tex-chtml-full.js" in intro
-    assert (built_site / "_static/vendor/mathjax/tex-chtml-full.js").is_file()
+    assert "_static/vendor/mathjax/tex-chtml.js" in intro
+    assert (built_site / "_static/vendor/mathjax/tex-chtml.js").is_file()
     assert (built_site / "_static/vendor/mathjax/output/chtml/fonts/woff-v2").is_dir()
     assert (built_site / "_static/vendor/requirejs/require.js").is_file()
     assert (built_site / "_static/vendor/jupyter-widgets/embed-amd.js").is_file()

@@ -42,7 +42,7 @@ from _common import (  # re-exported: tests use build_book.ROOT, .toc_pages, ...
 
 # What the site serves itself: (source under node_modules, target under the assets folder).
 VENDORED = [
-    ("mathjax/es5/tex-chtml-full.js", "vendor/mathjax/tex-chtml-full.js"),
+    ("mathjax/es5/tex-chtml.js", "vendor/mathjax/tex-chtml.js"),
     ("mathjax/es5/output/chtml", "vendor/mathjax/output/chtml"),
     ("mathjax/es5/input/tex/extensions", "vendor/mathjax/input/tex/extensions"),
     ("mathjax/es5/a11y", "vendor/mathjax/a11y"),

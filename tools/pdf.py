@@ -109,6 +109,12 @@ def print_pdf(page: Path, target: Path, root: Path, timeout_ms: int = 120_000) -
                 timeout=timeout_ms,
             )
             tab.evaluate("() => MathJax.startup.promise.then(() => MathJax.typesetPromise())")
+            # The interactive charts print in their first state, drawn by the site's vega.
+            tab.wait_for_function(
+                "() => !document.querySelector('div.book-vega')"
+                " || document.documentElement.dataset.bookCharts === 'ready'",
+                timeout=timeout_ms,
+            )
             tab.emulate_media(media="print")
             target.parent.mkdir(parents=True, exist_ok=True)
             tab.pdf(
