@@ -13,7 +13,7 @@ re-exported here (see ``book/notation.md`` for the symbols and their code names)
 
 __version__ = "0.1.0"
 
-from . import interactive, widgets
+from . import widgets
 from ._fit import MixedFit
 from .centering import group_mean_center
 from .data import (
@@ -83,3 +83,13 @@ __all__ = [
     "use_book_style",
     "widgets",
 ]
+
+
+def __getattr__(name: str):
+    """``hp.interactive`` is imported on first use: it needs Altair, which the
+    fitting functions do not, and which takes seconds to import."""
+    if name == "interactive":
+        import importlib
+
+        return importlib.import_module(".interactive", __name__)
+    raise AttributeError(f"module 'helpers' has no attribute {name!r}")

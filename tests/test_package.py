@@ -2,6 +2,8 @@
 
 import re
 
+import pytest
+
 import helpers
 
 
@@ -13,3 +15,25 @@ def test_installed_distribution_reports_the_same_version():
     from importlib.metadata import version
 
     assert version("multilevel-book-helpers") == helpers.__version__
+
+
+def test_fitting_does_not_import_altair_but_interactive_is_there():
+    """``import helpers`` stays light: Altair loads when hp.interactive is first used."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, helpers as hp\n"
+        "assert 'altair' not in sys.modules, 'import helpers loaded altair'\n"
+        "assert hp.interactive.__name__ == 'helpers.interactive'\n"
+        "assert 'altair' in sys.modules\n"
+        "from helpers import interactive\n"
+        "assert interactive is hp.interactive\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+def test_unknown_attribute_is_an_attribute_error():
+    with pytest.raises(AttributeError, match="no_such_thing"):
+        helpers.no_such_thing  # noqa: B018
