@@ -108,6 +108,13 @@ def _estimates(fit) -> dict:
     return row
 
 
+def _in_kernel() -> bool:
+    """True inside a Jupyter kernel (not merely when ipykernel has been imported)."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    return getattr(shell, "kernel", None) is not None
+
+
 class _Progress:
     """A progress bar: an ipywidgets bar inside a notebook kernel, else a stderr line."""
 
@@ -115,7 +122,7 @@ class _Progress:
         self.total, self.done, self.widget = total, 0, None
         self.description = description
         self.step = max(1, total // 100)
-        if "ipykernel" in sys.modules:
+        if _in_kernel():
             try:
                 import ipywidgets
                 from IPython.display import display

@@ -243,9 +243,12 @@ assert abs(z_diff - (power_sim - _want) / power_mcse) < 1e-6
 # one or two of them is no evidence against the approximation. For a class-level
 # effect the classes are the units: with rho = 0.15 a class mean of 50 pupils has
 # variance 0.15 + 0.85/50 = 0.167 against 0.235 for 10 pupils, hardly better, while
-# 8 classes instead of 20 multiply the variance of the comparison by 2.5; power
-# drops. With 8 classes the Wald z test is also too liberal: a simulation with a true
-# effect of 0 rejects more often than 5%, so even the power it reports is inflated.
+# 8 classes instead of 20 leave 2.5 times fewer class means to average. Net, the
+# variance of the comparison grows by (0.167 / 8) / (0.235 / 20), about 1.8, and power
+# drops. With 8 classes the Wald z test is also too liberal: its statistic behaves
+# like a t with 8 - 2 = 6 degrees of freedom, which exceeds 1.96 in about 10% of
+# samples, so a simulation with a true effect of 0 rejects more often than 5%, and
+# even the power it reports is inflated.
 
 # %% [raw]
 # # END SOLUTION
