@@ -222,3 +222,11 @@ def test_progress_line_outside_a_notebook(capsys):
     err = capsys.readouterr().err
     assert "simulation 3/3" in err
     assert r["replicate"].nunique() == 3
+
+
+def test_progress_line_when_ipykernel_is_imported_outside_a_kernel(capsys):
+    """Importing ipykernel (as test runners and tools do) does not make a notebook."""
+    import ipykernel  # noqa: F401
+
+    hp.power_simulation(FORMULA, n_replicates=2, seed=1, progress=True, **SPEC)
+    assert "simulation 2/2" in capsys.readouterr().err

@@ -94,3 +94,24 @@ def test_refit_explorer_refits_when_its_controls_move(root):
     keep, keep_max, n_obs = report["focus"]
     assert keep == keep_max == class_2 and n_obs == pupils  # a new class starts with all pupils
     assert report["outputs"] >= 2  # the table was redrawn into the output area
+
+
+def test_progress_is_a_widget_inside_a_kernel_and_silent_on_stderr(root):
+    """hp.bootstrap(progress=True) shows an ipywidgets bar in a notebook, not text."""
+    code = (
+        "import helpers as hp\n"
+        "d = hp.load_dataset('sleepstudy')\n"
+        "m = hp.fit_lmm('Reaction ~ Days + (1 | Subject)', d)\n"
+        "b = hp.bootstrap(m, n=3, seed=1, progress=True)\n"
+    )
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(code)]
+    NotebookClient(
+        nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(root)}}
+    ).execute()
+    outputs = nb.cells[0].outputs
+    widgets = [
+        o for o in outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})
+    ]
+    assert len(widgets) == 1
+    assert not [o for o in outputs if o.get("name") == "stderr" and "bootstrap" in o["text"]]
