@@ -127,8 +127,10 @@ def handle_missing(
     """Raise on missing values in the used columns, or drop those rows and say so."""
     check_option(missing, "missing", ("raise", "drop"))
     if data.columns.is_unique:  # column by column: data[columns] would copy the frame
-        counts = {c: _n_missing(data[c]) for c in columns}
-        counts = pd.Series({c: k for c, k in counts.items() if k}, dtype=int)
+        counts = {c: k for c in columns if (k := _n_missing(data[c]))}
+        if not counts:
+            return data, 0
+        counts = pd.Series(counts, dtype=int)
     else:
         counts = data[columns].isna().sum()
         counts = counts[counts > 0]
@@ -157,6 +159,8 @@ def _n_missing(col: pd.Series) -> int:
             return int(np.count_nonzero(np.isnan(col.to_numpy())))
         if col.dtype.kind in "iub":  # numpy integers and booleans cannot be missing
             return 0
+    elif isinstance(col.dtype, pd.CategoricalDtype):  # a missing category has code -1
+        return int(np.count_nonzero(col.cat.codes.to_numpy() < 0))
     return int(col.isna().sum())
 
 
