@@ -1006,7 +1006,7 @@ def log_odds_shrinkage_chart(*, gamma00: float, tau: float, n: int = 10, y: int 
         "format(own, '+.2f')))",
         "'EB log-odds ' + format(eb, '+.2f') + ', EB probability = ' + "
         "format(1 / (1 + exp(-eb)), '.3f')",
-        "'overall: log-odds ' + format(g00, '+.2f') + ', probability ' + "
+        "'typical group: log-odds ' + format(g00, '+.2f') + ', probability ' + "
         "format(1 / (1 + exp(-g00)), '.3f')",
     )
     chart = alt.vconcat(text, track, bottom, spacing=8).add_params(nb, ys, t, g, *derived)
