@@ -29,14 +29,5 @@ def coef_table(estimate, std_error, names, *, df: float | None = None) -> pd.Dat
     else:
         crit = scipy.stats.t.ppf(0.975, df)
         p_value = 2 * scipy.stats.t.sf(np.abs(stat), df)
-    return pd.DataFrame(
-        {
-            "estimate": est,
-            "std_error": se,
-            "statistic": stat,
-            "p_value": p_value,
-            "ci_lower": est - crit * se,
-            "ci_upper": est + crit * se,
-        },
-        index=pd.Index(names, name="term"),
-    )
+    table = np.column_stack([est, se, stat, p_value, est - crit * se, est + crit * se])
+    return pd.DataFrame(table, index=pd.Index(names, name="term"), columns=COEF_COLUMNS)

@@ -27,6 +27,7 @@ from ._validate import (
     check_option,
     check_outcome,
     check_predictor_columns,
+    count_missing,
     handle_missing,
 )
 from .formula import LmmFormula, formula_variables, parse_formula
@@ -38,6 +39,7 @@ __all__ = [
     "check_outcome_varies",
     "check_random_slopes",
     "check_rank",
+    "factorize_groups",
     "fixed_part",
     "rows_used",
     "to_float",
@@ -65,7 +67,7 @@ class Design:
     fixed_spec: object  # formulaic model spec of X (to rebuild it on new data)
     random_specs: list  # formulaic model specs of the random parts
     row_index: pd.Index  # index labels of the rows used
-    outcome_frame: pd.DataFrame | None = None  # the outcome before conversion to y
+    outcome_frame: pd.DataFrame | None = None  # raw_outcome: the outcome column as given
     n_dropped: int = 0
     offset: np.ndarray | None = None
     weights: np.ndarray | None = None
@@ -149,6 +151,8 @@ def _numeric(data: pd.DataFrame, col: str) -> np.ndarray:
 
 
 def _is_plain_number(col) -> bool:
+    if isinstance(col, pd.Series) and isinstance(col.dtype, np.dtype):
+        return col.dtype.kind in "iuf"  # numpy's numbers; not bool, complex or objects
     return (
         isinstance(col, pd.Series)
         and pd.api.types.is_numeric_dtype(col)
@@ -163,9 +167,10 @@ def _plan_key(part: str, data: pd.DataFrame, variables) -> tuple | None:
         return None
     key = []
     for v in sorted(variables):
-        if v not in data.columns or not _is_plain_number(data[v]):
+        col = data[v] if v in data.columns else None
+        if col is None or not _is_plain_number(col):
             return None
-        key.append((v, str(data[v].dtype)))
+        key.append((v, str(col.dtype)))
     return (part, tuple(key))
 
 
@@ -228,7 +233,7 @@ def rows_used(
     needed = f.variables() | set(extra)
     check_frame(data, needed)
     if group is not None:
-        n_na_group = int(data[group].isna().sum())
+        n_na_group = count_missing(data[group])
         if n_na_group and missing == "raise":
             raise ValueError(
                 f"The grouping column {group!r} has {n_na_group} missing label(s). Every row "
@@ -256,7 +261,7 @@ def fixed_part(f: LmmFormula, data: pd.DataFrame):
 
 
 def _fixed_arrays(f: LmmFormula, data: pd.DataFrame):
-    """As :func:`fixed_part`, through the design cache: ``(y, X, names, spec, outcome frame)``."""
+    """As :func:`fixed_part`, through the design cache: ``(y, X, column names, spec)``."""
     key = _plan_key(f.fixed, data, f.variables_of_fixed())
     plans = _PLANS.get(key) if key is not None else None
     if plans is None:
@@ -265,15 +270,14 @@ def _fixed_arrays(f: LmmFormula, data: pd.DataFrame):
             lhs_plan, rhs_plan = _plan_of(lhs.model_spec, data), _plan_of(rhs.model_spec, data)
             if lhs_plan is not None and rhs_plan is not None and len(lhs_plan.names) == 1:
                 _remember(key, (lhs_plan, rhs_plan))
-        return y, X, list(rhs.columns), rhs.model_spec, lhs
+        return y, X, list(rhs.columns), rhs.model_spec
     lhs_plan, rhs_plan = plans
     check_outcome(data, f.outcome, f.outcome_variables())
     y = lhs_plan.build(data).ravel()
     check_finite_matrix(y, [f.outcome], data.index, "The outcome")
     X = rhs_plan.build(data)
     check_finite_matrix(X, list(rhs_plan.names), data.index, "The fixed-effects term")
-    outcome_frame = pd.DataFrame(y[:, None], index=data.index, columns=[lhs_plan.names[0]])
-    return y, X, list(rhs_plan.names), rhs_plan.spec, outcome_frame
+    return y, X, list(rhs_plan.names), rhs_plan.spec
 
 
 def build_design(
@@ -287,8 +291,8 @@ def build_design(
     """lme4's ``lFormula``: parse the formula, check the data, build X, Z, y and the groups.
 
     Rows with missing values are handled as ``missing`` says (``"raise"`` or ``"drop"``).
-    By default the outcome must be numeric: ``y`` holds it as floats and
-    ``outcome_frame`` as formulaic built it. With ``raw_outcome=True`` (for a model
+    By default the outcome must be numeric: ``y`` holds it as floats (and
+    ``outcome_frame`` is ``None``). With ``raw_outcome=True`` (for a model
     family that reads its outcome itself, e.g. "yes"/"no" labels) the left-hand side
     must be a column name; ``outcome_frame`` is that column as it is in the data
     (rows used), unchecked, and ``y`` is ``None``. With ``gaussian=False`` (a
@@ -312,7 +316,8 @@ def build_design(
         check_finite_matrix(X, list(rhs.columns), data.index, "The fixed-effects term")
         fixed_names, fixed_spec = list(rhs.columns), rhs.model_spec
     else:
-        y, X, fixed_names, fixed_spec, outcome_frame = _fixed_arrays(f, data)
+        y, X, fixed_names, fixed_spec = _fixed_arrays(f, data)
+        outcome_frame = None
 
     Zs, random_names, blocks, specs = [], [], [], []
     for term in f.random:
@@ -330,8 +335,7 @@ def build_design(
         raise ValueError(f"The random parts name {sorted(dup)} more than once.")
     Z = np.hstack(Zs)
 
-    codes, groups = pd.factorize(data[group], sort=True)
-    groups = pd.Index(groups, name=group)
+    codes, groups = factorize_groups(data[group])
     n, p = X.shape
     if len(groups) < 2:
         raise ValueError(
@@ -367,6 +371,25 @@ def build_design(
         units=units,
         internal_XZ=(Xi, Zi),
     )
+
+
+def factorize_groups(col: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """``pd.factorize(col, sort=True)``: each row's group position and the group labels
+    (an index named after the column), in lme4's order -- a factor's level order,
+    otherwise sorted. Categorical and integer columns, the usual grouping columns,
+    take a shortcut with the same result; no label may be missing."""
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        codes = col.array.codes
+        if len(codes) and codes.min() >= 0:
+            present = np.bincount(codes, minlength=len(col.dtype.categories)) > 0
+            position = np.cumsum(present, dtype=np.intp) - 1
+            labels = pd.Categorical.from_codes(np.flatnonzero(present), dtype=col.dtype)
+            return position[codes], pd.CategoricalIndex(labels, name=col.name)
+    elif isinstance(col.dtype, np.dtype) and col.dtype.kind in "iu":
+        labels, codes = np.unique(col.to_numpy(), return_inverse=True)
+        return codes.astype(np.intp, copy=False), pd.Index(labels, name=col.name)
+    codes, labels = pd.factorize(col, sort=True)
+    return codes, pd.Index(labels, name=col.name)
 
 
 def check_rank(X: np.ndarray, names: list[str]) -> None:

@@ -15,6 +15,7 @@ import html
 import re
 import warnings
 from dataclasses import dataclass, field
+from functools import cached_property
 from numbers import Real
 from typing import ClassVar
 
@@ -22,6 +23,7 @@ import numpy as np
 import pandas as pd
 from formulaic.errors import DataMismatchWarning
 
+from ._coef import coef_table
 from ._design import Design, to_float
 from ._validate import check_bool, check_frame, check_option, row_label
 from .formula import formula_variables
@@ -64,12 +66,14 @@ class MixedFit:
     """
 
     kind: ClassVar[str] = "Mixed model"
+    # The tables fixed, vcov and tau are built from the arrays above when first read
+    # (a simulation that refits thousands of times reads few of them).
 
     formula: str
     reml: bool
-    fixed: pd.DataFrame
-    vcov: pd.DataFrame
-    tau: pd.DataFrame
+    _beta: np.ndarray = field(repr=False)  # fixed-effect estimates (fixed_names' order)
+    _vcov: np.ndarray = field(repr=False)  # their covariance matrix
+    _tau: np.ndarray = field(repr=False)  # covariance of the random effects
     sigma2: float
     theta: np.ndarray
     deviance: float
@@ -86,6 +90,21 @@ class MixedFit:
     _b_cov: np.ndarray = field(repr=False)
     _n_j: np.ndarray = field(repr=False)
     _ZtZ: np.ndarray = field(repr=False)
+
+    # -- the estimates as labelled tables ---------------------------------------------
+    @cached_property
+    def fixed(self) -> pd.DataFrame:
+        return coef_table(self._beta, np.sqrt(np.diag(self._vcov)), self._design.fixed_names)
+
+    @cached_property
+    def vcov(self) -> pd.DataFrame:
+        index = self.fixed.index
+        return pd.DataFrame(self._vcov, index=index, columns=index)
+
+    @cached_property
+    def tau(self) -> pd.DataFrame:
+        names = pd.Index(self._design.random_names, name="term")
+        return pd.DataFrame(self._tau, index=names, columns=names)
 
     # -- summary numbers --------------------------------------------------------------
     @property

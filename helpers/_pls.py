@@ -41,7 +41,6 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
-import pandas as pd
 
 from ._design import Design
 
@@ -522,17 +521,18 @@ def moment_start(stats: Stats, tmap: ThetaMap, parts=None) -> np.ndarray:
     return theta0 if np.all(np.isfinite(theta0)) and sigma2 > 0 else tmap.start.copy()
 
 
-def boundary(theta, tmap: ThetaMap, tau: pd.DataFrame) -> tuple[bool, str]:
-    """lme4's isSingular: a diagonal element of theta within SINGULAR_TOL of zero."""
+def boundary(theta, tmap: ThetaMap, tau: np.ndarray, names) -> tuple[bool, str]:
+    """lme4's isSingular: a diagonal element of theta within SINGULAR_TOL of zero.
+
+    ``tau`` is the covariance matrix of the random effects, ``names`` its terms."""
     reasons = []
     diag = tmap.rows == tmap.cols
-    names = list(tau.index)
     for k in np.flatnonzero(diag & (np.abs(theta) < SINGULAR_TOL)):
         col = tmap.cols[k]
         # A zero diagonal of T means the variance of that term is zero, or, for a
         # later term, that it is perfectly correlated with earlier ones.
-        var = tau.iloc[col, col]
-        if var < 1e-10 * max(1.0, float(np.max(np.diag(tau.to_numpy())))):
+        var = tau[col, col]
+        if var < 1e-10 * max(1.0, float(np.max(np.diag(tau)))):
             reasons.append(f"variance of {names[col]!r} is zero")
         else:
             reasons.append(

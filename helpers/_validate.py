@@ -26,6 +26,7 @@ __all__ = [
     "check_outcome",
     "check_predictor_columns",
     "check_seed",
+    "count_missing",
     "handle_missing",
     "named_fits",
     "row_label",
@@ -127,7 +128,7 @@ def handle_missing(
     """Raise on missing values in the used columns, or drop those rows and say so."""
     check_option(missing, "missing", ("raise", "drop"))
     if data.columns.is_unique:  # column by column: data[columns] would copy the frame
-        counts = {c: k for c in columns if (k := _n_missing(data[c]))}
+        counts = {c: k for c in columns if (k := count_missing(data[c]))}
         if not counts:
             return data, 0
         counts = pd.Series(counts, dtype=int)
@@ -152,7 +153,7 @@ def handle_missing(
     return data.loc[keep], n_dropped
 
 
-def _n_missing(col: pd.Series) -> int:
+def count_missing(col: pd.Series) -> int:
     """Missing values in a column (NaN, None, NaT, pd.NA), as ``col.isna().sum()``."""
     if isinstance(col.dtype, np.dtype):  # not an extension type (nullable Int64, category)
         if col.dtype.kind == "f":
@@ -160,11 +161,13 @@ def _n_missing(col: pd.Series) -> int:
         if col.dtype.kind in "iub":  # numpy integers and booleans cannot be missing
             return 0
     elif isinstance(col.dtype, pd.CategoricalDtype):  # a missing category has code -1
-        return int(np.count_nonzero(col.cat.codes.to_numpy() < 0))
+        return int(np.count_nonzero(col.array.codes < 0))
     return int(col.isna().sum())
 
 
 def _is_number_column(col: pd.Series) -> bool:
+    if isinstance(col.dtype, np.dtype):  # numpy's own types: decided by the kind
+        return col.dtype.kind in "iufc"
     return pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)
 
 
@@ -191,7 +194,7 @@ def check_finite_columns(data: pd.DataFrame, columns) -> None:
     """No inf or -inf in a numeric column the model uses (NaN is handled as missing)."""
     for name in sorted(columns):
         col = data[name]
-        if not _is_number_column(col):
+        if not _is_number_column(col) or col.dtype.kind in "iu":  # integers are finite
             continue
         values = np.asarray(col, dtype=float)
         bad = np.isinf(values)

@@ -54,7 +54,6 @@ import scipy.optimize
 import scipy.stats
 
 from . import _pirls
-from ._coef import coef_table
 from ._design import Design, build_design
 from ._fit import MixedFit
 from ._pls import ThetaMap, boundary
@@ -825,17 +824,16 @@ class GlmmFit(MixedFit):
         base = gd.base
         T = pb.T(theta) / zscale[:, None]  # T = D^-1 T_s for Z_s = Z D^-1
         theta = T[pb.lower_idx]
-        fixed = coef_table(beta, np.sqrt(np.diag(vcov)), base.fixed_names)
-        index = fixed.index
-        names = pd.Index(base.random_names, name="term")
-        tau = pd.DataFrame(T @ T.T, index=names, columns=names)
+        index = pd.Index(base.fixed_names, name="term")
+        tau = T @ T.T
         b = mode.u @ T.T
         b_cov = T @ np.linalg.inv(mode.H) @ T.T  # lme4's condVar (sigma = 1)
         _, ll = pb.family.mean_and_kernel(pb.y, mode.eta, pb.wt)
         dres = 2.0 * (pb.family.saturated_kernel(pb.y, pb.wt) - ll)
         eta = np.empty_like(mode.eta)
         eta[perm] = mode.eta  # back to the order of the data
-        singular, reason = boundary(theta, ThetaMap(base.blocks, len(base.random_names)), tau)
+        tmap = ThetaMap(base.blocks, len(base.random_names))
+        singular, reason = boundary(theta, tmap, tau, base.random_names)
         J = len(base.groups)
         Z = base.Z
         ZtZ = np.empty((J, Z.shape[1], Z.shape[1]))
@@ -848,9 +846,9 @@ class GlmmFit(MixedFit):
         return cls(
             formula=gd.formula,
             reml=False,
-            fixed=fixed,
-            vcov=pd.DataFrame(vcov, index=index, columns=index),
-            tau=tau,
+            _beta=beta,
+            _vcov=vcov,
+            _tau=tau,
             sigma2=1.0,
             theta=theta.copy(),
             deviance=float(dev),

@@ -22,7 +22,6 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
-from ._coef import coef_table
 from ._design import build_design, check_outcome_varies
 from ._fit import MixedFit
 from ._pls import (
@@ -176,10 +175,7 @@ class LmmFit(MixedFit):
         T_i = tmap.T(theta)
         vcov = units.vcov(sigma2_i * (pls.RXinv.T @ pls.RXinv))
         beta = units.beta(pls.beta)
-        fixed = coef_table(beta, np.sqrt(np.diag(vcov)), design.fixed_names)
-        names = pd.Index(design.random_names, name="term")
-        tau_i = sigma2_i * (T_i @ T_i.T)
-        tau = pd.DataFrame(units.random_cov(tau_i), index=names, columns=names)
+        tau = units.random_cov(sigma2_i * (T_i @ T_i.T))
         L = np.moveaxis(pls.L, -1, 0)  # J x q x q
         b = units.ranef(pls.u.T @ T_i.T)  # b_j = T u_j, in the data's units
         # Conditional covariance of b_j given y (beta fixed), as lme4's condVar:
@@ -190,7 +186,7 @@ class LmmFit(MixedFit):
         singular, reason = False, ""
         if np.any(np.abs(theta[tmap.rows == tmap.cols]) < SINGULAR_TOL):
             sd = units.z_scale * units.y_scale
-            singular, reason = boundary(theta, tmap, tau / np.outer(sd, sd))
+            singular, reason = boundary(theta, tmap, tau / np.outer(sd, sd), design.random_names)
         theta = units.relative_factor(T_i)[tmap.rows, tmap.cols]  # lme4's, in data units
         sigma2 = units.sigma2(sigma2_i)
         deviance = units.deviance(pls.deviance, n, p, reml)
@@ -198,9 +194,9 @@ class LmmFit(MixedFit):
         fit = cls(
             formula=design.formula.text,
             reml=reml,
-            fixed=fixed,
-            vcov=pd.DataFrame(vcov, index=fixed.index, columns=fixed.index),
-            tau=tau,
+            _beta=beta,
+            _vcov=vcov,
+            _tau=tau,
             sigma2=float(sigma2),
             theta=theta,
             deviance=deviance,

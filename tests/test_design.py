@@ -13,7 +13,7 @@ def test_the_design_holds_read_only_arrays_of_the_rows_used(pop):
     d = build_design("popular ~ extrav + texp + (1 + extrav | class)", pop)
     assert d.X.shape == (len(pop), 3) and d.Z.shape == (len(pop), 2)
     np.testing.assert_array_equal(d.y, pop["popular"].to_numpy(float))
-    np.testing.assert_array_equal(d.outcome_frame.to_numpy().ravel(), d.y)
+    assert d.outcome_frame is None  # only a raw outcome is kept as a frame
     for a in (d.y, d.X, d.Z, d.codes):
         assert not a.flags.writeable
     assert d.offset is None and d.weights is None  # no model family sets them yet
