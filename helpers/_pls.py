@@ -509,7 +509,8 @@ def moment_start(stats: Stats, tmap: ThetaMap, parts=None) -> np.ndarray:
         Zte = (stats.Zty - np.einsum("apj,p->aj", stats.ZtX, beta)).T  # J x q
         b = np.einsum("jab,jb->ja", Sinv, Zte[ok])
         sigma2 = (stats.yty - beta @ stats.Xty - np.sum(b * Zte[ok])) / dof
-        tau = np.cov(b, rowvar=False).reshape(q, q) - sigma2 * Sinv.mean(axis=0)
+        b_c = b - b.mean(axis=0)  # the sample covariance of b (np.cov, without its overhead)
+        tau = b_c.T @ b_c / (len(b) - 1) - sigma2 * Sinv.mean(axis=0)
         keep = np.zeros((q, q), dtype=bool)
         keep[tmap.rows, tmap.cols] = keep[tmap.cols, tmap.rows] = True
         lam, V = np.linalg.eigh(np.where(keep, tau, 0.0) / sigma2)
