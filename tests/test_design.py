@@ -147,3 +147,30 @@ def test_missing_values_of_every_column_type_are_counted(values):
     with pytest.warns(UserWarning, match="15 of 60 rows dropped"):
         d = build_design("y ~ k + (1 | g)", df, missing="drop")
     assert d.n_dropped == 15 and len(d.y) == 45
+
+
+@pytest.mark.parametrize(
+    "col",
+    [
+        pd.Series(pd.Categorical([3, 1, 3, 2], categories=[3, 2, 1, 9]), name="g"),
+        pd.Series(pd.Categorical(["b", "a", "b"], categories=["b", "a", "z"], ordered=True)),
+        pd.Series([5, 3, 5, -1], name="g"),
+        pd.Series(np.array([5, 3, 5, 1], dtype="uint8"), name="g"),
+        pd.Series([5, 3, 5, 1], dtype="Int64", name="g"),
+        pd.Series(["x", "a", "x"], name="g"),
+        pd.Series([2.5, 1.0, 2.5], name="g"),
+    ],
+    ids=["category", "ordered", "int", "uint8", "Int64", "text", "float"],
+)
+def test_groups_are_factorised_as_pandas_does(col):
+    """The shortcut for categorical and integer group columns gives pandas' answer:
+    the same codes, and labels of the same type, order, dtype and name."""
+    from helpers._design import factorize_groups
+
+    codes, labels = factorize_groups(col)
+    expected_codes, expected = pd.factorize(col, sort=True)
+    expected = pd.Index(expected, name=col.name)
+    np.testing.assert_array_equal(codes, expected_codes)
+    assert codes.dtype == expected_codes.dtype
+    assert type(labels) is type(expected) and labels.dtype == expected.dtype
+    assert labels.equals(expected) and labels.name == expected.name
