@@ -86,12 +86,13 @@ def test_every_launch_and_download_link_resolves(built_site, branch_tree):
         downloads = links["download"]
         if is_notebook:
             assert any(u.endswith(".ipynb") for u in downloads), f"{name}: no .ipynb download"
-        assert any(u.endswith(publish.PDF_NAME) for u in downloads), f"{name}: no PDF entry"
+        # The PDF entry links to book.pdf once `make pdf` has put it into the site (the
+        # Pages workflow does); before that the menu has no PDF entry at all.
+        has_pdf = any(u.endswith(publish.PDF_NAME) for u in downloads)
+        assert has_pdf == (built_site / publish.PDF_NAME).is_file(), f"{name}: PDF entry"
         for href in downloads:
             target = urljoin(f"http://site/{name}.html", href)
             rel = urlparse(target).path.lstrip("/")
-            if rel == publish.PDF_NAME:
-                continue  # written into the site by `make pdf` (workflow step above)
             assert (built_site / rel).is_file(), f"{name}: download {href} is not in the site"
             checked += 1
     assert checked > 3 * len(notebooks)
@@ -112,3 +113,25 @@ def test_binder_environment_is_the_pinned_one_plus_the_package():
     lock = (ROOT / "requirements.lock").read_text()
     for needed in ("jupyterlab==", "jupytext==", "jupyterlab_myst==", "otter-grader=="):
         assert needed in lock, needed
+
+
+def test_the_pdf_entry_appears_only_with_the_pdf(tmp_path):
+    """`make book` leaves the theme's print entry out of the download menu until `make
+    pdf` has put book.pdf into the site and rewritten the links again."""
+    entry = (
+        '<li>\n<button onclick="window.print()"\n  class="btn btn-sm btn-download-pdf-button '
+        'dropdown-item"\n  title="Print to PDF"\n>\n<span>.pdf</span>\n</button>\n</li>'
+    )
+    page = tmp_path / "chapters" / "x.html"
+    page.parent.mkdir()
+    page.write_text(f'<ul class="dropdown-download-buttons">{entry}</ul>', encoding="utf-8")
+    publish.rewrite_links(tmp_path, ROOT)
+    first = page.read_text(encoding="utf-8")
+    assert "book.pdf" not in first and "<!--book-pdf<li>" in first
+    publish.rewrite_links(tmp_path, ROOT)  # again without the PDF: nothing changes
+    assert page.read_text(encoding="utf-8") == first
+    (tmp_path / publish.PDF_NAME).write_bytes(b"%PDF-1.4\n")
+    publish.rewrite_links(tmp_path, ROOT)
+    links = _menu_links(page)["download"]
+    assert links == ["../book.pdf"]
+    assert "<!--book-pdf" not in page.read_text(encoding="utf-8")

@@ -27,7 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import build_book
 from _common import ROOT, BuildError
-from publish import PDF_NAME
+from publish import PDF_NAME, rewrite_links
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync"]
 
@@ -145,6 +145,7 @@ def make_pdf(book: Path = ROOT) -> Path:
     site = book / "_build" / "html"
     if site.is_dir():
         shutil.copy2(target, site / PDF_NAME)
+        rewrite_links(site, book)  # the download menus now link to it
     print(f"[pdf] {time.perf_counter() - start:.0f} s", flush=True)
     return target
 

@@ -6,8 +6,8 @@ publishes a branch, ``notebooks``, holding the repository as built plus a plain 
 of every executable page and of every student assignment, each starting with a cell
 that installs the book's package where it is missing (Colab, a bare Jupyter). Binder
 builds its environment from ``binder/`` of that branch. After the build, every launch
-button of the site points at that branch and at the ``.ipynb`` of its page, and the
-download menu's PDF entry at ``book.pdf`` (``make pdf``).
+button of the site points at that branch and at the ``.ipynb`` of its page, and, once
+``make pdf`` has put ``book.pdf`` into the site, the download menu's PDF entry at it.
 
 Usage::
 
@@ -84,10 +84,24 @@ def _repo_parts(book: Path) -> tuple[str, str, str]:
     return org, repo, branch
 
 
+# The theme's print button in the download menu, and the same entry set aside.
+_PDF_ENTRY = re.compile(
+    r'(?<!<!--book-pdf)<li>\s*<button onclick="window\.print\(\)".*?</li>', re.S
+)
+_PDF_ENTRY_ASIDE = re.compile(r"<!--book-pdf(<li>.*?</li>)-->", re.S)
+
+
 def rewrite_links(html_dir: Path, book: Path = ROOT) -> int:
-    """Point launch buttons at the notebooks branch and the PDF entry at the book's PDF."""
+    """Point launch buttons at the notebooks branch and the PDF entry at the book's PDF.
+
+    The PDF entry becomes a link only when the site holds ``book.pdf`` (``make pdf``
+    puts it there and calls this again); until then the entry is left out of the menu
+    (kept in a comment for that later run), so that a locally built site has no link
+    to a missing file.
+    """
     if not repository(book)[0]:
         return 0  # a book without a repository has no launch buttons
+    has_pdf = (Path(html_dir) / PDF_NAME).is_file()
     org, repo, branch = _repo_parts(book)
     stem = r"((?:chapters|book)/[\w./-]+?)\.(?:md|ipynb)"
     colab = re.compile(rf"(/github/{org}/{repo}/blob/){re.escape(branch)}/{stem}\b")
@@ -99,6 +113,14 @@ def rewrite_links(html_dir: Path, book: Path = ROOT) -> int:
         new = binder.sub(rf"\g<1>{NOTEBOOK_BRANCH}\g<2>\g<3>.ipynb", new)
         depth = len(page.relative_to(html_dir).parts) - 1
         pdf_href = "../" * depth + PDF_NAME
+        if has_pdf:  # an entry set aside by an earlier run without the PDF comes back
+            new = _PDF_ENTRY_ASIDE.sub(r"\g<1>", new)
+        else:  # no PDF yet: set the entry aside (a comment), no link to a missing file
+            new = _PDF_ENTRY.sub(lambda m: f"<!--book-pdf{m.group(0)}-->", new)
+            if new != text:
+                page.write_text(new, encoding="utf-8")
+                changed += 1
+            continue
         new = re.sub(
             r'<button onclick="window\.print\(\)"([^>]*)>',
             rf'<a href="{pdf_href}" download\1>',
