@@ -89,7 +89,7 @@ def _scan(table: symtable.SymbolTable, deferred: bool, now: set, later: set, def
 
 def read_cells(page: Path) -> list[Cell]:
     """The page's code cells, with the names each loads and binds."""
-    nb = jupytext.read(page)
+    nb = jupytext.read(page, fmt="md:myst")
     fences = [k for k, line in enumerate(page.read_text().splitlines(), 1) if FENCE.match(line)]
     code = [c for c in nb.cells if c.cell_type == "code"]
     lines = fences if len(fences) == len(code) else [None] * len(code)
@@ -159,17 +159,6 @@ def test_visible_code_runs_without_the_hidden_cells(page: Path):
 # The checker itself, on a small page: it must catch what it is meant to catch.
 
 PAGE = """\
----
-jupytext:
-  text_representation:
-    extension: .md
-    format_name: myst
-kernelspec:
-  display_name: Python 3
-  language: python
-  name: python3
----
-
 ```{{code-cell}} ipython3
 {first}
 ```
