@@ -570,6 +570,7 @@ class _GlmmProblem:
         )
         self.w_hat = np.linalg.solve(self.A, self.par_hat)
         self.dev_hat = self.deviance(self.w_hat)
+        self.lowest = self.dev_hat
 
     def lower(self):
         return np.array([{"sd": 0.0, "cor": -1.0}.get(k, -np.inf) for k in self.kinds])
@@ -643,8 +644,14 @@ class _GlmmProblem:
         moved from the previous point of the profile (``start``), and takes
         quasi-Newton steps from that Hessian. If a step would leave the parameter
         space, or there is no Hessian (a boundary fit), the fit's own bounded
-        quasi-Newton search (L-BFGS-B) takes over.
+        quasi-Newton search (L-BFGS-B) takes over. ``lowest`` keeps the lowest
+        deviance seen (a check that the fit was at its optimum).
         """
+        dev, w = self._minimise(k, x, start)
+        self.lowest = min(self.lowest, dev)
+        return dev, w
+
+    def _minimise(self, k: int, x: float, start):
         from .glmm import _lbfgs, _leave_edge
 
         held = _Held(self, k, x)
@@ -662,8 +669,8 @@ class _GlmmProblem:
             if found is not None:
                 return found[1], held.full(found[0])
         bounds = [
-            (a if np.isfinite(a) else None, b if np.isfinite(b) else None)
-            for a, b in zip(lo, hi, strict=True)
+            (lo_i if np.isfinite(lo_i) else None, hi_i if np.isfinite(hi_i) else None)
+            for lo_i, hi_i in zip(lo, hi, strict=True)
         ]
         res = _lbfgs(held, z0, lo, bounds)
         z = _leave_edge(held, res.x.copy(), lo, bounds)
@@ -763,4 +770,15 @@ def _glmm_intervals(fit, method, crit):
         else:
             steps[k] = 0.25 * max(abs(gp.w_hat[k]), 0.05) * gp.A[k, k]
     lower, upper = _profile_ends(est, steps, gp.lower(), gp.upper(), crit, gp.dev_hat, gp.minimise)
+    if gp.lowest < gp.dev_hat - 1e-6:
+        from .lmm import ConvergenceWarning
+
+        warnings.warn(
+            f"Profiling found a deviance {gp.dev_hat - gp.lowest:.2g} below the fit's "
+            f"({gp.dev_hat:.10g}): the fit had not reached its optimum, so the profile "
+            "(measured from the fit's deviance) is off. Check fit.converged and the "
+            "warnings of the fit.",
+            ConvergenceWarning,
+            stacklevel=4,
+        )
     return gp.names, est, lower, upper
