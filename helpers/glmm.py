@@ -487,34 +487,46 @@ def fit_glmm(
             f"intercept '(1 | {d.formula.group})'; this model has the random effects "
             f"{d.random_names}. Use nagq=1 (the Laplace approximation) for it."
         )
-    fam = _pirls.Family(family, link)
     keep = gd.wt > 0
     if not keep.all():
         raise ValueError(
             f"{int((~keep).sum())} row(s) have weight 0; drop them before fitting "
             "(they would not contribute)."
         )
-    Minv = _scaling(d.X, d.fixed_names)
-    Xs = d.X @ Minv
-    # Random-effect columns scaled to unit root mean square (not centred: that would
-    # change the model); theta is mapped back in GlmmFit._build.
-    zscale = np.sqrt(np.mean(d.Z**2, axis=0))
-    zscale[(zscale == 0) | np.all(d.Z == 1.0, axis=0)] = 1.0
-    tmap = ThetaMap(d.blocks, q)
-    pb, perm = _pirls.make_problem(
-        fam,
+    pb, perm, Minv, zscale = engine_problem(
+        _pirls.Family(family, link),
         gd.y,
         gd.wt,
         gd.offset,
-        Xs,
-        d.Z / zscale,
+        d.X,
+        d.Z,
         d.codes,
         len(d.groups),
-        (tmap.rows, tmap.cols),
+        d.blocks,
+        d.fixed_names,
     )
     fit = _estimate(pb, perm, nagq, gd, Minv, zscale)
     warn_fit_problems(fit, fit._message, converged=fit.converged, stacklevel=3)
     return fit
+
+
+def engine_problem(fam, y, wt, offset, X, Z, codes, J, blocks, fixed_names):
+    """The engine's problem on internal columns: ``(pb, perm, Minv, zscale)``.
+
+    Fixed-effect columns are centred and scaled (``X_s = X @ Minv``, so ``beta =
+    Minv @ beta_s``); random-effect columns are scaled to unit root mean square (not
+    centred: that would change the model), so ``T_s = diag(zscale) T``. ``perm``
+    sorts the rows by group (row k of the problem is row perm[k] of the input).
+    Also used by :mod:`helpers.confint` to profile a fit's deviance.
+    """
+    Minv = _scaling(X, fixed_names)
+    zscale = np.sqrt(np.mean(Z**2, axis=0))
+    zscale[(zscale == 0) | np.all(Z == 1.0, axis=0)] = 1.0
+    tmap = ThetaMap(blocks, Z.shape[1])
+    pb, perm = _pirls.make_problem(
+        fam, y, wt, offset, X @ Minv, Z / zscale, codes, J, (tmap.rows, tmap.cols)
+    )
+    return pb, perm, Minv, zscale
 
 
 def _glm_start(pb: _pirls.Problem, names) -> np.ndarray:
@@ -908,6 +920,22 @@ class GlmmFit(MixedFit):
         t00 = float(self.tau.loc["Intercept", "Intercept"])
         s2 = np.pi**2 / 3 if self.link == "logit" else 1.0
         return t00 / (t00 + s2)
+
+    def confint(
+        self, *, method: str = "profile", level: float = 0.95, n: int | None = None, seed=None
+    ) -> pd.DataFrame:
+        """Confidence intervals for the random-part SDs (and correlations) and fixed effects.
+
+        ``method="profile"`` (default, as glmer): likelihood-profile intervals on the
+        fit's own deviance (Laplace, or quadrature with ``nagq``); a standard
+        deviation whose profile does not rise enough before 0 gets the lower end 0.
+        ``method="wald"``: estimate +/- z SE (fixed effects as glmer; the random part
+        from the deviance's curvature, where glmer gives NA). ``method="bootstrap"``
+        is for linear mixed models only. See :func:`helpers.confint.confint`.
+        """
+        from .confint import confint
+
+        return confint(self, method=method, level=level, n=n, seed=seed)
 
     def reliability(self) -> pd.DataFrame:
         raise TypeError(

@@ -150,8 +150,8 @@ def test_bad_arguments_are_refused_clearly(kwargs, error, message):
         _fit("sleep_ml").confint(**kwargs)
 
 
-def test_only_linear_mixed_models():
-    with pytest.raises(TypeError, match="linear mixed model from hp.fit_lmm"):
+def test_only_mixed_models():
+    with pytest.raises(TypeError, match="mixed model from hp.fit_lmm or hp.fit_glmm, not OlsFit"):
         confint(hp.fit_ols("Reaction ~ Days", hp.load_dataset("sleepstudy")))
 
 

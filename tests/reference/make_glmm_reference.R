@@ -28,6 +28,31 @@
 # JSON records that constant as "saturated_loglik" (= sum log f(y | mu = y),
 # computed here with family$aic) so the tests can compare like with like. It is 0
 # for 0/1 outcomes, and not 0 for cbind() binomial data or Poisson counts.
+#
+# Confidence intervals (tests/test_glmm_confint.py), for the models marked
+# confint = TRUE, from the "tight" fit:
+#   profile: profile(fit, signames = FALSE) (lme4 profiles a GLMM on the fit's own
+#            deviance function, Laplace or nAGQ quadrature, over the standard
+#            deviations, correlations and fixed effects, each held in turn while the
+#            others are optimised), then confint() of that profile at levels 0.95
+#            and 0.9 (lme4 inverts a spline through the profile points);
+#   wald:    confint(fit, method = "Wald") for the fixed effects (lme4 gives NA for
+#            the random part);
+#   points:  the profile itself, without interpolation: for each parameter the
+#            points lme4 computed nearest to zeta = -2, -1, 1, 2 (zeta: the signed
+#            square root of the deviance's rise), with all parameters there ("par",
+#            lme4's minimiser, in devfun2's order), lme4's deviance function there
+#            ("devfun") and, for a scalar random intercept by Laplace, the plain-R
+#            exact Laplace deviance below ("exact"), which shows where lme4's own
+#            deviance function is off;
+#   boundary: a singular fit, "boundary_ri_laplace": sim_binary with groups that
+#            have nothing to do with the outcome (block = id %% 37 + 1), whose
+#            random-intercept SD is estimated as 0; lme4's profile starts at the
+#            boundary and its lower end is 0 (no Wald SE there: sd_scale is left out).
+#            Written under "boundary", not "models", so the fit tests skip it.
+#   sd_scale: standard errors of the standard deviations, correlations and fixed
+#            effects from the Hessian of lme4:::devfun2 (the deviance on that
+#            scale), differentiated by lme4:::deriv12: SE = sqrt(diag(2 H^-1)).
 
 suppressPackageStartupMessages({
   library(lme4)
@@ -47,11 +72,11 @@ read_data <- function(name) {
 }
 
 models <- list(
-  list(id = "contra_ri_laplace", data = "contraception", nagq = 1,
+  list(id = "contra_ri_laplace", data = "contraception", nagq = 1, confint = TRUE,
        formula = "use ~ age + urban + livch + (1 | district)"),
-  list(id = "contra_ri_agq20", data = "contraception", nagq = 20,
+  list(id = "contra_ri_agq20", data = "contraception", nagq = 20, confint = TRUE,
        formula = "use ~ age + urban + livch + (1 | district)"),
-  list(id = "contra_rs_laplace", data = "contraception", nagq = 1,
+  list(id = "contra_rs_laplace", data = "contraception", nagq = 1, confint = TRUE,
        formula = "use ~ age + urban + livch + (1 + urban | district)"),
   list(id = "contra_probit_laplace", data = "contraception", nagq = 1, link = "probit",
        formula = "use ~ age + urban + (1 | district)"),
@@ -69,7 +94,7 @@ models <- list(
        formula = "count ~ x + offset(log(exposure)) + (1 | group)"),
   list(id = "counts_poisson_agq12", data = "sim_counts", nagq = 12, family = "poisson",
        formula = "count ~ x + offset(log(exposure)) + (1 | group)"),
-  list(id = "trials_cbind_laplace", data = "sim_counts", nagq = 1,
+  list(id = "trials_cbind_laplace", data = "sim_counts", nagq = 1, confint = TRUE,
        formula = "cbind(successes, trials - successes) ~ x + (1 | group)"),
   list(id = "trials_cbind_agq15", data = "sim_counts", nagq = 15,
        formula = "cbind(successes, trials - successes) ~ x + (1 | group)"),
@@ -86,10 +111,10 @@ models <- list(
 # is therefore not exactly the optimum of the Laplace approximation; the exact one
 # is found here with optim(BFGS) from lme4's estimates, and its standard errors
 # from optimHess. Tests compare helpers with both.
-exact_laplace <- function(fit) {
+exact_devfun <- function(fit) {
   X <- getME(fit, "X"); g <- as.integer(getME(fit, "flist")[[1]]); J <- max(g)
   r <- fit@resp; fam <- family(fit); off <- r$offset; y <- r$y; wt <- r$weights
-  dev <- function(par) {
+  function(par) {
     th <- par[1]; eta0 <- drop(X %*% par[-1]) + off; u <- rep(0, J)
     for (it in 1:200) {
       eta <- eta0 + th * u[g]; mu <- fam$linkinv(eta); me <- fam$mu.eta(eta)
@@ -100,6 +125,14 @@ exact_laplace <- function(fit) {
     H <- 1 + th^2 * tapply(wt * me^2 / fam$variance(mu), g, sum)
     sum(log(H)) + sum(u^2) + fam$aic(y, r$n, mu, wt, 0)
   }
+}
+
+scalar_laplace <- function(fit) {
+  fit@devcomp$dims[["nAGQ"]] == 1 && identical(unname(getME(fit, "cnms")[[1]]), "(Intercept)")
+}
+
+exact_laplace <- function(fit) {
+  dev <- exact_devfun(fit)
   p0 <- c(getME(fit, "theta"), fixef(fit))
   o <- optim(p0, dev, method = "BFGS",
              control = list(reltol = 1e-15, maxit = 1000, parscale = rep(1e-3, length(p0))))
@@ -117,6 +150,40 @@ tight <- glmerControl(optimizer = c("nloptwrap", "nloptwrap"),
                       tolPwrss = 1e-11, calc.derivs = TRUE,
                       check.conv.singular = "ignore")
 default <- glmerControl()
+
+intervals <- function(fit) {
+  pr <- profile(fit, signames = FALSE)
+  table <- function(ci) list(parameter = rownames(ci), lower = unname(ci[, 1]),
+                             upper = unname(ci[, 2]))
+  wald <- confint(fit, method = "Wald", oldNames = FALSE, level = 0.95)
+  wald <- wald[names(fixef(fit)), , drop = FALSE]
+  dd <- lme4:::devfun2(fit, useSc = FALSE, signames = FALSE)
+  exact <- if (scalar_laplace(fit)) exact_devfun(fit) else NULL
+  pts <- as.data.frame(pr)
+  cols <- names(attr(dd, "optimum"))
+  points <- lapply(split(pts, droplevels(pts$.par)), function(b) {
+    nm <- as.character(b$.par[1])
+    rows <- unique(sapply(c(-2, -1, 1, 2), function(z) which.min(abs(b$.zeta - z))))
+    b <- b[rows, ]
+    par <- unname(as.matrix(b[, cols]))
+    out <- list(value = b[[nm]], zeta = b$.zeta, par = par,
+                devfun = apply(par, 1, dd))
+    if (!is.null(exact)) out$exact <- apply(par, 1, exact)
+    out
+  })
+  out <- list(
+    profile = table(confint(pr, level = 0.95)),
+    profile_90 = table(confint(pr, level = 0.9)),
+    wald = table(wald),
+    points = points
+  )
+  if (isSingular(fit)) return(out)
+  pars <- attr(dd, "optimum")
+  hess <- lme4:::deriv12(dd, pars)$Hessian
+  out$sd_scale <- list(parameter = names(pars), estimate = unname(pars),
+                       se = unname(sqrt(diag(2 * solve(hess)))))
+  out
+}
 
 fit_one <- function(m, d, control) {
   fam <- if (is.null(m$family)) "binomial" else m$family
@@ -179,12 +246,24 @@ for (m in models) {
   s$family <- if (is.null(m$family)) "binomial" else m$family
   s$link <- family(fit)$link
   s$weights <- if (is.null(m$weights)) NULL else m$weights
-  if (m$nagq == 1 && identical(unname(getME(fit, "cnms")[[1]]), "(Intercept)")) {
+  if (scalar_laplace(fit)) {
     s$exact_laplace <- exact_laplace(fit)
   }
+  if (isTRUE(m$confint)) s$confint <- intervals(fit)
   out$models[[m$id]] <- s
   cat(sprintf("%-24s loglik %.6f (default %.6f) saturated %.4f singular=%s\n",
               m$id, s$loglik, s$loglik_default, s$saturated_loglik, s$singular))
 }
+d <- read_data("sim_binary")
+d$block <- d$id %% 37 + 1
+fit <- glmer(y ~ x + z + (1 | block), data = d, family = binomial, control = tight)
+out$boundary <- list(
+  boundary_ri_laplace = list(
+    data = "sim_binary", formula = "y ~ x + z + (1 | block)", block = "id %% 37 + 1",
+    family = "binomial", link = "logit", nagq = 1, singular = isSingular(fit),
+    theta = unname(getME(fit, "theta")), fixed = list(term = names(fixef(fit))),
+    tau = list(terms = "(Intercept)"), confint = intervals(fit)
+  )
+)
 write_json(out, "tests/reference/glmer_reference.json", digits = NA, auto_unbox = TRUE,
            pretty = TRUE)
