@@ -354,9 +354,8 @@ def test_a_fit_off_its_optimum_is_reported():
     import dataclasses
 
     fit = _fit("trials_cbind_laplace")
-    moved = fit.fixed.assign(
-        estimate=fit.fixed["estimate"] + [0.0, fit.fixed.loc["x", "std_error"]]
-    )
-    off = dataclasses.replace(fit, fixed=moved)
+    moved = fit.fixed["estimate"].to_numpy() + [0.0, fit.fixed.loc["x", "std_error"]]
+    off = dataclasses.replace(fit, _beta=moved)  # the estimates behind fit.fixed
+    assert off.fixed.loc["x", "estimate"] == moved[1]
     with pytest.warns(hp.ConvergenceWarning, match="deviance .* below the fit's"):
         off.confint()
