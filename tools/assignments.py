@@ -217,23 +217,77 @@ def _check_submission(path: Path, name: str) -> str | None:
     return None
 
 
-def written_answers(path: Path, name: str) -> dict[str, str]:
-    """The text of each hand-graded question's answer cells in a submitted notebook."""
+# What otter puts in a markdown answer cell of the student version.
+PLACEHOLDER = "_Type your answer here, replacing this text._"
+_MARKER = re.compile(r"<!--\s*(BEGIN|END) QUESTION\s*-->")
+_OUTPUT_LINES = 40  # lines of a code answer's printed output copied into the export
+
+
+def _answer_text(cell: dict) -> str:
+    """An answer cell as Markdown: prose as written, code and its text output fenced."""
+    source = "".join(cell.get("source", [])).strip()
+    if cell.get("cell_type") != "code":
+        return source
+    parts = [f"```python\n{source}\n```"]
+    shown = []
+    for out in cell.get("outputs", []):
+        if out.get("output_type") == "stream":
+            shown.append("".join(out.get("text", [])))
+        elif "data" in out and "text/plain" in out["data"]:
+            shown.append("".join(out["data"]["text/plain"]))
+        elif out.get("output_type") == "error":
+            shown.append(f"{out.get('ename', 'Error')}: {out.get('evalue', '')}")
+    lines = "\n".join(s.rstrip("\n") for s in shown).splitlines()
+    if lines:
+        more = len(lines) - _OUTPUT_LINES
+        lines = lines[:_OUTPUT_LINES] + ([f"... ({more} more lines)"] if more > 0 else [])
+        parts.append("Output:\n\n```text\n" + "\n".join(lines) + "\n```")
+    return "\n\n".join(parts)
+
+
+def starter_cells(name: str, out: Path = OUT) -> set[str]:
+    """The answer cells of the built student version as handed out (nothing answered)."""
+    student = Path(out) / name / "student" / f"{name}.ipynb"
+    if not student.is_file():
+        return set()
+    nb = json.loads(student.read_text(encoding="utf-8"))
+    return {
+        "".join(c["source"]).strip()
+        for c in nb["cells"]
+        if "otter_answer_cell" in c.get("metadata", {}).get("tags", [])
+    }
+
+
+def written_answers(path: Path, name: str, blank: set[str] = frozenset()) -> dict[str, str]:
+    """The text of each hand-graded question's answer cells in a submitted notebook.
+
+    Otter marks a hand-graded question with ``<!-- BEGIN QUESTION -->`` and
+    ``<!-- END QUESTION -->`` in markdown cells, and one cell often holds the END of
+    one question and the BEGIN of the next: the markers are read in order wherever
+    they are. An answer cell left as handed out (otter's placeholder, or a cell in
+    ``blank``, e.g. from :func:`starter_cells`) is no answer; a question with no
+    other answer cell maps to "".
+    """
     manual = [q["name"] for q in questions(name) if q["manual"]]
+    unanswered = {PLACEHOLDER, *blank}
     nb = json.loads(path.read_text(encoding="utf-8"))
     answers, current = {}, None
     for cell in nb["cells"]:
         text = "".join(cell.get("source", []))
-        if text.lstrip().startswith("<!-- BEGIN QUESTION -->"):
-            idx = len(answers)
-            current = manual[idx] if idx < len(manual) else f"manual{idx + 1}"
-            answers[current] = ""
-        elif text.lstrip().startswith("<!-- END QUESTION -->"):
-            current = None
-        elif current is not None and "otter_answer_cell" in cell.get("metadata", {}).get(
-            "tags", []
-        ):
-            answers[current] += text.strip() + "\n"
+        tags = cell.get("metadata", {}).get("tags", [])
+        if current is not None and "otter_answer_cell" in tags:
+            if text.strip() and text.strip() not in unanswered:
+                answers[current] += _answer_text(cell) + "\n\n"
+            continue
+        if cell.get("cell_type") != "markdown":
+            continue
+        for marker in _MARKER.findall(text):
+            if marker == "BEGIN":
+                idx = len(answers)
+                current = manual[idx] if idx < len(manual) else f"manual{idx + 1}"
+                answers[current] = ""
+            else:
+                current = None
     return answers
 
 
@@ -411,15 +465,20 @@ def grade_table(name: str, rows: list[dict]):
     return table
 
 
-def write_written_answers(name: str, folder: Path, target: Path) -> list[Path]:
-    """One Markdown file per submission with its answers to the hand-graded questions."""
+def write_written_answers(name: str, folder: Path, target: Path, out: Path = OUT) -> list[Path]:
+    """One Markdown file per submission with its answers to the hand-graded questions.
+
+    ``out`` holds the built assignments: an answer cell left as in the student version
+    there counts as no answer.
+    """
     target.mkdir(parents=True, exist_ok=True)
     prompts = {q["name"]: q["points"] for q in questions(name) if q["manual"]}
+    blank = starter_cells(name, out)
     written = []
     for path in sorted(Path(folder).glob("*.ipynb")):
         if _check_submission(path, name):
             continue
-        answers = written_answers(path, name)
+        answers = written_answers(path, name, blank)
         lines = [f"# {path.name}: written answers ({name})", ""]
         for q, points in prompts.items():
             lines += [f"## {q} ({points:g} points, graded by hand)", ""]
@@ -476,7 +535,9 @@ def main(argv=None) -> int:
         table = grade_table(args.name, rows)
         out.mkdir(parents=True, exist_ok=True)
         table.to_csv(out / "grades.csv", index=False)
-        written = write_written_answers(args.name, Path(args.folder), out / "written")
+        written = write_written_answers(
+            args.name, Path(args.folder), out / "written", Path(args.assignments)
+        )
         print(table.to_string(index=False))
         print(f"\nwrote {out / 'grades.csv'} and {len(written)} file(s) of written answers")
         print(f"in {out / 'written'}")
