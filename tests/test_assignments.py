@@ -179,3 +179,39 @@ def test_a_batch_with_bad_submissions_reports_each_and_goes_on(built, tmp_path):
         dave["status"] == "graded" and dave["autograded"] == 0 and "lost points" in dave["message"]
     )
     assert "RuntimeError: my notebook does not run" in dave["message"]
+
+
+def test_printed_grade_summary_is_narrow_and_keeps_every_message():
+    """`make grade` prints submission, status and score; long messages go underneath,
+    wrapped, one per submission (grades.csv keeps the wide table)."""
+    name = "a2-no-pooling"
+    long_canvas_name = "doe_jane_12345_67890_a2-no-pooling.ipynb"
+    error = (
+        "2 cell(s) raised an error, first KeyError: 'school_mean' (in the cell starting "
+        '\'hsb["school_mean"] = hsb.groupby("school")["ses"].transform("mean")\\n\')'
+    )
+    rows = [
+        {"submission": long_canvas_name, "status": "graded", "message": error + "; lost points on q2",
+         "q1": 2.0, "q2": 1.0, "autograded": 7.0, "autograded_max": 8.0},
+        {"submission": "bob.ipynb", "status": "not graded",
+         "message": "not a Jupyter notebook (the file is not valid notebook JSON)"},
+        {"submission": "carol.ipynb", "status": "graded", "message": "",
+         "autograded": 8.0, "autograded_max": 8.0},
+    ]  # fmt: skip
+    table = asg.grade_table(name, rows)
+    assert len(table.to_string(index=False).splitlines()[1]) > 150  # what used to be printed
+    text = asg.grade_summary(name, table, width=80)
+    lines = text.splitlines()
+    assert max(map(len, lines)) <= 80, text
+    assert lines[0].split() == ["submission", "status", "autograded"]
+    assert lines[2].split() == [long_canvas_name, "graded", "7/8"]
+    assert lines[3].split() == ["bob.ipynb", "not", "graded", "-"]
+    assert lines[4].split() == ["carol.ipynb", "graded", "8/8"]
+    messages = text.split("Messages:\n", 1)[1]
+    entries = [" ".join(e.split()) for e in messages.split("\n- ")]
+    assert entries == [
+        "- " + " ".join(f"{long_canvas_name}: {rows[0]['message']}".split()),
+        " ".join(f"bob.ipynb: {rows[1]['message']}".split()),
+    ]
+    manual = [q["name"] for q in asg.questions(name) if q["manual"]]
+    assert f"graded by hand (written/): {', '.join(manual)}, " in text

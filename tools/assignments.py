@@ -29,6 +29,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import textwrap
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -465,6 +466,47 @@ def grade_table(name: str, rows: list[dict]):
     return table
 
 
+def grade_summary(name: str, table, width: int = 100) -> str:
+    """What ``make grade`` prints: a narrow table, then each message on its own lines.
+
+    One row per submission with its status and autograded score out of the maximum;
+    the messages (why a notebook was not graded, errors, lost points) follow, wrapped
+    to ``width``. ``grades.csv`` keeps every column.
+    """
+    top, rows = table.iloc[0], table.iloc[1:]
+    score = [
+        f"{r['autograded']:g}/{r['autograded_max']:g}" if r["status"] == "graded" else "-"
+        for _, r in rows.iterrows()
+    ]
+    cells = [
+        ("submission", "status", "autograded"),
+        *zip(rows["submission"], rows["status"], score, strict=True),
+    ]
+    w1, w2 = (max(len(str(c[i])) for c in cells) for i in (0, 1))
+    lines = [f"{a:<{w1}}  {b:<{w2}}  {c}" for a, b, c in cells]
+    lines.insert(1, "-" * max(map(len, lines)))
+    manual = [q["name"] for q in questions(name) if q["manual"]]
+    by_hand = (
+        f"graded by hand (written/): {', '.join(manual)}, {top['manual_max']:g} points"
+        if manual
+        else "no question is graded by hand"
+    )
+    lines += ["", f"Autograded maximum: {top['autograded_max']:g} points; {by_hand}."]
+    notes = [
+        f"{r['submission']}: {r['message']}"
+        for _, r in rows.iterrows()
+        if isinstance(r["message"], str) and r["message"]
+    ]
+    if notes:
+        lines += ["", "Messages:"]
+        for note in notes:
+            lines += textwrap.wrap(
+                note, width=width, initial_indent="- ", subsequent_indent="  ",
+                break_long_words=False, break_on_hyphens=False,
+            )  # fmt: skip
+    return "\n".join(lines)
+
+
 def write_written_answers(name: str, folder: Path, target: Path, out: Path = OUT) -> list[Path]:
     """One Markdown file per submission with its answers to the hand-graded questions.
 
@@ -523,7 +565,10 @@ def main(argv=None) -> int:
             memory_bytes=int(args.memory_gb * sandbox.GIB),
         )
         print(f"Grading {args.folder} as {args.name} with {args.jobs or _workers()} grader(s).")
-        print(f"Each submission: {args.timeout:g} s, {args.memory_gb:g} GB; {sandbox.isolation()}.")
+        limits_line = (
+            f"Each submission: {args.timeout:g} s, {args.memory_gb:g} GB; {sandbox.isolation()}."
+        )
+        print("\n".join(textwrap.wrap(limits_line, width=100, subsequent_indent="  ")))
         rows = grade(
             args.name,
             Path(args.folder),
@@ -538,7 +583,7 @@ def main(argv=None) -> int:
         written = write_written_answers(
             args.name, Path(args.folder), out / "written", Path(args.assignments)
         )
-        print(table.to_string(index=False))
+        print("\n" + grade_summary(args.name, table))
         print(f"\nwrote {out / 'grades.csv'} and {len(written)} file(s) of written answers")
         print(f"in {out / 'written'}")
         return 0
