@@ -68,6 +68,24 @@ def test_points_table_says_public_tests_carry_points(built):
     assert "divided equally among its test cases" in doc
 
 
+def test_make_points_is_the_documented_command_and_prints_the_table(built, capsys):
+    """book/instructors.md names `make points A=…`; the target runs the book's Python."""
+    doc = (asg.ROOT / "book" / "instructors.md").read_text()
+    assert "make points A=" in doc and "python tools/assignments.py points" not in doc
+    dry = subprocess.run(
+        ["make", "-n", "--no-print-directory", "points", f"A={NAME}"],
+        cwd=asg.ROOT, capture_output=True, text=True,
+    )  # fmt: skip
+    assert dry.returncode == 0, dry.stderr
+    assert f".venv/bin/python tools/assignments.py points {NAME}" in dry.stdout
+    assert asg.main(["points", NAME, "--assignments", str(built)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].split()[:3] == ["question", "points", "graded"]
+    manual = [q["name"] for q in asg.questions(NAME) if q["manual"]]
+    assert [line.split()[0] for line in out[1:]] == [q["name"] for q in asg.questions(NAME)]
+    assert all("by hand" in line for line in out[1:] if line.split()[0] in manual)
+
+
 def test_student_notebook_finds_itself_under_another_file_name(built, tmp_path):
     """`a2-no-pooling (1).ipynb`, as a browser saves a second download: grader.check works."""
     nb = json.loads((built / NAME / "autograder" / f"{NAME}.ipynb").read_text())

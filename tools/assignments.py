@@ -15,7 +15,13 @@ saying why, and the rest of the batch goes on.
 Usage::
 
     python tools/assignments.py build [NAME ...] [--out _build/assignments]
-    python tools/assignments.py grade NAME SUBMISSIONS_DIR [--out grades.csv]
+    python tools/assignments.py grade NAME SUBMISSIONS_DIR [--out _build/grades/NAME]
+    python tools/assignments.py points NAME
+
+``grade --out`` names a folder: it receives ``grades.csv`` and ``written/`` (one
+Markdown file of hand-graded answers per submission). Run these with the book's
+environment (``.venv/bin/python``), or through ``make assignments``, ``make grade``
+and ``make points``.
 """
 
 from __future__ import annotations
@@ -556,7 +562,8 @@ def main(argv=None) -> int:
                 print(f"{path.name}: student {path / 'student'}, autograder {path / 'autograder'}")
             return 0
         if args.command == "points":
-            print(points_table(args.name, Path(args.assignments)).to_string(index=False))
+            table = points_table(args.name, Path(args.assignments))
+            print(table.to_string(index=False, na_rep="", float_format="{:g}".format))
             return 0
         out = Path(args.out) if args.out else GRADES / args.name
         limits = sandbox.Limits(
