@@ -31,6 +31,18 @@ def test_licences_citation_changelog_and_version_agree():
     assert {"student", "lab"} <= set(meta["optional-dependencies"])
 
 
+def test_install_line_of_the_pages_is_the_configured_repository():
+    """The pages print the install line as text: it must name `_config.yml`'s repository,
+    as the published notebooks' install cell and the autograder's requirement do."""
+    from _common import package_requirement
+
+    wanted = f'pip install "{package_requirement(ROOT, "student")}"'
+    for page in ("book/using-the-book.md", "book/instructors.md"):
+        lines = [ln for ln in (ROOT / page).read_text().splitlines() if "pip install" in ln]
+        assert wanted in lines, f"{page}: the install line should read {wanted}"
+        assert all("git+" not in ln or ln == wanted for ln in lines), (page, lines)
+
+
 def test_build_progress_names_each_page_being_executed():
     book = Path("/repo")
     lines = [
