@@ -27,7 +27,8 @@ def test_licences_citation_changelog_and_version_agree():
     first = re.search(r"^## (\S+)", (ROOT / "CHANGELOG.md").read_text(), re.M).group(1)
     assert first == helpers.__version__
     meta = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    assert meta["license"]["text"] == "BSD-3-Clause"
+    assert meta["license"] == "BSD-3-Clause"  # an SPDX expression (PEP 639)
+    assert meta["license-files"] == ["LICENSE", "LICENSE-text"]
     assert {"student", "lab"} <= set(meta["optional-dependencies"])
 
 
