@@ -59,6 +59,26 @@ def test_build_progress_names_each_page_being_executed():
     assert notes[3] is None
 
 
+def test_build_progress_reports_the_writing_stage_once():
+    """Sphinx logs one "writing output" line per page (and an empty one for message
+    catalogues); the progress says it once, with the time the first page is written."""
+    lines = [
+        "writing output... ",
+        "reading sources... [100%] book/intro",
+        "writing output... [ 10%] book/assignments/a1-complete-pooling",
+        "writing output... [ 20%] book/assignments/a2-no-pooling",
+        "writing output... [100%] book/intro",
+        "build succeeded.",
+    ]
+    stages = set()
+    notes = [build_book.progress(line, Path("/repo"), 7.0, stages) for line in lines]
+    said = [n for n in notes if n]
+    assert sum("writing output" in n for n in said) == 1, said
+    assert notes[2] == "[book]     7 s  writing output"
+    assert notes[0] is None and notes[3] is None and notes[4] is None
+    assert "build succeeded" in notes[5]
+
+
 @pytest.mark.slow
 def test_make_book_ends_with_one_clear_line(built_site, capsys):
     assert build_book.main([]) == 0

@@ -136,8 +136,13 @@ _EXECUTED = re.compile(r"^(\S+): Executed notebook in ([\d.]+) seconds")
 _READING = re.compile(r"reading sources\.\.\. \[\s*(\d+)%\] (\S+)")
 
 
-def progress(line: str, book: Path, elapsed: float) -> str | None:
-    """A short progress line for a line of the jupyter-book log, or None to stay quiet."""
+def progress(line: str, book: Path, elapsed: float, stages: set[str] | None = None) -> str | None:
+    """A short progress line for a line of the jupyter-book log, or None to stay quiet.
+
+    Sphinx logs "writing output... [ 10%] page" once per page: with ``stages`` (the
+    stages already reported, updated here) that stage is reported once, when the
+    first page is written.
+    """
     if m := _EXECUTING.search(line):
         return f"[book] {elapsed:5.0f} s  executing {m.group(1).replace(str(book) + '/', '')}"
     if m := _EXECUTED.search(line):
@@ -147,7 +152,13 @@ def progress(line: str, book: Path, elapsed: float) -> str | None:
         return f"[book] {elapsed:5.0f} s  reading {m.group(2)} ({m.group(1)}%)"
     if ("WARNING" in line or "ERROR" in line) and "[IPKernelApp]" not in line:
         return f"[book] {line}"
-    if line.startswith("writing output") or line.startswith("build succeeded"):
+    if line.startswith("writing output"):
+        if "%]" not in line or (stages is not None and "writing output" in stages):
+            return None  # an empty stage (message catalogues) or one already reported
+        if stages is not None:
+            stages.add("writing output")
+        return f"[book] {elapsed:5.0f} s  writing output"
+    if line.startswith("build succeeded"):
         return f"[book] {elapsed:5.0f} s  {line.split('...')[0]}"
     return None
 
@@ -201,11 +212,11 @@ def build(book: Path, output: Path | None = None, quiet: bool = False) -> Path:
     proc = subprocess.Popen(
         cmd, cwd=book, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
     )
-    lines = []
+    lines, stages = [], set()
     for raw in proc.stdout:
         line = re.sub(r"\x1b\[[0-9;]*m", "", raw.rstrip("\n"))
         lines.append(line)
-        note = progress(line, book, time.perf_counter() - start)
+        note = progress(line, book, time.perf_counter() - start, stages)
         if note:
             say(note)
     proc.wait()
