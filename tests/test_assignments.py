@@ -69,6 +69,40 @@ def test_student_version_has_no_solutions_and_no_hidden_tests(built, name):
     assert "BEGIN TEST CONFIG" not in json.dumps(nb)
 
 
+@pytest.mark.parametrize("name", NAMES)
+def test_student_version_opens_with_its_title_and_folds_the_set_up_cell(built, name):
+    """Otter's init cell (which a6-a9 let otter put first) follows the title and carries
+    the hide-input tag: the book's page folds it away; in Jupyter it runs as usual."""
+    nb = json.loads((built / name / "student" / f"{name}.ipynb").read_text())
+    cells = nb["cells"]
+    assert cells[0]["cell_type"] == "markdown"
+    assert "".join(cells[0]["source"]).startswith(f"# Assignment {name[1]}:")
+    assert asg.init_cell_index(nb) == 1
+    init = cells[1]
+    assert "".join(init["source"]) == asg.INIT_CELL.format(name=name)
+    assert "hide-input" in init["metadata"]["tags"]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_book_page_puts_the_note_right_under_the_title(built, name):
+    import build_book
+
+    student = built / name / "student" / f"{name}.ipynb"
+    page = build_book.assignment_page(student)
+    heading, note, intro = (c.source for c in page.cells[:3])
+    assert heading.startswith(f"# Assignment {name[1]}:") and "\n" not in heading
+    assert note.startswith(":::{note}") and "**student version**" in note
+    first_code = next(c for c in page.cells if c.cell_type == "code")
+    assert "otter.Notebook(" in first_code.source
+    assert "hide-input" in first_code.metadata["tags"]
+    # The page is the student version plus the note, nothing lost or moved otherwise.
+    original = json.loads(student.read_text())["cells"]
+    text = ["".join(c["source"]) for c in original]
+    assert f"{heading}\n\n{intro}" == text[0]
+    assert [c.source for c in page.cells[3:]] == text[1:]
+    assert page == build_book.assignment_page(student)  # the same page at every build
+
+
 def _grade(built, name, nb_path):
     return asg.grade_one(nb_path, name, asg.autograder_zip(built / name))
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import inspect
 import json
 import os
 import re
@@ -56,9 +57,12 @@ def masters() -> dict[str, Path]:
 
 
 def _digest(path: Path) -> str:
-    """Key of a built assignment: its master and what its tests compute with."""
+    """Key of a built assignment: its master, what its tests compute with, and how the
+    otter output is changed afterwards (the init cell, the autograder's requirement)."""
+    steps = (add_requirements, init_cell_index, title_cell_index, fix_init_cell)
+    after = "".join(inspect.getsource(f) for f in steps) + INIT_CELL + package_requirement()
     return hashlib.sha256(
-        path.read_bytes() + source_key(ROOT).encode() + (INIT_CELL + package_requirement()).encode()
+        path.read_bytes() + source_key(ROOT).encode() + after.encode()
     ).hexdigest()
 
 
@@ -193,11 +197,30 @@ def init_cell_index(nb: dict, notebook: Path | str = "notebook") -> int:
     return init[0]
 
 
+def title_cell_index(nb: dict) -> int | None:
+    """Position of the markdown cell with the assignment's title (``# ...``), if any."""
+    for k, c in enumerate(nb["cells"]):
+        if c["cell_type"] == "markdown" and "".join(c["source"]).lstrip().startswith("# "):
+            return k
+    return None
+
+
 def fix_init_cell(notebook: Path, name: str) -> None:
-    """Replace otter's file-name-bound init cell of a student notebook by INIT_CELL."""
+    """Replace otter's file-name-bound init cell of a student notebook by INIT_CELL.
+
+    The cell goes right after the title (otter puts the one it generates first) and is
+    tagged ``hide-input``: the assignment's page in the book shows its title and
+    explanation first and the set-up code folded away; in Jupyter it runs as before.
+    """
     nb = json.loads(notebook.read_text(encoding="utf-8"))
-    cell = nb["cells"][init_cell_index(nb, notebook)]
+    at = init_cell_index(nb, notebook)
+    title = title_cell_index(nb)
+    cell = nb["cells"].pop(at)
     cell["source"] = INIT_CELL.format(name=name).splitlines(keepends=True)
+    tags = cell.setdefault("metadata", {}).setdefault("tags", [])
+    if "hide-input" not in tags:
+        tags.append("hide-input")
+    nb["cells"].insert(title if title is not None and title > at else at, cell)
     notebook.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
 

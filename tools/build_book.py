@@ -109,8 +109,32 @@ grading are read by your instructor.
 """
 
 
+def assignment_page(student: Path):
+    """The book's page of an assignment: its student version with ASSIGNMENT_NOTE
+    right under the title (the title cell is split after its heading line)."""
+    import nbformat
+
+    nb = nbformat.read(student, as_version=4)
+    name = student.stem
+    # fixed cell ids: the page's text is the same from one build to the next
+    note = nbformat.v4.new_markdown_cell(ASSIGNMENT_NOTE.format(chapter=name[1]), id="page-note")
+    at = assignments.title_cell_index(nb)
+    if at is None:
+        raise BuildError(f"{student}: no title cell ('# ...') to put the page's note under.")
+    heading, _, rest = nb.cells[at].source.lstrip().partition("\n")
+    nb.cells[at].source = heading
+    below = [note]
+    if rest.strip():
+        below.append(nbformat.v4.new_markdown_cell(rest.strip(), id="page-introduction"))
+    nb.cells[at + 1 : at + 1] = below
+    return nb
+
+
 def assignment_pages(book: Path) -> list[Path]:
-    """Student versions of the assignments as pages of the book (book/assignments/)."""
+    """Student versions of the assignments as pages of the book (book/assignments/).
+
+    A page is rewritten only when it changed, so that Sphinx does not read it again.
+    """
     import nbformat
 
     pages = []
@@ -122,11 +146,10 @@ def assignment_pages(book: Path) -> list[Path]:
         raise BuildError(str(err)) from None
     for folder in built:
         name = folder.name
-        nb = nbformat.read(folder / "student" / f"{name}.ipynb", as_version=4)
-        note = nbformat.v4.new_markdown_cell(ASSIGNMENT_NOTE.format(chapter=name[1]))
-        nb.cells.insert(2, note)  # after the otter set-up cell and the title
+        text = nbformat.writes(assignment_page(folder / "student" / f"{name}.ipynb")) + "\n"
         page = target / f"{name}.ipynb"
-        nbformat.write(nb, page)
+        if not page.exists() or page.read_text(encoding="utf-8") != text:
+            page.write_text(text, encoding="utf-8")
         pages.append(page)
     return pages
 
