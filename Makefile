@@ -7,7 +7,7 @@ PORT ?= 8000
 PY_STAMP := $(VENV)/.installed
 JS_STAMP := node_modules/.installed
 
-.PHONY: help setup book test lint serve lab pdf publish notebooks assignments grade clean distclean lock
+.PHONY: help setup book test lint serve lab pdf publish notebooks assignments grade points clean distclean lock
 
 help:
 	@echo "make book        set up (.venv, node_modules) and build the site in _build/html"
@@ -19,6 +19,7 @@ help:
 	@echo "make notebooks   write a plain .ipynb of every chapter to _build/notebooks/"
 	@echo "make assignments student and autograder versions in _build/assignments/"
 	@echo "make grade A=a1-complete-pooling DIR=submissions/   grade a folder of notebooks (_build/grades/)"
+	@echo "make points A=a1-complete-pooling   each question's points, public and hidden test cases"
 	@echo "make clean       remove _build/ (the next build executes every chapter)"
 	@echo "make distclean   also remove .venv/ and node_modules/"
 	@echo "make lock        re-resolve the Python dependencies into requirements.lock"
@@ -79,6 +80,11 @@ assignments: setup
 grade: assignments
 	@test -n "$(A)" -a -n "$(DIR)" || { echo "usage: make grade A=<assignment> DIR=<folder of .ipynb>"; exit 1; }
 	$(BIN)/python tools/assignments.py grade $(A) $(DIR) $(GRADE_ARGS)
+
+points: setup
+	@test -n "$(A)" || { echo "usage: make points A=<assignment>"; exit 1; }
+	@$(BIN)/python tools/assignments.py build $(A) >/dev/null
+	$(BIN)/python tools/assignments.py points $(A)
 
 clean:
 	rm -rf _build

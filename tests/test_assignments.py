@@ -69,6 +69,40 @@ def test_student_version_has_no_solutions_and_no_hidden_tests(built, name):
     assert "BEGIN TEST CONFIG" not in json.dumps(nb)
 
 
+@pytest.mark.parametrize("name", NAMES)
+def test_student_version_opens_with_its_title_and_folds_the_set_up_cell(built, name):
+    """Otter's init cell (which a6-a9 let otter put first) follows the title and carries
+    the hide-input tag: the book's page folds it away; in Jupyter it runs as usual."""
+    nb = json.loads((built / name / "student" / f"{name}.ipynb").read_text())
+    cells = nb["cells"]
+    assert cells[0]["cell_type"] == "markdown"
+    assert "".join(cells[0]["source"]).startswith(f"# Assignment {name[1]}:")
+    assert asg.init_cell_index(nb) == 1
+    init = cells[1]
+    assert "".join(init["source"]) == asg.INIT_CELL.format(name=name)
+    assert "hide-input" in init["metadata"]["tags"]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_book_page_puts_the_note_right_under_the_title(built, name):
+    import build_book
+
+    student = built / name / "student" / f"{name}.ipynb"
+    page = build_book.assignment_page(student)
+    heading, note, intro = (c.source for c in page.cells[:3])
+    assert heading.startswith(f"# Assignment {name[1]}:") and "\n" not in heading
+    assert note.startswith(":::{note}") and "**student version**" in note
+    first_code = next(c for c in page.cells if c.cell_type == "code")
+    assert "otter.Notebook(" in first_code.source
+    assert "hide-input" in first_code.metadata["tags"]
+    # The page is the student version plus the note, nothing lost or moved otherwise.
+    original = json.loads(student.read_text())["cells"]
+    text = ["".join(c["source"]) for c in original]
+    assert f"{heading}\n\n{intro}" == text[0]
+    assert [c.source for c in page.cells[3:]] == text[1:]
+    assert page == build_book.assignment_page(student)  # the same page at every build
+
+
 def _grade(built, name, nb_path):
     return asg.grade_one(nb_path, name, asg.autograder_zip(built / name))
 
@@ -179,3 +213,39 @@ def test_a_batch_with_bad_submissions_reports_each_and_goes_on(built, tmp_path):
         dave["status"] == "graded" and dave["autograded"] == 0 and "lost points" in dave["message"]
     )
     assert "RuntimeError: my notebook does not run" in dave["message"]
+
+
+def test_printed_grade_summary_is_narrow_and_keeps_every_message():
+    """`make grade` prints submission, status and score; long messages go underneath,
+    wrapped, one per submission (grades.csv keeps the wide table)."""
+    name = "a2-no-pooling"
+    long_canvas_name = "doe_jane_12345_67890_a2-no-pooling.ipynb"
+    error = (
+        "2 cell(s) raised an error, first KeyError: 'school_mean' (in the cell starting "
+        '\'hsb["school_mean"] = hsb.groupby("school")["ses"].transform("mean")\\n\')'
+    )
+    rows = [
+        {"submission": long_canvas_name, "status": "graded", "message": error + "; lost points on q2",
+         "q1": 2.0, "q2": 1.0, "autograded": 7.0, "autograded_max": 8.0},
+        {"submission": "bob.ipynb", "status": "not graded",
+         "message": "not a Jupyter notebook (the file is not valid notebook JSON)"},
+        {"submission": "carol.ipynb", "status": "graded", "message": "",
+         "autograded": 8.0, "autograded_max": 8.0},
+    ]  # fmt: skip
+    table = asg.grade_table(name, rows)
+    assert len(table.to_string(index=False).splitlines()[1]) > 150  # what used to be printed
+    text = asg.grade_summary(name, table, width=80)
+    lines = text.splitlines()
+    assert max(map(len, lines)) <= 80, text
+    assert lines[0].split() == ["submission", "status", "autograded"]
+    assert lines[2].split() == [long_canvas_name, "graded", "7/8"]
+    assert lines[3].split() == ["bob.ipynb", "not", "graded", "-"]
+    assert lines[4].split() == ["carol.ipynb", "graded", "8/8"]
+    messages = text.split("Messages:\n", 1)[1]
+    entries = [" ".join(e.split()) for e in messages.split("\n- ")]
+    assert entries == [
+        "- " + " ".join(f"{long_canvas_name}: {rows[0]['message']}".split()),
+        " ".join(f"bob.ipynb: {rows[1]['message']}".split()),
+    ]
+    manual = [q["name"] for q in asg.questions(name) if q["manual"]]
+    assert f"graded by hand (written/): {', '.join(manual)}, " in text

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -65,6 +66,24 @@ def test_points_table_says_public_tests_carry_points(built):
     assert (auto["public_points"] > 0).all() and (auto["hidden_points"] > 0).all()
     doc = (asg.ROOT / "book" / "instructors.md").read_text()
     assert "divided equally among its test cases" in doc
+
+
+def test_make_points_is_the_documented_command_and_prints_the_table(built, capsys):
+    """book/instructors.md names `make points A=…`; the target runs the book's Python."""
+    doc = (asg.ROOT / "book" / "instructors.md").read_text()
+    assert "make points A=" in doc and "python tools/assignments.py points" not in doc
+    dry = subprocess.run(
+        ["make", "-n", "--no-print-directory", "points", f"A={NAME}"],
+        cwd=asg.ROOT, capture_output=True, text=True,
+    )  # fmt: skip
+    assert dry.returncode == 0, dry.stderr
+    assert f".venv/bin/python tools/assignments.py points {NAME}" in dry.stdout
+    assert asg.main(["points", NAME, "--assignments", str(built)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].split()[:3] == ["question", "points", "graded"]
+    manual = [q["name"] for q in asg.questions(NAME) if q["manual"]]
+    assert [line.split()[0] for line in out[1:]] == [q["name"] for q in asg.questions(NAME)]
+    assert all("by hand" in line for line in out[1:] if line.split()[0] in manual)
 
 
 def test_student_notebook_finds_itself_under_another_file_name(built, tmp_path):
@@ -192,3 +211,60 @@ def test_autograder_zip_installs_helpers_for_gradescope(built):
     with zipfile.ZipFile(asg.autograder_zip(built / NAME)) as zf:
         env = zf.read("environment.yml").decode()  # otter puts pip requirements there
     assert f"- {asg.package_requirement()}" in env
+
+
+def _sections(markdown: str) -> dict[str, str]:
+    """The text under each '## <question> (...)' heading of a written-answers file."""
+    parts = re.split(r"^## (\S+) .*$", markdown, flags=re.M)
+    return {q: body.strip() for q, body in zip(parts[1::2], parts[2::2], strict=True)}
+
+
+@pytest.mark.parametrize("name", ["a1-complete-pooling", "a4-random-slopes"])
+def test_written_export_has_every_hand_graded_answer(name, tmp_path):
+    """Otter writes one question's END and the next one's BEGIN in a single cell; the
+    second hand-graded question is exported too, and an untouched cell is no answer."""
+    (folder,) = asg.build([name])
+    student = folder / "student" / f"{name}.ipynb"
+    manual = [q["name"] for q in asg.questions(name) if q["manual"]]
+    assert len(manual) == 2, manual
+    nb = json.loads(student.read_text())
+    cells = nb["cells"]
+    prose = [
+        k
+        for k, c in enumerate(cells)
+        if c["cell_type"] == "markdown" and "otter_answer_cell" in c["metadata"].get("tags", [])
+    ]
+    assert len(prose) == len(manual)  # one written answer cell per hand-graded question
+    for q, k in zip(manual, prose, strict=True):
+        assert "".join(cells[k]["source"]) == asg.PLACEHOLDER
+        cells[k]["source"] = f"Larger. (my answer to {q})"
+    code_after = cells[prose[-1] + 1]  # a4's q5 also asks for code and its output
+    tags = code_after["metadata"].get("tags", [])
+    has_code = code_after["cell_type"] == "code" and "otter_answer_cell" in tags
+    if has_code:
+        code_after["source"] = "m_quad = 'my fit'\nm_quad"
+        code_after["outputs"] = [
+            {"output_type": "execute_result", "data": {"text/plain": "'my fit'"},
+             "metadata": {}, "execution_count": 1}
+        ]  # fmt: skip
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    (subs / "answered.ipynb").write_text(json.dumps(nb))
+    shutil.copy(student, subs / "untouched.ipynb")
+    written = asg.write_written_answers(name, subs, tmp_path / "written", asg.OUT)
+    assert sorted(p.name for p in written) == ["answered.md", "untouched.md"]
+
+    answered = _sections((tmp_path / "written" / "answered.md").read_text())
+    assert list(answered) == manual
+    for q in manual:
+        assert f"Larger. (my answer to {q})" in answered[q], answered
+        assert "no answer" not in answered[q]
+    assert (name == "a4-random-slopes") == has_code
+    if has_code:  # the code, then what it printed
+        assert "m_quad = 'my fit'\nm_quad\n```" in answered[manual[-1]], answered
+        assert "```text\n'my fit'\n```" in answered[manual[-1]], answered
+
+    untouched = _sections((tmp_path / "written" / "untouched.md").read_text())
+    assert untouched == {q: "*(no answer)*" for q in manual}, untouched
+    # otter's placeholder alone is no answer, also without the student version at hand
+    assert asg.written_answers(student, name)[manual[0]] == ""

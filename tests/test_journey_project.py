@@ -27,8 +27,21 @@ def test_licences_citation_changelog_and_version_agree():
     first = re.search(r"^## (\S+)", (ROOT / "CHANGELOG.md").read_text(), re.M).group(1)
     assert first == helpers.__version__
     meta = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    assert meta["license"]["text"] == "BSD-3-Clause"
+    assert meta["license"] == "BSD-3-Clause"  # an SPDX expression (PEP 639)
+    assert meta["license-files"] == ["LICENSE", "LICENSE-text"]
     assert {"student", "lab"} <= set(meta["optional-dependencies"])
+
+
+def test_install_line_of_the_pages_is_the_configured_repository():
+    """The pages print the install line as text: it must name `_config.yml`'s repository,
+    as the published notebooks' install cell and the autograder's requirement do."""
+    from _common import package_requirement
+
+    wanted = f'pip install "{package_requirement(ROOT, "student")}"'
+    for page in ("book/using-the-book.md", "book/instructors.md"):
+        lines = [ln for ln in (ROOT / page).read_text().splitlines() if "pip install" in ln]
+        assert wanted in lines, f"{page}: the install line should read {wanted}"
+        assert all("git+" not in ln or ln == wanted for ln in lines), (page, lines)
 
 
 def test_build_progress_names_each_page_being_executed():
@@ -44,6 +57,26 @@ def test_build_progress_names_each_page_being_executed():
     assert "executed chapters/01-complete-pooling.md in 13.2 s" in notes[1]
     assert "reading chapters/02-no-pooling (40%)" in notes[2]
     assert notes[3] is None
+
+
+def test_build_progress_reports_the_writing_stage_once():
+    """Sphinx logs one "writing output" line per page (and an empty one for message
+    catalogues); the progress says it once, with the time the first page is written."""
+    lines = [
+        "writing output... ",
+        "reading sources... [100%] book/intro",
+        "writing output... [ 10%] book/assignments/a1-complete-pooling",
+        "writing output... [ 20%] book/assignments/a2-no-pooling",
+        "writing output... [100%] book/intro",
+        "build succeeded.",
+    ]
+    stages = set()
+    notes = [build_book.progress(line, Path("/repo"), 7.0, stages) for line in lines]
+    said = [n for n in notes if n]
+    assert sum("writing output" in n for n in said) == 1, said
+    assert notes[2] == "[book]     7 s  writing output"
+    assert notes[0] is None and notes[3] is None and notes[4] is None
+    assert "build succeeded" in notes[5]
 
 
 @pytest.mark.slow

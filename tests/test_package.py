@@ -17,6 +17,15 @@ def test_installed_distribution_reports_the_same_version():
     assert version("multilevel-book-helpers") == helpers.__version__
 
 
+def test_installed_distribution_states_its_licence():
+    """pyproject.toml's SPDX licence reaches the metadata (PEP 639), with both licence files."""
+    from importlib.metadata import metadata
+
+    meta = metadata("multilevel-book-helpers")
+    assert meta["License-Expression"] == "BSD-3-Clause"
+    assert sorted(meta.get_all("License-File")) == ["LICENSE", "LICENSE-text"]
+
+
 def test_fitting_does_not_import_altair_but_interactive_is_there():
     """``import helpers`` stays light: Altair loads when hp.interactive is first used."""
     import subprocess

@@ -15,13 +15,20 @@ saying why, and the rest of the batch goes on.
 Usage::
 
     python tools/assignments.py build [NAME ...] [--out _build/assignments]
-    python tools/assignments.py grade NAME SUBMISSIONS_DIR [--out grades.csv]
+    python tools/assignments.py grade NAME SUBMISSIONS_DIR [--out _build/grades/NAME]
+    python tools/assignments.py points NAME
+
+``grade --out`` names a folder: it receives ``grades.csv`` and ``written/`` (one
+Markdown file of hand-graded answers per submission). Run these with the book's
+environment (``.venv/bin/python``), or through ``make assignments``, ``make grade``
+and ``make points``.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import inspect
 import json
 import os
 import re
@@ -29,6 +36,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import textwrap
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -49,9 +57,12 @@ def masters() -> dict[str, Path]:
 
 
 def _digest(path: Path) -> str:
-    """Key of a built assignment: its master and what its tests compute with."""
+    """Key of a built assignment: its master, what its tests compute with, and how the
+    otter output is changed afterwards (the init cell, the autograder's requirement)."""
+    steps = (add_requirements, init_cell_index, title_cell_index, fix_init_cell)
+    after = "".join(inspect.getsource(f) for f in steps) + INIT_CELL + package_requirement()
     return hashlib.sha256(
-        path.read_bytes() + source_key(ROOT).encode() + (INIT_CELL + package_requirement()).encode()
+        path.read_bytes() + source_key(ROOT).encode() + after.encode()
     ).hexdigest()
 
 
@@ -186,11 +197,30 @@ def init_cell_index(nb: dict, notebook: Path | str = "notebook") -> int:
     return init[0]
 
 
+def title_cell_index(nb: dict) -> int | None:
+    """Position of the markdown cell with the assignment's title (``# ...``), if any."""
+    for k, c in enumerate(nb["cells"]):
+        if c["cell_type"] == "markdown" and "".join(c["source"]).lstrip().startswith("# "):
+            return k
+    return None
+
+
 def fix_init_cell(notebook: Path, name: str) -> None:
-    """Replace otter's file-name-bound init cell of a student notebook by INIT_CELL."""
+    """Replace otter's file-name-bound init cell of a student notebook by INIT_CELL.
+
+    The cell goes right after the title (otter puts the one it generates first) and is
+    tagged ``hide-input``: the assignment's page in the book shows its title and
+    explanation first and the set-up code folded away; in Jupyter it runs as before.
+    """
     nb = json.loads(notebook.read_text(encoding="utf-8"))
-    cell = nb["cells"][init_cell_index(nb, notebook)]
+    at = init_cell_index(nb, notebook)
+    title = title_cell_index(nb)
+    cell = nb["cells"].pop(at)
     cell["source"] = INIT_CELL.format(name=name).splitlines(keepends=True)
+    tags = cell.setdefault("metadata", {}).setdefault("tags", [])
+    if "hide-input" not in tags:
+        tags.append("hide-input")
+    nb["cells"].insert(title if title is not None and title > at else at, cell)
     notebook.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
@@ -217,23 +247,77 @@ def _check_submission(path: Path, name: str) -> str | None:
     return None
 
 
-def written_answers(path: Path, name: str) -> dict[str, str]:
-    """The text of each hand-graded question's answer cells in a submitted notebook."""
+# What otter puts in a markdown answer cell of the student version.
+PLACEHOLDER = "_Type your answer here, replacing this text._"
+_MARKER = re.compile(r"<!--\s*(BEGIN|END) QUESTION\s*-->")
+_OUTPUT_LINES = 40  # lines of a code answer's printed output copied into the export
+
+
+def _answer_text(cell: dict) -> str:
+    """An answer cell as Markdown: prose as written, code and its text output fenced."""
+    source = "".join(cell.get("source", [])).strip()
+    if cell.get("cell_type") != "code":
+        return source
+    parts = [f"```python\n{source}\n```"]
+    shown = []
+    for out in cell.get("outputs", []):
+        if out.get("output_type") == "stream":
+            shown.append("".join(out.get("text", [])))
+        elif "data" in out and "text/plain" in out["data"]:
+            shown.append("".join(out["data"]["text/plain"]))
+        elif out.get("output_type") == "error":
+            shown.append(f"{out.get('ename', 'Error')}: {out.get('evalue', '')}")
+    lines = "\n".join(s.rstrip("\n") for s in shown).splitlines()
+    if lines:
+        more = len(lines) - _OUTPUT_LINES
+        lines = lines[:_OUTPUT_LINES] + ([f"... ({more} more lines)"] if more > 0 else [])
+        parts.append("Output:\n\n```text\n" + "\n".join(lines) + "\n```")
+    return "\n\n".join(parts)
+
+
+def starter_cells(name: str, out: Path = OUT) -> set[str]:
+    """The answer cells of the built student version as handed out (nothing answered)."""
+    student = Path(out) / name / "student" / f"{name}.ipynb"
+    if not student.is_file():
+        return set()
+    nb = json.loads(student.read_text(encoding="utf-8"))
+    return {
+        "".join(c["source"]).strip()
+        for c in nb["cells"]
+        if "otter_answer_cell" in c.get("metadata", {}).get("tags", [])
+    }
+
+
+def written_answers(path: Path, name: str, blank: set[str] = frozenset()) -> dict[str, str]:
+    """The text of each hand-graded question's answer cells in a submitted notebook.
+
+    Otter marks a hand-graded question with ``<!-- BEGIN QUESTION -->`` and
+    ``<!-- END QUESTION -->`` in markdown cells, and one cell often holds the END of
+    one question and the BEGIN of the next: the markers are read in order wherever
+    they are. An answer cell left as handed out (otter's placeholder, or a cell in
+    ``blank``, e.g. from :func:`starter_cells`) is no answer; a question with no
+    other answer cell maps to "".
+    """
     manual = [q["name"] for q in questions(name) if q["manual"]]
+    unanswered = {PLACEHOLDER, *blank}
     nb = json.loads(path.read_text(encoding="utf-8"))
     answers, current = {}, None
     for cell in nb["cells"]:
         text = "".join(cell.get("source", []))
-        if text.lstrip().startswith("<!-- BEGIN QUESTION -->"):
-            idx = len(answers)
-            current = manual[idx] if idx < len(manual) else f"manual{idx + 1}"
-            answers[current] = ""
-        elif text.lstrip().startswith("<!-- END QUESTION -->"):
-            current = None
-        elif current is not None and "otter_answer_cell" in cell.get("metadata", {}).get(
-            "tags", []
-        ):
-            answers[current] += text.strip() + "\n"
+        tags = cell.get("metadata", {}).get("tags", [])
+        if current is not None and "otter_answer_cell" in tags:
+            if text.strip() and text.strip() not in unanswered:
+                answers[current] += _answer_text(cell) + "\n\n"
+            continue
+        if cell.get("cell_type") != "markdown":
+            continue
+        for marker in _MARKER.findall(text):
+            if marker == "BEGIN":
+                idx = len(answers)
+                current = manual[idx] if idx < len(manual) else f"manual{idx + 1}"
+                answers[current] = ""
+            else:
+                current = None
     return answers
 
 
@@ -411,15 +495,61 @@ def grade_table(name: str, rows: list[dict]):
     return table
 
 
-def write_written_answers(name: str, folder: Path, target: Path) -> list[Path]:
-    """One Markdown file per submission with its answers to the hand-graded questions."""
+def grade_summary(name: str, table, width: int = 100) -> str:
+    """What ``make grade`` prints: a narrow table, then each message on its own lines.
+
+    One row per submission with its status and autograded score out of the maximum;
+    the messages (why a notebook was not graded, errors, lost points) follow, wrapped
+    to ``width``. ``grades.csv`` keeps every column.
+    """
+    top, rows = table.iloc[0], table.iloc[1:]
+    score = [
+        f"{r['autograded']:g}/{r['autograded_max']:g}" if r["status"] == "graded" else "-"
+        for _, r in rows.iterrows()
+    ]
+    cells = [
+        ("submission", "status", "autograded"),
+        *zip(rows["submission"], rows["status"], score, strict=True),
+    ]
+    w1, w2 = (max(len(str(c[i])) for c in cells) for i in (0, 1))
+    lines = [f"{a:<{w1}}  {b:<{w2}}  {c}" for a, b, c in cells]
+    lines.insert(1, "-" * max(map(len, lines)))
+    manual = [q["name"] for q in questions(name) if q["manual"]]
+    by_hand = (
+        f"graded by hand (written/): {', '.join(manual)}, {top['manual_max']:g} points"
+        if manual
+        else "no question is graded by hand"
+    )
+    lines += ["", f"Autograded maximum: {top['autograded_max']:g} points; {by_hand}."]
+    notes = [
+        f"{r['submission']}: {r['message']}"
+        for _, r in rows.iterrows()
+        if isinstance(r["message"], str) and r["message"]
+    ]
+    if notes:
+        lines += ["", "Messages:"]
+        for note in notes:
+            lines += textwrap.wrap(
+                note, width=width, initial_indent="- ", subsequent_indent="  ",
+                break_long_words=False, break_on_hyphens=False,
+            )  # fmt: skip
+    return "\n".join(lines)
+
+
+def write_written_answers(name: str, folder: Path, target: Path, out: Path = OUT) -> list[Path]:
+    """One Markdown file per submission with its answers to the hand-graded questions.
+
+    ``out`` holds the built assignments: an answer cell left as in the student version
+    there counts as no answer.
+    """
     target.mkdir(parents=True, exist_ok=True)
     prompts = {q["name"]: q["points"] for q in questions(name) if q["manual"]}
+    blank = starter_cells(name, out)
     written = []
     for path in sorted(Path(folder).glob("*.ipynb")):
         if _check_submission(path, name):
             continue
-        answers = written_answers(path, name)
+        answers = written_answers(path, name, blank)
         lines = [f"# {path.name}: written answers ({name})", ""]
         for q, points in prompts.items():
             lines += [f"## {q} ({points:g} points, graded by hand)", ""]
@@ -455,7 +585,8 @@ def main(argv=None) -> int:
                 print(f"{path.name}: student {path / 'student'}, autograder {path / 'autograder'}")
             return 0
         if args.command == "points":
-            print(points_table(args.name, Path(args.assignments)).to_string(index=False))
+            table = points_table(args.name, Path(args.assignments))
+            print(table.to_string(index=False, na_rep="", float_format="{:g}".format))
             return 0
         out = Path(args.out) if args.out else GRADES / args.name
         limits = sandbox.Limits(
@@ -464,7 +595,10 @@ def main(argv=None) -> int:
             memory_bytes=int(args.memory_gb * sandbox.GIB),
         )
         print(f"Grading {args.folder} as {args.name} with {args.jobs or _workers()} grader(s).")
-        print(f"Each submission: {args.timeout:g} s, {args.memory_gb:g} GB; {sandbox.isolation()}.")
+        limits_line = (
+            f"Each submission: {args.timeout:g} s, {args.memory_gb:g} GB; {sandbox.isolation()}."
+        )
+        print("\n".join(textwrap.wrap(limits_line, width=100, subsequent_indent="  ")))
         rows = grade(
             args.name,
             Path(args.folder),
@@ -476,8 +610,10 @@ def main(argv=None) -> int:
         table = grade_table(args.name, rows)
         out.mkdir(parents=True, exist_ok=True)
         table.to_csv(out / "grades.csv", index=False)
-        written = write_written_answers(args.name, Path(args.folder), out / "written")
-        print(table.to_string(index=False))
+        written = write_written_answers(
+            args.name, Path(args.folder), out / "written", Path(args.assignments)
+        )
+        print("\n" + grade_summary(args.name, table))
         print(f"\nwrote {out / 'grades.csv'} and {len(written)} file(s) of written answers")
         print(f"in {out / 'written'}")
         return 0

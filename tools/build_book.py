@@ -109,8 +109,32 @@ grading are read by your instructor.
 """
 
 
+def assignment_page(student: Path):
+    """The book's page of an assignment: its student version with ASSIGNMENT_NOTE
+    right under the title (the title cell is split after its heading line)."""
+    import nbformat
+
+    nb = nbformat.read(student, as_version=4)
+    name = student.stem
+    # fixed cell ids: the page's text is the same from one build to the next
+    note = nbformat.v4.new_markdown_cell(ASSIGNMENT_NOTE.format(chapter=name[1]), id="page-note")
+    at = assignments.title_cell_index(nb)
+    if at is None:
+        raise BuildError(f"{student}: no title cell ('# ...') to put the page's note under.")
+    heading, _, rest = nb.cells[at].source.lstrip().partition("\n")
+    nb.cells[at].source = heading
+    below = [note]
+    if rest.strip():
+        below.append(nbformat.v4.new_markdown_cell(rest.strip(), id="page-introduction"))
+    nb.cells[at + 1 : at + 1] = below
+    return nb
+
+
 def assignment_pages(book: Path) -> list[Path]:
-    """Student versions of the assignments as pages of the book (book/assignments/)."""
+    """Student versions of the assignments as pages of the book (book/assignments/).
+
+    A page is rewritten only when it changed, so that Sphinx does not read it again.
+    """
     import nbformat
 
     pages = []
@@ -122,11 +146,10 @@ def assignment_pages(book: Path) -> list[Path]:
         raise BuildError(str(err)) from None
     for folder in built:
         name = folder.name
-        nb = nbformat.read(folder / "student" / f"{name}.ipynb", as_version=4)
-        note = nbformat.v4.new_markdown_cell(ASSIGNMENT_NOTE.format(chapter=name[1]))
-        nb.cells.insert(2, note)  # after the otter set-up cell and the title
+        text = nbformat.writes(assignment_page(folder / "student" / f"{name}.ipynb")) + "\n"
         page = target / f"{name}.ipynb"
-        nbformat.write(nb, page)
+        if not page.exists() or page.read_text(encoding="utf-8") != text:
+            page.write_text(text, encoding="utf-8")
         pages.append(page)
     return pages
 
@@ -136,8 +159,13 @@ _EXECUTED = re.compile(r"^(\S+): Executed notebook in ([\d.]+) seconds")
 _READING = re.compile(r"reading sources\.\.\. \[\s*(\d+)%\] (\S+)")
 
 
-def progress(line: str, book: Path, elapsed: float) -> str | None:
-    """A short progress line for a line of the jupyter-book log, or None to stay quiet."""
+def progress(line: str, book: Path, elapsed: float, stages: set[str] | None = None) -> str | None:
+    """A short progress line for a line of the jupyter-book log, or None to stay quiet.
+
+    Sphinx logs "writing output... [ 10%] page" once per page: with ``stages`` (the
+    stages already reported, updated here) that stage is reported once, when the
+    first page is written.
+    """
     if m := _EXECUTING.search(line):
         return f"[book] {elapsed:5.0f} s  executing {m.group(1).replace(str(book) + '/', '')}"
     if m := _EXECUTED.search(line):
@@ -147,7 +175,13 @@ def progress(line: str, book: Path, elapsed: float) -> str | None:
         return f"[book] {elapsed:5.0f} s  reading {m.group(2)} ({m.group(1)}%)"
     if ("WARNING" in line or "ERROR" in line) and "[IPKernelApp]" not in line:
         return f"[book] {line}"
-    if line.startswith("writing output") or line.startswith("build succeeded"):
+    if line.startswith("writing output"):
+        if "%]" not in line or (stages is not None and "writing output" in stages):
+            return None  # an empty stage (message catalogues) or one already reported
+        if stages is not None:
+            stages.add("writing output")
+        return f"[book] {elapsed:5.0f} s  writing output"
+    if line.startswith("build succeeded"):
         return f"[book] {elapsed:5.0f} s  {line.split('...')[0]}"
     return None
 
@@ -201,11 +235,11 @@ def build(book: Path, output: Path | None = None, quiet: bool = False) -> Path:
     proc = subprocess.Popen(
         cmd, cwd=book, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
     )
-    lines = []
+    lines, stages = [], set()
     for raw in proc.stdout:
         line = re.sub(r"\x1b\[[0-9;]*m", "", raw.rstrip("\n"))
         lines.append(line)
-        note = progress(line, book, time.perf_counter() - start)
+        note = progress(line, book, time.perf_counter() - start, stages)
         if note:
             say(note)
     proc.wait()
