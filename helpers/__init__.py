@@ -11,7 +11,7 @@ re-exported here (see ``book/notation.md`` for the symbols and their code names)
     g = hp.fit_glmm("use ~ age + urban + (1 | district)", df, family="binomial")
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 from . import widgets
 from ._fit import MixedFit
