@@ -68,8 +68,12 @@ def _fit(key: str) -> hp.GlmmFit:
     )
 
 
-@cache
 def _profile(key: str, level: float = 0.95) -> pd.DataFrame:
+    return _profile_at(key, level)
+
+
+@cache  # (key, level) always passed alike, so that each profile is computed once
+def _profile_at(key: str, level: float) -> pd.DataFrame:
     return _fit(key).confint(method="profile", level=level)
 
 
