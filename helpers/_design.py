@@ -386,8 +386,8 @@ def factorize_groups(col: pd.Series) -> tuple[np.ndarray, pd.Index]:
             labels = pd.Categorical.from_codes(np.flatnonzero(present), dtype=col.dtype)
             return position[codes], pd.CategoricalIndex(labels, name=col.name)
     elif isinstance(col.dtype, np.dtype) and col.dtype.kind in "iu":
-        labels, codes = np.unique(col.to_numpy(), return_inverse=True)
-        return codes.astype(np.intp, copy=False), pd.Index(labels, name=col.name)
+        codes, labels = pd.factorize(col.to_numpy(), sort=True)  # no Series overhead
+        return codes, pd.Index(labels, name=col.name)
     codes, labels = pd.factorize(col, sort=True)
     return codes, pd.Index(labels, name=col.name)
 
