@@ -36,6 +36,7 @@ __all__ = [
     "Design",
     "build_design",
     "check_identifiable",
+    "checked_model_matrix",
     "check_outcome_varies",
     "check_random_slopes",
     "check_rank",
@@ -99,7 +100,7 @@ def to_float(frame, what: str) -> np.ndarray:
         raise TypeError(f"Could not turn {what} into numbers: {err}") from None
 
 
-def _model_matrix(expr: str, data: pd.DataFrame, what: str):
+def checked_model_matrix(expr: str, data: pd.DataFrame, what: str):
     """formulaic's model matrix, with its errors reported as ValueError naming the part."""
     try:
         with np.errstate(all="ignore"):  # inf/NaN from a transformation are named later
@@ -213,7 +214,7 @@ def _side(expr: str, data: pd.DataFrame, what: str, variables):
     plan = _PLANS.get(key) if key is not None else None
     if plan is not None:
         return plan.build(data), list(plan.names), plan.spec
-    mm = _model_matrix(expr, data, what)
+    mm = checked_model_matrix(expr, data, what)
     M = to_float(mm, what)
     if key is not None:
         _remember(key, _plan_of(mm.model_spec, data))
@@ -252,7 +253,7 @@ def fixed_part(f: LmmFormula, data: pd.DataFrame):
     Returns ``(y, X, the formulaic model matrix of X, that of the outcome)``.
     """
     check_outcome(data, f.outcome, f.outcome_variables())
-    mm = _model_matrix(f.fixed, data, f"the fixed-effects design of {f.fixed!r}")
+    mm = checked_model_matrix(f.fixed, data, f"the fixed-effects design of {f.fixed!r}")
     y = to_float(mm.lhs, f"the outcome {f.outcome!r}").ravel()
     check_finite_matrix(y, [f.outcome], data.index, "The outcome")
     X = to_float(mm.rhs, "the fixed-effects design")
@@ -310,7 +311,7 @@ def build_design(
                 f"The outcome {f.outcome!r} must be a column name of the data for this model "
                 "(no expression on the left of '~'): compute it as a column first."
             )
-        rhs = _model_matrix(f.fixed_rhs, data, what)
+        rhs = checked_model_matrix(f.fixed_rhs, data, what)
         y, outcome_frame = None, data[[f.outcome_column]]
         X = to_float(rhs, "the fixed-effects design")
         check_finite_matrix(X, list(rhs.columns), data.index, "The fixed-effects term")

@@ -25,10 +25,11 @@ from formulaic.errors import DataMismatchWarning
 
 from ._coef import coef_table
 from ._design import Design, to_float
+from ._profile import DevianceProfile, intervals
 from ._validate import check_bool, check_frame, check_option, row_label
 from .formula import formula_variables
 
-__all__ = ["MixedFit", "invertible"]
+__all__ = ["MixedFit", "check_fit", "invertible", "named_fits"]
 
 
 def _read_only(a: np.ndarray) -> np.ndarray:
@@ -327,9 +328,28 @@ class MixedFit:
         ``method``: ``"profile"`` (default), ``"wald"`` or ``"bootstrap"`` (parametric
         bootstrap, percentile intervals from ``n`` refits, seeded by ``seed``).
         """
-        from .confint import confint
+        return intervals(self, method=method, level=level, n=n, seed=seed)
 
-        return confint(self, method=method, level=level, n=n, seed=seed)
+    # -- what intervals and the bootstrap need: each family implements it -------------
+    def deviance_profile(self) -> DevianceProfile:
+        """The deviance as a function of the parameters (sd, cor, [sigma], beta): what
+        :meth:`confint` computes every interval from (lme4's ``devfun2``); see
+        :class:`helpers._profile.DevianceProfile`."""
+        raise NotImplementedError(f"{type(self).__name__} does not define deviance_profile().")
+
+    def simulate(self, n: int = 1, *, seed=None) -> np.ndarray:
+        """Outcomes drawn from the fitted model, shape ``(n, n_obs)`` (lme4's ``simulate``)."""
+        raise NotImplementedError(
+            f"{type(self).__name__} cannot yet be simulated from: the parametric bootstrap "
+            "needs a linear mixed model (hp.fit_lmm)."
+        )
+
+    def refit(self, y) -> MixedFit:
+        """The same model fitted to a new outcome of ``n_obs`` values (lme4's ``refit``)."""
+        raise NotImplementedError(
+            f"{type(self).__name__} cannot yet be refitted: the parametric bootstrap "
+            "needs a linear mixed model (hp.fit_lmm)."
+        )
 
     # -- presentation -----------------------------------------------------------------
     def random_part(self) -> pd.DataFrame:
@@ -481,3 +501,52 @@ def invertible(M: np.ndarray) -> np.ndarray:
     d = np.linalg.det(M)
     scale = np.prod(np.diagonal(M, axis1=1, axis2=2), axis=1)
     return np.abs(d) > 1e-10 * np.maximum(scale, 1e-300)
+
+
+# ------------------------------------------------------- checks of fits given to consumers
+
+
+def check_fit(fit, what: str = "the argument") -> None:
+    """fit must be a fitted mixed model; the message names the argument and its type."""
+    if not isinstance(fit, MixedFit):
+        hint = (
+            " A single-level fit from hp.fit_ols has no random part to test or shrink."
+            if type(fit).__name__ == "OlsFit"
+            else ""
+        )
+        raise TypeError(
+            f"{what} is of type {type(fit).__name__}, not a fit from hp.fit_lmm or "
+            "hp.fit_glmm (a fitted mixed model): pass e.g. "
+            f"m = hp.fit_lmm('popular ~ extrav + (1 | class)', df).{hint}"
+        )
+
+
+def named_fits(args: tuple, caller: str) -> dict:
+    """The fits given to ``compare`` or ``model_table``, with their labels: one rule for both.
+
+    Accepted: the fits as separate arguments (``f(m0, m1)``), one list or tuple of
+    fits (``f([m0, m1])``), or one dict ``{label: fit}`` (``f({"empty": m0,
+    "slope": m1})``). The labels are the dict's keys (as strings); otherwise
+    ``"M0"``, ``"M1"``, ... by position, the first fit being M0.
+    """
+    if len(args) == 1 and isinstance(args[0], dict):
+        named = {str(k): v for k, v in args[0].items()}
+        if len(named) != len(args[0]):
+            raise ValueError(
+                f"The labels of the fits given to {caller} must differ as text; "
+                f"{list(args[0])} do not."
+            )
+    else:
+        if len(args) == 1 and isinstance(args[0], list | tuple):
+            args = tuple(args[0])
+        for k, f in enumerate(args):
+            if isinstance(f, dict | list | tuple):
+                raise TypeError(
+                    f"Argument {k + 1} of {caller} is a {type(f).__name__}: pass the fits "
+                    f"either one by one, {caller}(m0, m1), or as one list or one dict "
+                    f"{{label: fit}}, not both."
+                )
+        named = {f"M{k}": f for k, f in enumerate(args)}
+    for label, f in named.items():
+        check_fit(f, f"Model {label!r} of {caller}")
+    return named

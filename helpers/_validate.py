@@ -20,7 +20,6 @@ __all__ = [
     "check_bool",
     "check_count",
     "check_finite_matrix",
-    "check_fit",
     "check_frame",
     "check_option",
     "check_outcome",
@@ -28,7 +27,6 @@ __all__ = [
     "check_seed",
     "count_missing",
     "handle_missing",
-    "named_fits",
     "row_label",
 ]
 
@@ -72,54 +70,6 @@ def check_option(value, name: str, allowed: tuple[str, ...]) -> str:
     if value not in allowed:
         raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}, not {value!r}.")
     return value
-
-
-def check_fit(fit, what: str = "the argument") -> None:
-    """fit must be a fitted mixed model; the message names the argument and its type."""
-    from ._fit import MixedFit  # here, not at the top: _fit imports this module
-
-    if not isinstance(fit, MixedFit):
-        hint = (
-            " A single-level fit from hp.fit_ols has no random part to test or shrink."
-            if type(fit).__name__ == "OlsFit"
-            else ""
-        )
-        raise TypeError(
-            f"{what} is of type {type(fit).__name__}, not a fit from hp.fit_lmm or "
-            "hp.fit_glmm (a fitted mixed model): pass e.g. "
-            f"m = hp.fit_lmm('popular ~ extrav + (1 | class)', df).{hint}"
-        )
-
-
-def named_fits(args: tuple, caller: str) -> dict:
-    """The fits given to ``compare`` or ``model_table``, with their labels: one rule for both.
-
-    Accepted: the fits as separate arguments (``f(m0, m1)``), one list or tuple of
-    fits (``f([m0, m1])``), or one dict ``{label: fit}`` (``f({"empty": m0,
-    "slope": m1})``). The labels are the dict's keys (as strings); otherwise
-    ``"M0"``, ``"M1"``, ... by position, the first fit being M0.
-    """
-    if len(args) == 1 and isinstance(args[0], dict):
-        named = {str(k): v for k, v in args[0].items()}
-        if len(named) != len(args[0]):
-            raise ValueError(
-                f"The labels of the fits given to {caller} must differ as text; "
-                f"{list(args[0])} do not."
-            )
-    else:
-        if len(args) == 1 and isinstance(args[0], list | tuple):
-            args = tuple(args[0])
-        for k, f in enumerate(args):
-            if isinstance(f, dict | list | tuple):
-                raise TypeError(
-                    f"Argument {k + 1} of {caller} is a {type(f).__name__}: pass the fits "
-                    f"either one by one, {caller}(m0, m1), or as one list or one dict "
-                    f"{{label: fit}}, not both."
-                )
-        named = {f"M{k}": f for k, f in enumerate(args)}
-    for label, f in named.items():
-        check_fit(f, f"Model {label!r} of {caller}")
-    return named
 
 
 def handle_missing(

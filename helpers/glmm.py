@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -57,8 +58,9 @@ from . import _pirls
 from ._design import Design, build_design
 from ._fit import MixedFit
 from ._pls import ThetaMap, boundary
+from ._profile import DevianceProfile, cov_factor, intervals, random_params, sd_cor
 from ._validate import check_frame, handle_missing
-from .lmm import warn_fit_problems
+from .lmm import ConvergenceWarning, warn_fit_problems
 
 __all__ = ["GlmmFit", "PerfectSeparationError", "fit_glmm"]
 
@@ -933,9 +935,12 @@ class GlmmFit(MixedFit):
         from the deviance's curvature, where glmer gives NA). ``method="bootstrap"``
         is for linear mixed models only. See :func:`helpers.confint.confint`.
         """
-        from .confint import confint
+        return intervals(self, method=method, level=level, n=n, seed=seed)
 
-        return confint(self, method=method, level=level, n=n, seed=seed)
+    def deviance_profile(self) -> GlmmProfile:
+        """The fit's deviance as a function of (sd, cor, beta), for intervals (see
+        :class:`GlmmProfile`)."""
+        return GlmmProfile(self)
 
     def reliability(self) -> pd.DataFrame:
         raise TypeError(
@@ -990,3 +995,278 @@ class GlmmFit(MixedFit):
 def _check_type(type_: str) -> None:
     if type_ not in ("link", "response"):
         raise ValueError(f"type must be 'link' or 'response', not {type_!r}.")
+
+
+# ------------------------------------------------------------- intervals (confint)
+
+
+class GlmmProfile(DevianceProfile):
+    """A GLMM fit's deviance as a function of its parameters, for intervals
+    (:meth:`GlmmFit.deviance_profile`; the interface: :class:`helpers._profile.DevianceProfile`).
+
+    The parameters are those lme4 profiles a GLMM on, ``par = (sd, cor, beta)``:
+    the standard deviation of every random term, the estimated correlations, and
+    the fixed effects (no residual scale). The deviance is the fit's own
+    (:class:`helpers._pirls.Objective`: the Laplace approximation, or adaptive
+    Gauss-Hermite quadrature with the fit's ``nagq``), with the conditional modes
+    found by penalised IRLS for each (theta, beta), as glmer's second stage.
+
+    The searches work on internal coordinates ``w`` in which the engine's columns
+    are centred and scaled (:func:`engine_problem`): ``par = A @ w``
+    with ``A`` diagonal in the random part (``1 / zscale`` for a standard
+    deviation, 1 for a correlation) and ``Minv`` for the fixed effects. There the
+    deviance's curvature is of the same order in every direction, whatever the
+    units of the data.
+    """
+
+    def __init__(self, fit):
+        self.fit = fit
+        pb, _, Minv, zscale = engine_problem(
+            _pirls.Family(fit.family, fit.link),
+            fit.y,
+            fit.weights,
+            fit.offset,
+            fit.X,
+            fit.Z,
+            fit.group_codes,
+            fit.n_groups,
+            fit.blocks,
+            fit.fixed_names,
+        )
+        self.obj = _pirls.Objective(pb, fit.nagq)
+        self.engine_lower = np.concatenate([pb.theta_lower(), np.full(pb.p, -np.inf)])
+        self.rows, self.cols = pb.lower_idx
+        self.q = pb.q
+        names, kinds, pairs = random_params(fit)
+        self.n_random = len(names)
+        self.names = [*names, *fit.fixed.index]
+        self.kinds = [*kinds, *["beta"] * pb.p]
+        self.pairs = pairs
+        k = self.n_random + pb.p
+        self.A = np.zeros((k, k))
+        for r, ((i, _), kind) in enumerate(zip(pairs, kinds, strict=True)):
+            self.A[r, r] = 1.0 / zscale[i] if kind == "sd" else 1.0
+        self.A[self.n_random :, self.n_random :] = Minv
+        tau = fit.tau.to_numpy()
+        self.par_hat = np.concatenate([sd_cor(tau, pairs, kinds), fit.fixed["estimate"].to_numpy()])
+        self.w_hat = np.linalg.solve(self.A, self.par_hat)
+        self.dev_hat = self.deviance(self.w_hat)
+        self.lowest = self.dev_hat
+
+    # -- the interval interface (DevianceProfile) ---------------------------------------
+    bootstrap_refusal = (
+        "method='bootstrap' is available for linear mixed models (hp.fit_lmm) only: "
+        "a GLMM fit cannot yet be simulated from and refitted. Use method='profile' "
+        "(the default; likelihood-profile intervals) or method='wald'."
+    )
+
+    @property
+    def estimate(self) -> np.ndarray:
+        return self.par_hat
+
+    def standard_errors(self) -> np.ndarray:
+        """Random part: from the deviance's curvature (:meth:`wald_se`); fixed effects:
+        glmer's Wald standard errors (``fit.fixed``)."""
+        se = self.wald_se()
+        se[self.n_random :] = self.fit.fixed["std_error"].to_numpy()
+        return se
+
+    def profile_search(self):
+        se = self.standard_errors()
+        steps = se.copy()
+        for k in np.flatnonzero(~(np.isfinite(se) & (se > 0))):
+            # A random-part parameter on (or near) its boundary: a step of a quarter of
+            # the estimate, at least 0.05 on the internal (unit-free) scale.
+            if self.kinds[k] == "cor":
+                steps[k] = 0.2
+            else:
+                steps[k] = 0.25 * max(abs(self.w_hat[k]), 0.05) * self.A[k, k]
+        return self.par_hat, steps, self.dev_hat, self.minimise
+
+    def after_profile(self) -> None:
+        if self.lowest < self.dev_hat - 1e-6:
+            warnings.warn(
+                f"Profiling found a deviance {self.dev_hat - self.lowest:.2g} below the fit's "
+                f"({self.dev_hat:.10g}): the fit had not reached its optimum, so the profile "
+                "(measured from the fit's deviance) is off. Check fit.converged and the "
+                "warnings of the fit.",
+                ConvergenceWarning,
+                stacklevel=4,
+            )
+
+    def lower(self):
+        return np.array([{"sd": 0.0, "cor": -1.0}.get(k, -np.inf) for k in self.kinds])
+
+    def upper(self):
+        return np.array([1.0 if k == "cor" else np.inf for k in self.kinds])
+
+    def _engine_x(self, w):
+        nr = self.n_random
+        T = cov_factor(w[:nr], self.pairs, self.kinds, self.q)
+        return np.concatenate([T[self.rows, self.cols], w[nr:]])
+
+    def deviance(self, w) -> float:
+        return float(self.obj(self._engine_x(w)))
+
+    def gradient(self, w) -> np.ndarray:
+        """d dev / d w: the engine's gradient in (theta, beta) by the chain rule.
+
+        theta is linear in each standard deviation; its derivative in a correlation
+        (through a Cholesky factor) is taken by central differences of that cheap
+        map (one-sided at +/-1).
+        """
+        x = self._engine_x(w)
+        g = self.obj.gradient(x, self.engine_lower)
+        nr, nt = self.n_random, len(self.rows)
+        out = np.empty(len(w))
+        out[nr:] = g[nt:]
+        lo, hi = self.lower(), self.upper()
+        for j in range(nr):
+            h = 1e-7 * max(1.0, abs(w[j]))
+            wp, wm = w.copy(), w.copy()
+            wp[j] = min(w[j] + h, hi[j])
+            wm[j] = max(w[j] - h, lo[j])
+            dtheta = (self._engine_x(wp)[:nt] - self._engine_x(wm)[:nt]) / (wp[j] - wm[j])
+            out[j] = dtheta @ g[:nt]
+        return out
+
+    def hessian(self) -> np.ndarray | None:
+        """Hessian of the deviance in w at the estimates (central differences of the
+        gradient); None when a random-part parameter is on, or within two difference
+        steps of, its boundary (where the deviance is not smooth on both sides)."""
+        if not hasattr(self, "_H"):
+            w = self.w_hat
+            h = 1e-4 * np.maximum(1.0, np.abs(w))
+            self._H = None
+            if np.all(w - 2 * h > self.lower()) and np.all(w + 2 * h < self.upper()):
+                H = np.empty((len(w), len(w)))
+                for i in range(len(w)):
+                    e = np.zeros(len(w))
+                    e[i] = h[i]
+                    H[:, i] = (self.gradient(w + e) - self.gradient(w - e)) / (2 * h[i])
+                H = 0.5 * (H + H.T)
+                if np.all(np.isfinite(H)) and np.linalg.eigvalsh(H).min() > 0:
+                    self._H = H
+        return self._H
+
+    def wald_se(self) -> np.ndarray:
+        """Standard errors of par from the deviance's curvature (the covariance of par
+        is A (2 H^-1) A'); NaN where :meth:`hessian` is None."""
+        H = self.hessian()
+        if H is None:
+            return np.full(len(self.w_hat), np.nan)
+        d = np.diag(self.A @ (2.0 * np.linalg.inv(H)) @ self.A.T)
+        return np.sqrt(d)
+
+    def minimise(self, k: int, x: float, start):
+        """Minimum deviance with parameter k held at x (public scale); (deviance, w).
+
+        Near the estimates the deviance is nearly quadratic, so the search starts
+        where the quadratic model (the Hessian at the estimates) puts the minimum,
+        moved from the previous point of the profile (``start``), and takes
+        quasi-Newton steps from that Hessian. If a step would leave the parameter
+        space, or there is no Hessian (a boundary fit), the fit's own bounded
+        quasi-Newton search (L-BFGS-B) takes over. ``lowest`` keeps the lowest
+        deviance seen (a check that the fit was at its optimum).
+        """
+        dev, w = self._minimise(k, x, start)
+        self.lowest = min(self.lowest, dev)
+        return dev, w
+
+    def _minimise(self, k: int, x: float, start):
+        held = _Held(self, k, x)
+        lo, hi = self.lower()[held.free], self.upper()[held.free]
+        w0 = self.w_hat if start is None else start
+        H = self.hessian()
+        if H is not None:
+            a = held.a
+            v = np.linalg.solve(H, a)
+            w0 = w0 + (x - a @ w0) * v / (a @ v)  # the quadratic model's minimiser
+        z0 = np.clip(w0[held.free], lo, hi)
+        if H is not None:
+            P = held.basis()
+            found = _bfgs(held, z0, P.T @ H @ P, lo, hi)
+            if found is not None:
+                return found[1], held.full(found[0])
+        bounds = [
+            (lo_i if np.isfinite(lo_i) else None, hi_i if np.isfinite(hi_i) else None)
+            for lo_i, hi_i in zip(lo, hi, strict=True)
+        ]
+        res = _lbfgs(held, z0, lo, bounds)
+        z = _leave_edge(held, res.x.copy(), lo, bounds)
+        return held(z), held.full(z)
+
+
+def _bfgs(f, z, B, lo, hi, steps: int = 50):
+    """Minimise f from z by quasi-Newton steps from the Hessian approximation B.
+
+    Each step solves B d = -g, halves it until the deviance falls enough (Armijo),
+    and updates B by BFGS. Converged when the Newton decrement g' B^-1 g (twice the
+    predicted decrease) is below 1e-9, as the fit's own Newton steps. Returns
+    (z, f(z)), or None if a step would leave [lo, hi] or makes no progress.
+    """
+    fz = f(z)
+    g = f.gradient(z)
+    for _ in range(steps):
+        try:
+            d = -np.linalg.solve(B, g)
+        except np.linalg.LinAlgError:
+            return None
+        decrement = -g @ d
+        if not np.isfinite(decrement) or decrement < 0:
+            return None
+        if decrement < 1e-9:
+            return z, fz
+        if np.any(z + d < lo) or np.any(z + d > hi):
+            return None
+        t = 1.0
+        while True:
+            zn = z + t * d
+            fn = f(zn)
+            if fn <= fz - 1e-4 * t * decrement:
+                break
+            t *= 0.5
+            if t < 1e-3:
+                return None
+        gn = f.gradient(zn)
+        s, y = zn - z, gn - g
+        if s @ y > 1e-12 * np.sqrt((s @ s) * (y @ y)):
+            Bs = B @ s
+            B = B - np.outer(Bs, Bs) / (s @ Bs) + np.outer(y, y) / (s @ y)
+        z, fz, g = zn, fn, gn
+    return None
+
+
+class _Held:
+    """The deviance of a :class:`GlmmProfile` with parameter k held at x.
+
+    par_k = a . w (a = row k of A), so the held coordinate is w_k = (x - sum_{j != k}
+    a_j w_j) / a_k and the others are free; the interface (a call and
+    ``gradient(z, lower)``) is that of the engine's objective, so the fit's own
+    bounded quasi-Newton search minimises it.
+    """
+
+    def __init__(self, gp: GlmmProfile, k: int, x: float):
+        self.gp, self.k, self.x = gp, k, x
+        self.a = gp.A[k]
+        self.free = np.flatnonzero(np.arange(len(self.a)) != k)
+
+    def basis(self) -> np.ndarray:
+        """P with w = full(0) + P z: the free coordinates and the held one they move."""
+        P = np.zeros((len(self.a), len(self.free)))
+        P[self.free, np.arange(len(self.free))] = 1.0
+        P[self.k] = -self.a[self.free] / self.a[self.k]
+        return P
+
+    def full(self, z):
+        w = np.empty(len(self.a))
+        w[self.free] = z
+        w[self.k] = (self.x - self.a[self.free] @ z) / self.a[self.k]
+        return w
+
+    def __call__(self, z) -> float:
+        return self.gp.deviance(self.full(z))
+
+    def gradient(self, z, lower=None) -> np.ndarray:
+        g = self.gp.gradient(self.full(z))
+        return g[self.free] - g[self.k] * self.a[self.free] / self.a[self.k]

@@ -8,8 +8,7 @@ import numpy as np
 import pandas as pd
 import scipy.stats
 
-from ._fit import MixedFit
-from ._validate import check_fit, named_fits
+from ._fit import MixedFit, check_fit, named_fits
 
 __all__ = ["compare", "design_effect", "icc"]
 

@@ -24,6 +24,7 @@ import pandas as pd
 
 from ._design import build_design, check_outcome_varies
 from ._fit import MixedFit
+from ._lmm_profile import LmmProfile
 from ._pls import (
     SINGULAR_TOL,
     ThetaMap,
@@ -328,6 +329,11 @@ class LmmFit(MixedFit):
             out[k] = mean + np.einsum("nq,nq->n", d.Z, b[d.codes])
             out[k] += sd * rng.standard_normal(self.n_obs)
         return out
+
+    def deviance_profile(self) -> LmmProfile:
+        """The deviance as a function of (sd, cor, sigma, beta), for intervals (see
+        :class:`helpers._lmm_profile.LmmProfile`)."""
+        return LmmProfile(self)
 
     @property
     def n_params(self) -> int:

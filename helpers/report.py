@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ._fit import MixedFit
-from ._validate import named_fits
+from ._fit import MixedFit, named_fits
 
 __all__ = ["model_table"]
 

@@ -62,7 +62,7 @@ def bootstrap(fit, n: int = 1000, *, seed=None, progress: bool = False) -> pd.Da
     if not isinstance(progress, bool | np.bool_):
         raise TypeError(f"progress must be True or False, not {progress!r}.")
     rng = check_seed(seed)
-    bar = _Progress(n) if progress else None
+    bar = Progress(n) if progress else None
     fast = hasattr(fit, "_refit_estimates")
     rows = []
     with warnings.catch_warnings():
@@ -115,7 +115,7 @@ def _in_kernel() -> bool:
     return getattr(shell, "kernel", None) is not None
 
 
-class _Progress:
+class Progress:
     """A progress bar: an ipywidgets bar inside a notebook kernel, else a stderr line."""
 
     def __init__(self, total: int, description: str = "bootstrap"):

@@ -22,8 +22,7 @@ from numbers import Integral
 import numpy as np
 import pandas as pd
 
-from ._fit import MixedFit, invertible
-from ._validate import check_fit
+from ._fit import MixedFit, check_fit, invertible
 
 __all__ = [
     "PoolingSimulation",

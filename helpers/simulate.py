@@ -29,10 +29,10 @@ import pandas as pd
 import scipy.special
 import scipy.stats
 
-from ._design import _model_matrix
+from ._design import checked_model_matrix
 from ._validate import check_bool, check_count, check_seed
 from .formula import parse_formula
-from .resample import _Progress
+from .resample import Progress
 
 __all__ = ["power_simulation", "power_summary", "simulate_lmm"]
 
@@ -101,10 +101,14 @@ class _Spec:
             raise ValueError("level1/level2 must not name the outcome or the grouping column.")
         # Term names from a trial design (formulaic's names: 'Intercept', 'x:z').
         trial = self.draw_predictors(np.random.default_rng(0))
-        self.fixed_names = list(_model_matrix(self.f.fixed_rhs, trial, "the fixed part").columns)
+        self.fixed_names = list(
+            checked_model_matrix(self.f.fixed_rhs, trial, "the fixed part").columns
+        )
         self.random_names = []
         for t in self.f.random:
-            cols = _model_matrix(t.expr, trial, f"the random part ({t.expr} | {t.group})").columns
+            cols = checked_model_matrix(
+                t.expr, trial, f"the random part ({t.expr} | {t.group})"
+            ).columns
             self.random_names += [str(c) for c in cols]
         self.gamma = _check_gamma(gamma, self.fixed_names)
         self.tau = _check_tau(tau, self.random_names)
@@ -122,10 +126,10 @@ class _Spec:
         return pd.DataFrame(cols)
 
     def matrices(self, data: pd.DataFrame):
-        X = _model_matrix(self.f.fixed_rhs, data, "the fixed part").to_numpy(dtype=float)
+        X = checked_model_matrix(self.f.fixed_rhs, data, "the fixed part").to_numpy(dtype=float)
         Z = np.hstack(
             [
-                _model_matrix(t.expr, data, "the random part").to_numpy(dtype=float)
+                checked_model_matrix(t.expr, data, "the random part").to_numpy(dtype=float)
                 for t in self.f.random
             ]
         )
@@ -517,7 +521,7 @@ def power_simulation(
 
     crit = scipy.stats.norm.ppf(1 - alpha / 2)
     rows = []
-    bar = _Progress(n_replicates, "simulation") if progress else None
+    bar = Progress(n_replicates, "simulation") if progress else None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # singular fits are counted, not shown
         for r in range(n_replicates):

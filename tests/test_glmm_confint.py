@@ -40,7 +40,6 @@ import pandas as pd
 import pytest
 
 import helpers as hp
-from helpers.confint import _GlmmProblem
 
 _JSON = json.loads(
     (Path(__file__).parent / "reference" / "glmer_reference.json").read_text(encoding="utf-8")
@@ -158,7 +157,7 @@ def test_profile_passes_through_glmers_profile_points(key, r):
       |zeta| too large), ours is smaller, within 5e-3 (measured: 3.1e-3).
     """
     fit = _fit(key) if key in REF else _boundary_fit()
-    gp = _GlmmProblem(fit)
+    gp = fit.deviance_profile()
     names = _names(key)
     order = [gp.names.index(n) for n in _lme4_order(key, r)]
     quadrature = r["nagq"] > 1
