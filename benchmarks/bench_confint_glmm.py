@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -35,6 +34,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from _rscript import have_lme4
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = {
@@ -99,10 +99,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="Profile intervals of a GLMM: helpers vs lme4.")
     parser.add_argument("--models", nargs="+", choices=list(MODELS), default=list(MODELS))
     args = parser.parse_args(argv)
-    have_r = (
-        shutil.which("Rscript") is not None
-        and subprocess.run(["Rscript", "-e", "library(lme4)"], capture_output=True).returncode == 0
-    )
+    have_r = have_lme4()
     print(f"lme4: {'Rscript found' if have_r else 'Rscript with lme4 not found: skipped'}\n")
     print(
         "| model | formula | nAGQ | helpers (s) | lme4 (s) | lme4 / helpers "

@@ -29,9 +29,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -39,6 +36,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _rscript import have_lme4, run_child, run_lme4
 
 GROUP_SIZE = 10
 RI = "y ~ x + w + (1 | g)"
@@ -107,27 +105,6 @@ cat(toJSON(list(seconds = secs, fixed = unname(fixef(m)), loglik = as.numeric(lo
 """
 
 
-def run_child(cmd: list[str], timeout: float | None) -> dict:
-    """Run a worker process; return its JSON and peak RSS (via wait4)."""
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    start = time.monotonic()
-    while True:
-        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-        if pid:
-            break
-        if timeout is not None and time.monotonic() - start > timeout:
-            proc.kill()
-            os.wait4(proc.pid, 0)
-            return {"skipped": f"stopped after {timeout:.0f} s"}
-        time.sleep(0.05)
-    out, err = proc.stdout.read(), proc.stderr.read()
-    if os.waitstatus_to_exitcode(status) != 0:
-        return {"skipped": f"failed: {err.strip().splitlines()[-1] if err.strip() else status}"}
-    result = json.loads(out.strip().splitlines()[-1])
-    result["peak_mb"] = usage.ru_maxrss / 1024  # Linux reports KiB
-    return result
-
-
 def agree(r: dict, base: dict) -> str:
     fx = np.max(
         np.abs(np.subtract(r["fixed"], base["fixed"])) / np.maximum(np.abs(base["fixed"]), 1e-8)
@@ -155,10 +132,7 @@ def main(argv=None) -> int:
         print(json.dumps(fn(args.csv, args.formula)))
         return 0
 
-    have_r = (
-        shutil.which("Rscript") is not None
-        and subprocess.run(["Rscript", "-e", "library(lme4)"], capture_output=True).returncode == 0
-    )
+    have_r = have_lme4()
     print(f"lme4: {'Rscript found' if have_r else 'Rscript with lme4 not found: skipped'}\n")
     jobs = [(n, RI, True) for n in args.rows] + [(n, RS, True) for n in args.slope_rows]
     jobs += [(n, RI, False) for n in args.memory_rows]
@@ -172,11 +146,7 @@ def main(argv=None) -> int:
             me = [sys.executable, __file__, "--csv", csv, "--formula", formula, "--worker"]
             res = {"helpers": run_child(me + ["helpers"], None)}
             if others:
-                res["lme4"] = (
-                    run_child(["Rscript", str(rscript), csv, formula], None)
-                    if have_r
-                    else {"skipped": "Rscript with lme4 not installed"}
-                )
+                res["lme4"] = run_lme4(rscript, csv, formula, have_r=have_r)
                 res["statsmodels VB"] = run_child(me + ["statsmodels"], args.cap)
             else:
                 res["lme4"] = {"skipped": "not run at this size (memory row: helpers only)"}

@@ -30,8 +30,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -39,6 +37,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _rscript import have_lme4, run_child, run_lme4
 
 FORMULA = "y ~ x1 + x2 + z + (1 + x1 + x2 | g)"
 GROUP_SIZE = 50
@@ -125,29 +124,6 @@ cat(toJSON(list(seconds = secs, fixed = unname(fixef(m)), tau = as.vector(vc),
 """
 
 
-def run_child(cmd: list[str], timeout: float | None, env: dict | None = None) -> dict:
-    """Run a worker process; return its JSON, wall time and peak RSS (via wait4)."""
-    proc = subprocess.Popen(
-        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=env and "/"
-    )
-    start = time.monotonic()
-    while True:
-        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-        if pid:
-            break
-        if timeout is not None and time.monotonic() - start > timeout:
-            proc.kill()
-            _, status, usage = os.wait4(proc.pid, 0)
-            return {"skipped": f"stopped after {timeout:.0f} s"}
-        time.sleep(0.05)
-    out, err = proc.stdout.read(), proc.stderr.read()
-    if os.waitstatus_to_exitcode(status) != 0:
-        return {"skipped": f"failed: {err.strip().splitlines()[-1] if err.strip() else status}"}
-    result = json.loads(out.strip().splitlines()[-1])
-    result["peak_mb"] = usage.ru_maxrss / 1024  # Linux reports KiB
-    return result
-
-
 def agree(a: dict, b: dict) -> str:
     fx = np.max(np.abs(np.subtract(a["fixed"], b["fixed"])) / np.maximum(np.abs(b["fixed"]), 1e-8))
     tau = np.max(np.abs(np.subtract(a["tau"], b["tau"]))) / np.max(np.abs(b["tau"]))
@@ -178,10 +154,7 @@ def main(argv=None) -> int:
             print(json.dumps(worker_statsmodels(args.csv)))
         return 0
 
-    have_r = (
-        shutil.which("Rscript") is not None
-        and subprocess.run(["Rscript", "-e", "library(lme4)"], capture_output=True).returncode == 0
-    )
+    have_r = have_lme4()
     print(f"Model: {FORMULA} (REML), groups of {GROUP_SIZE} rows")
     print(f"lme4: {'Rscript found' if have_r else 'Rscript with lme4 not found: skipped'}\n")
     rows_out = []
@@ -199,11 +172,7 @@ def main(argv=None) -> int:
                 # from "/" so that the current directory's package is not found.
                 env = dict(os.environ, PYTHONPATH=str(Path(args.baseline).resolve()))
                 res["helpers (baseline)"] = run_child(me + ["helpers"], None, env=env)
-            res["lme4"] = (
-                run_child(["Rscript", str(rscript), csv], None)
-                if have_r
-                else {"skipped": "Rscript with lme4 not installed"}
-            )
+            res["lme4"] = run_lme4(rscript, csv, have_r=have_r)
             if n > STATSMODELS_MAX_ROWS:
                 res["statsmodels"] = {
                     "skipped": f"not run above {STATSMODELS_MAX_ROWS:,} rows (many minutes)"

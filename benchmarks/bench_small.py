@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -43,6 +42,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from _rscript import have_lme4
 
 import helpers as hp
 
@@ -265,10 +265,7 @@ def main(argv=None) -> int:
     )
     args = parser.parse_args(argv)
 
-    have_r = (
-        shutil.which("Rscript") is not None
-        and subprocess.run(["Rscript", "-e", "library(lme4)"], capture_output=True).returncode == 0
-    )
+    have_r = have_lme4()
     reference = json.loads(REFERENCE.read_text())["models"]
     print(f"helpers from {Path(hp.__file__).parent}")
     print(f"lme4: {'Rscript found' if have_r else 'not found, skipped'}")
