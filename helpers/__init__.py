@@ -9,6 +9,19 @@ re-exported here (see ``book/notation.md`` for the symbols and their code names)
     m.fixed, m.tau, m.sigma2, m.ranef(), m.reliability()
     hp.compare(m0, m1)
     g = hp.fit_glmm("use ~ age + urban + (1 | district)", df, family="binomial")
+
+How the package is laid out (one paragraph per module in CONTRIBUTING.md, "The map of
+helpers"; tests/test_module_graph.py enforces the direction). Imports run one way:
+
+* plain values: ``_validate``, ``_scale``, ``_coef``, ``formula``, ``plots``, ``data``
+* the design (formula + data -> X, Z, y, groups): ``_design``
+* the engines: ``_pls`` (linear), ``_pirls`` (generalised)
+* generic over a fit's interface: ``resample`` (simulate, refit), ``_profile`` (intervals)
+* the base class ``_fit.MixedFit``: what every fit reports, and what each family
+  implements for intervals and the bootstrap (``deviance_profile``, ``simulate``, ``refit``)
+* the families: ``lmm`` (with ``_lmm_profile``), ``glmm``, ``ols``
+* the consumers: ``inference``, ``confint``, ``simulate``, ``shrinkage``, ``diagnostics``,
+  ``centering``, ``report``, ``interactive`` (one module per chapter), ``widgets``, ``book``
 """
 
 __version__ = "0.2.0"

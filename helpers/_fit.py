@@ -7,6 +7,15 @@ view of the design the model was fitted to, in the spirit of lme4's ``getME``:
 ``X``, ``y``, ``Z``, ``groups``, ``group_codes``, ``ZtZ``, ... The functions that
 consume fits (``compare``, ``icc``, ``model_table``, the shrinkage tables) use only
 this public face, so a new model family (a subclass) needs no change there.
+
+It also declares what intervals and the bootstrap need, and each family implements:
+``deviance_profile()`` (the deviance as a function of the parameters, lme4's
+``devfun2``: see :class:`helpers._profile.DevianceProfile`), ``simulate()`` and
+``refit()``. ``confint()`` computes from that interface (:func:`helpers._profile.intervals`),
+so this module imports no family and no consumer. ``check_fit`` and ``named_fits`` (the
+checks of the fits a consumer is given) are here too.
+
+Imports: ``_coef``, ``_design``, ``_validate``, ``formula``, ``_profile``.
 """
 
 from __future__ import annotations

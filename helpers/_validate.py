@@ -3,7 +3,9 @@
 Every check raises the exception a user expects (``TypeError`` for a wrong type,
 ``ValueError`` for a wrong value, ``KeyError`` for a column that is not there) with
 a message that names the column, the count and an example, and says what to do.
-None of them modifies its input.
+None of them modifies its input. They take plain values (data frames, numbers,
+strings); the checks of fitted models are in :mod:`helpers._fit`. Imports nothing of
+``helpers``, so every module may use it.
 """
 
 from __future__ import annotations

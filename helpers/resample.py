@@ -8,6 +8,10 @@ costs a few evaluations of the profiled deviance (lme4's ``bootMer`` does the
 same with ``simulate`` and ``refit``). The spread of the replicates estimates the
 sampling distribution of every parameter, including the variance components,
 whose standard errors the fit itself does not give.
+
+It knows no fit class (only ``fit.simulate`` and ``fit.refit``) and imports only
+:mod:`helpers._validate`, so ``fit.confint(method="bootstrap")`` can use it from
+below the base class (:mod:`helpers._profile`).
 """
 
 from __future__ import annotations
