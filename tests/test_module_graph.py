@@ -14,8 +14,9 @@ circle hides), under ``if TYPE_CHECKING:``. The rules:
    _lbfgs`` fail. Importing a private *module* is allowed
    (``from . import _pirls``, ``from ._pls import optimize``): ``_validate``,
    ``_scale``, ``_coef``, ``_design``, ``_pls``, ``_pirls``, ``_profile``,
-   ``_lmm_profile``, ``_fit`` and ``interactive._shared`` are the package's internal
-   layers, and what one of them offers the others has a name without ``_``.
+   ``_lmm_profile``, ``_fit``, ``interactive._shared`` and ``interactive._display``
+   are the package's internal layers, and what one of them offers the others has a
+   name without ``_``.
    (Attribute access such as ``fit._design`` is not an import and is not checked here.)
 3. **One direction.** Every module has a layer (:data:`LAYERS`); a module imports
    only modules of its own layer or of a lower one. So the base class never imports
