@@ -636,14 +636,15 @@ def _estimate(pb, perm, nagq, gd, Minv, zscale) -> GlmmFit:
         x = _leave_edge(obj, r2.x.copy(), lower, bounds)
         x, f0, grad, H = _polish(obj, x, lower)
         message = str(r2.message)
-        certificate = ""
-        if np.any((lower == 0.0) & (x < _FACE_TOL)):
-            x, certificate = _escape_faces(obj, x, lower, bounds, pb.lower_idx)
-            x, f0, grad, H = _polish(obj, x, lower)
     else:
         x, f0, grad, H = newton
         message = "Newton steps converged"
-        certificate = ""
+    certificate = ""
+    if np.any((lower == 0.0) & (x < _NEAR_FACE)):
+        # On (or next to) a boundary face: make sure no face, nor a move off it, does better.
+        x, certificate = _escape_faces(obj, x, lower, bounds, pb.lower_idx)
+        inside = _newton(obj, x, lower) if np.all(x[lower == 0.0] > 1e-3) else None
+        x, f0, grad, H = inside if inside is not None else _polish(obj, x, lower)
     theta, beta_s = obj.split(x)
     mode = obj.mode(x)
 
@@ -735,13 +736,14 @@ def _leave_edge(obj, x, lower, bounds):
 
 
 _FACE_TOL = 1e-4  # a diagonal of theta (internal scale) below this sits on a face
+_NEAR_FACE = 1e-2  # ... and below this, next to one: probed as well
 _FACE_STEPS = (1e-3, 0.05, 0.25, 1.0)  # probes off a face: second order, then restarts
 
 
-def _face_probes(x, lower, lower_idx):
-    """Points just off every boundary face the fit sits on, in every direction.
+def _face_probes(x, lower, lower_idx, tol):
+    """Points off every boundary face the fit sits on (or next to), in every direction.
 
-    ``x`` has the diagonals of T (internal scale) at zero in the set ``Z``. The fit
+    The diagonals of T (internal scale) below ``tol`` form the set ``Z``; the fit
     sits on the face of every nonempty subset ``S`` of ``Z``: each probe lifts the
     diagonals in ``S`` together to a step ``h``. Where a diagonal T_cc is zero, the
     deviance does not change when the rest of column c changes sign (T and T with
@@ -752,12 +754,11 @@ def _face_probes(x, lower, lower_idx):
     """
     rows, cols = (np.asarray(a) for a in lower_idx)
     k = rows.size
-    zeros = [i for i in range(k) if lower[i] == 0.0 and x[i] < _FACE_TOL]
+    zeros = [i for i in range(k) if lower[i] == 0.0 and x[i] < tol]
     subsets = [s for r in range(1, len(zeros) + 1) for s in itertools.combinations(zeros, r)]
-    flippable = [
-        np.flatnonzero((cols == cols[i]) & (rows > cols[i]) & (np.abs(x[:k]) > 0)) for i in zeros
-    ]
-    flip_of = dict(zip(zeros, flippable, strict=True))
+    flip_of = {
+        i: np.flatnonzero((cols == cols[i]) & (rows > cols[i]) & (np.abs(x[:k]) > 0)) for i in zeros
+    }
     probes = []
     for S in subsets:
         cols_to_flip = [flip_of[i] for i in S if flip_of[i].size]
@@ -768,8 +769,34 @@ def _face_probes(x, lower, lower_idx):
             for h in _FACE_STEPS:
                 xp = base.copy()
                 xp[list(S)] = h
-                probes.append((S, h, xp))
+                probes.append(xp)
     return zeros, subsets, probes
+
+
+def _restarts(x, lower, lower_idx):
+    """Fresh starts with the fit's variances: correlated as now, and uncorrelated.
+
+    ``x`` with every diagonal of T raised to at least 0.1 (a small positive theta),
+    and the diagonal T = sqrt(diag(T T')) (the same variances, no correlation; as is
+    and raised to at least 0.1): a fit that put a slope's variance in the
+    sub-diagonal of T, beside a zero diagonal, restarts from where it is spread
+    over the diagonal.
+    """
+    rows, cols = (np.asarray(a) for a in lower_idx)
+    k = rows.size
+    q = int(rows.max()) + 1
+    T = np.zeros((q, q))
+    T[rows, cols] = x[:k]
+    sd = np.sqrt(np.einsum("ij,ij->i", T, T))
+    diag = lower[:k] == 0.0
+    small = x.copy()
+    small[:k] = np.where(diag, np.maximum(x[:k], 0.1), x[:k])
+    out = [small]
+    for floor in (0.0, 0.1):
+        xp = x.copy()
+        xp[:k] = np.where(diag, np.maximum(sd[rows], floor), 0.0)
+        out.append(xp)
+    return out
 
 
 def _escape_faces(obj, x, lower, bounds, lower_idx, rounds: int = 6):
@@ -778,23 +805,21 @@ def _escape_faces(obj, x, lower, bounds, lower_idx, rounds: int = 6):
     A random-slope GLMM can end with several diagonals of T at zero at once;
     there the gradient in each is 0 by symmetry, so neither the quasi-Newton
     search nor a test of one zero diagonal at a time sees the way out (the
-    other diagonal holds the fit on its face). Every face (each zero diagonal
-    and each combination, with both signs of the column below it) is probed at a
-    small step (second order) and at larger ones, and a full restart from a
-    small positive theta is tried; the search restarts from the best point that
+    other diagonal holds the fit on its face). Every face (each zero or nearly
+    zero diagonal and each combination, with both signs of the column below it)
+    is probed at a small step (second order) and at larger ones, and restarts
+    from a small positive theta and from uncorrelated random effects with the
+    fit's variances are tried; the search restarts from the best point that
     lowers the deviance, until none does. Returns the point and a certificate
     that names the faces tested.
     """
-    k = len(lower_idx[0])
     f0 = obj(x)
     tested, n_probes = 0, 0
     for _ in range(rounds):
-        zeros, subsets, probes = _face_probes(x, lower, lower_idx)
+        zeros, subsets, probes = _face_probes(x, lower, lower_idx, _NEAR_FACE)
         if not zeros:
-            return x, "interior optimum after leaving a boundary face"
-        small = x.copy()
-        small[:k] = np.where(lower[:k] == 0.0, np.maximum(x[:k], 0.1), x[:k])
-        candidates = [p[2] for p in probes] + [small]
+            break
+        candidates = probes + _restarts(x, lower, lower_idx)
         tested, n_probes = len(subsets), len(candidates)
         values = [obj(c) for c in candidates]
         best = int(np.argmin(values))
@@ -807,8 +832,11 @@ def _escape_faces(obj, x, lower, bounds, lower_idx, rounds: int = 6):
             break
         x, f0 = xn, fn
     else:
+        obj(x)
         return x, "boundary faces: search stopped after several restarts"
     obj(x)  # leave the objective's warm start at the answer
+    if not np.any((lower == 0.0) & (x < _FACE_TOL)):
+        return x, "interior optimum; the boundary faces near it were tested"
     return x, (
         f"boundary certificate: {tested} face(s) tested ({n_probes} probes incl. "
         "second-order steps and restarts); none lowers the deviance"
