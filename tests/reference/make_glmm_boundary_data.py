@@ -20,6 +20,9 @@ trials per row, Poisson log) in turn, and three regimes of the truth in turn:
 * ``large_j``: 40-50 groups of 4-5 rows;
 * ``near_singular``: 8-30 groups of 5-14 rows, a slope SD of 0.01-0.08 or a
   correlation of +/-(0.95-0.99).
+
+Set number ``N_SETS`` (regime ``issue_26``) is the reproducer of issue 26 (cbind
+probit data on which fit_glmm once stopped on a false boundary).
 """
 
 from __future__ import annotations
@@ -77,6 +80,24 @@ def one(i: int) -> pd.DataFrame:
     )
 
 
+def issue_26() -> pd.DataFrame:
+    """The reproducer of issue 26, drawn exactly as the issue draws it (x not rounded)."""
+    rng = np.random.default_rng(1012)
+    J, m = int(rng.integers(8, 30)), int(rng.integers(5, 15))
+    g = np.repeat(np.arange(1, J + 1), m)
+    x = rng.normal(size=J * m)
+    n = rng.integers(1, 21, J * m)
+    sd0, sd1, rho = rng.uniform(0.2, 1.0), rng.uniform(0.05, 0.6), rng.uniform(-0.8, 0.8)
+    L = np.linalg.cholesky([[sd0**2, rho * sd0 * sd1], [rho * sd0 * sd1, sd1**2]])
+    b = rng.normal(size=(J, 2)) @ L.T
+    eta = 0.6 * (0.1 + 0.5 * x + b[g - 1, 0] + b[g - 1, 1] * x)
+    y = rng.binomial(n, scipy.stats.norm.cdf(eta))
+    return pd.DataFrame(
+        {"set": N_SETS, "kind": "cbind", "link": "probit", "regime": "issue_26", "g": g, "x": x,
+         "n": n, "y": y}
+    )  # fmt: skip
+
+
 def formula(kind: str) -> str:
     lhs = "cbind(y, n - y)" if kind == "cbind" else "y"
     return f"{lhs} ~ x + (1 + x | g)"
@@ -96,9 +117,9 @@ def fit(d: pd.DataFrame):
 
 
 def main(estimates: bool) -> None:
-    data = pd.concat([one(i) for i in range(N_SETS)], ignore_index=True)
+    data = pd.concat([*(one(i) for i in range(N_SETS)), issue_26()], ignore_index=True)
     data.to_csv(OUT, index=False, compression={"method": "gzip", "mtime": 0})
-    print(f"{OUT}: {N_SETS} data sets, {len(data)} rows")
+    print(f"{OUT}: {N_SETS} data sets and the reproducer of issue 26, {len(data)} rows")
     if estimates:
         rows = []
         for i, d in data.groupby("set"):
