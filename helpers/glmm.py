@@ -505,7 +505,8 @@ def fit_glmm(
         intercept ``(1 | g)``, as glmer's ``nAGQ``.
     weights
         Prior weights (a column name or one number per row): the number of trials
-        when the outcome is a proportion.
+        when the outcome is a proportion. A Series is matched to the rows by its
+        index (a Series whose labels are not those of data is refused).
     missing
         ``"raise"`` (default) or ``"drop"`` (fit the complete rows, with a warning).
 
@@ -950,6 +951,12 @@ class GlmmFit(MixedFit):
     ``loglik``, ``deviance``, ``lme4_loglik``, ``conditional_deviance``, ``vcov_rx``
         Defined in the docstring of :mod:`helpers.glmm` (full-constant
         log-likelihood; deviance = -2 loglik).
+    ``outcome_coding``
+        How a two-category text (or True/False) outcome became 0/1 (also in the
+        printed header).
+    ``simulate(n, seed=)``, ``refit(y)``
+        Outcomes drawn from the fit, and the model fitted to a new outcome: together
+        a parametric bootstrap.
     """
 
     @property
