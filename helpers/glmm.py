@@ -951,6 +951,10 @@ class GlmmFit(MixedFit):
     ``loglik``, ``deviance``, ``lme4_loglik``, ``conditional_deviance``, ``vcov_rx``
         Defined in the docstring of :mod:`helpers.glmm` (full-constant
         log-likelihood; deviance = -2 loglik).
+    ``optimizer_message``
+        How the optimiser ended; a singular fit's says that every boundary face it
+        sits on was tested and none lowers the deviance (a local maximum of the
+        likelihood over the whole parameter space).
     ``outcome_coding``
         How a two-category text (or True/False) outcome became 0/1 (also in the
         printed header).
@@ -1061,6 +1065,12 @@ class GlmmFit(MixedFit):
         return (
             f"{header}\nOutcome {coding} (first category = failure, as in R)" if coding else header
         )
+
+    @property
+    def optimizer_message(self) -> str:
+        """How the optimiser ended: the largest Hessian-scaled gradient and, for a fit
+        on (or next to) the boundary, the certificate that every face was tested."""
+        return self._message
 
     @property
     def outcome_coding(self) -> str | None:

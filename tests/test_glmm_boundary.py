@@ -130,4 +130,4 @@ def test_every_singular_fit_is_certified(fits):
     singular = [m for m in fits.values() if m.singular]
     assert singular  # near-singular truths give boundary fits
     for m in singular:
-        assert "boundary certificate" in m._message, m._message
+        assert "boundary certificate" in m.optimizer_message, m.optimizer_message
