@@ -27,6 +27,7 @@ __all__ = [
     "check_outcome",
     "check_predictor_columns",
     "check_seed",
+    "check_unique_columns",
     "count_missing",
     "handle_missing",
     "row_label",
@@ -47,12 +48,28 @@ def check_frame(data, needed: set[str], what: str = "the formula") -> None:
         )
     if len(data) == 0:
         raise ValueError("data has no rows.")
+    check_unique_columns(data, needed)
     missing = sorted(needed - set(map(str, data.columns)))
     if missing:
         raise KeyError(
             f"Column(s) {', '.join(repr(m) for m in missing)} used in {what} are not in the data. "
             f"Available columns: {', '.join(map(str, data.columns))}. A name with spaces, "
             "dots or other symbols is written in backticks (`my var`) or as Q('my var')."
+        )
+
+
+def check_unique_columns(data: pd.DataFrame, names) -> None:
+    """Each of ``names`` must be the label of one column of data, not of several."""
+    if data.columns.is_unique:
+        return
+    counts = data.columns.value_counts()
+    dup = [str(c) for c in counts.index if counts[c] > 1 and str(c) in set(map(str, names))]
+    if dup:
+        listing = ", ".join(f"{c!r} ({int(counts[c])} columns)" for c in sorted(dup))
+        raise ValueError(
+            f"data has several columns named {listing}, used in the model: which one is "
+            "meant is ambiguous. Rename or drop the duplicates, e.g. "
+            "data.loc[:, ~data.columns.duplicated()]."
         )
 
 

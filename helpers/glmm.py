@@ -45,6 +45,7 @@ What the numbers mean (and how they relate to lme4's)
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import re
 import warnings
 from dataclasses import dataclass, field
@@ -59,7 +60,7 @@ from ._design import Design, build_design
 from ._fit import MixedFit
 from ._pls import ThetaMap, boundary
 from ._profile import DevianceProfile, cov_factor, intervals, random_params, sd_cor
-from ._validate import check_frame, handle_missing
+from ._validate import check_count, check_frame, check_seed, check_unique_columns, handle_missing
 from .lmm import ConvergenceWarning, warn_fit_problems
 
 __all__ = ["GlmmFit", "PerfectSeparationError", "fit_glmm"]
@@ -94,6 +95,7 @@ class _GlmmDesign:
     offset_exprs: list[str]
     success_label: str | None
     row_labels: pd.Index  # the data's index labels of the rows used
+    coding: str | None = None  # how a two-category or True/False outcome became 0/1
 
 
 _CBIND = re.compile(r"^\s*cbind\s*\((.*)\)\s*$", re.S)
@@ -163,6 +165,9 @@ def _glmm_design(formula, data, family, weights, missing) -> _GlmmDesign:
         from .formula import FormulaError
 
         raise FormulaError(f"The formula {formula!r} needs exactly one '~'.")
+    check_unique_columns(
+        data, _columns_in(formula + (f" {weights}" if isinstance(weights, str) else ""), data)
+    )
     lhs, rhs = (s.strip() for s in formula.split("~"))
     rhs, offset_exprs = _find_offsets(rhs)
     # The extra columns (cbind parts, offsets, weights): missing values handled here,
@@ -191,7 +196,33 @@ def _glmm_design(formula, data, family, weights, missing) -> _GlmmDesign:
             check_frame(data, {weights}, "weights=")
             extra_cols.append(weights)
         else:
-            wt_given = np.asarray(weights, dtype=float) if np.ndim(weights) == 1 else None
+            if isinstance(weights, pd.Series):
+                # Matched on the index, as refit and pandas match rows; a Series whose
+                # labels are not those of data (or not unique) is refused.
+                if not weights.index.equals(data.index):
+                    if not (
+                        weights.index.is_unique
+                        and data.index.is_unique
+                        and len(weights) == len(data)
+                        and weights.index.isin(data.index).all()
+                    ):
+                        raise ValueError(
+                            "weights is a Series whose index does not match the rows of data "
+                            "(different, missing or repeated labels); its values are matched "
+                            "to rows by index label. Pass weights.reindex(data.index), a column "
+                            "name, or a plain array in the order of the rows."
+                        )
+                    weights = weights.reindex(data.index)
+                if not pd.api.types.is_numeric_dtype(weights) or pd.api.types.is_bool_dtype(
+                    weights
+                ):
+                    raise TypeError(f"weights must be numeric, not {weights.dtype}.")
+            try:
+                wt_given = np.asarray(weights, dtype=float) if np.ndim(weights) == 1 else None
+            except (TypeError, ValueError):
+                raise TypeError(
+                    "weights must be numbers (a column name or one number per row of data)."
+                ) from None
             if wt_given is None or len(wt_given) != len(data):
                 raise ValueError(
                     f"weights must be a column name or one number per row of data "
@@ -200,8 +231,9 @@ def _glmm_design(formula, data, family, weights, missing) -> _GlmmDesign:
             tmp_w = "_glmm_weights_"
             data = data.assign(**{tmp_w: wt_given})
             extra_cols.append(tmp_w)
+    n_dropped_extra = 0
     if extra_cols:
-        data, _ = handle_missing(data, sorted(set(extra_cols)), missing)
+        data, n_dropped_extra = handle_missing(data, sorted(set(extra_cols)), missing)
     # Positions, not labels, from here on (the index may have duplicates).
     row_labels = data.index
     data = data.reset_index(drop=True)
@@ -210,6 +242,7 @@ def _glmm_design(formula, data, family, weights, missing) -> _GlmmDesign:
     while tmp_y in frame.columns:
         tmp_y += "_"
     success_label = None
+    coding = None
     if cb:
         s = _evaluate(parts[0], frame, "the cbind() successes")
         f = _evaluate(parts[1], frame, "the cbind() failures")
@@ -247,7 +280,8 @@ def _glmm_design(formula, data, family, weights, missing) -> _GlmmDesign:
         if (
             isinstance(col.dtype, pd.CategoricalDtype)
             or col.dtype == object
-            or (pd.api.types.is_bool_dtype(col))
+            or pd.api.types.is_string_dtype(col)
+            or pd.api.types.is_bool_dtype(col)
         ):
             if family != "binomial":
                 raise TypeError(
@@ -257,6 +291,7 @@ def _glmm_design(formula, data, family, weights, missing) -> _GlmmDesign:
             if pd.api.types.is_bool_dtype(col):
                 y_col = col.astype(float).to_numpy()
                 success_label = "True"
+                coding = f"{lhs!r} coded True = 1, False = 0"
             else:
                 levels = (
                     list(col.cat.categories)
@@ -271,6 +306,7 @@ def _glmm_design(formula, data, family, weights, missing) -> _GlmmDesign:
                     )
                 y_col = np.where(col.isna(), np.nan, (col == levels[1]).astype(float))
                 success_label = str(levels[1])
+                coding = f"{lhs!r} coded {str(levels[1])!r} = 1, {str(levels[0])!r} = 0"
         else:
             y_col = col.to_numpy(dtype=float)
         wt = None
@@ -297,6 +333,8 @@ def _glmm_design(formula, data, family, weights, missing) -> _GlmmDesign:
                 "(e.g. the log of an exposure of 0): exposures must be positive."
             )
         offset += off
+    if n_dropped_extra:
+        base = dataclasses.replace(base, n_dropped=base.n_dropped + n_dropped_extra)
     return _GlmmDesign(
         base=base,
         formula=formula,
@@ -307,6 +345,7 @@ def _glmm_design(formula, data, family, weights, missing) -> _GlmmDesign:
         offset_exprs=offset_exprs,
         success_label=success_label,
         row_labels=row_labels[rows],
+        coding=coding,
     )
 
 
@@ -468,7 +507,8 @@ def fit_glmm(
         intercept ``(1 | g)``, as glmer's ``nAGQ``.
     weights
         Prior weights (a column name or one number per row): the number of trials
-        when the outcome is a proportion.
+        when the outcome is a proportion. A Series is matched to the rows by its
+        index (a Series whose labels are not those of data is refused).
     missing
         ``"raise"`` (default) or ``"drop"`` (fit the complete rows, with a warning).
 
@@ -602,6 +642,12 @@ def _estimate(pb, perm, nagq, gd, Minv, zscale) -> GlmmFit:
     else:
         x, f0, grad, H = newton
         message = "Newton steps converged"
+    certificate = ""
+    if np.any((lower == 0.0) & (x < _NEAR_FACE)):
+        # On (or next to) a boundary face: make sure no face, nor a move off it, does better.
+        x, certificate = _escape_faces(obj, x, lower, bounds, pb.lower_idx)
+        inside = _newton(obj, x, lower) if np.all(x[lower == 0.0] > 1e-3) else None
+        x, f0, grad, H = inside if inside is not None else _polish(obj, x, lower)
     theta, beta_s = obj.split(x)
     mode = obj.mode(x)
 
@@ -637,6 +683,8 @@ def _estimate(pb, perm, nagq, gd, Minv, zscale) -> GlmmFit:
         if converged
         else f"largest Hessian-scaled gradient {max_scaled:.2g}; {message}"
     )
+    if certificate:
+        message = f"{message}; {certificate}"
     return GlmmFit._build(
         gd=gd,
         pb=pb,
@@ -688,6 +736,114 @@ def _leave_edge(obj, x, lower, bounds):
         return x
     r = _lbfgs(obj, best, lower, bounds)
     return r.x if r.fun < f0 else x
+
+
+_FACE_TOL = 1e-4  # a diagonal of theta (internal scale) below this sits on a face
+_NEAR_FACE = 1e-2  # ... and below this, next to one: probed as well
+_FACE_STEPS = (1e-3, 0.05, 0.25, 1.0)  # probes off a face: second order, then restarts
+
+
+def _face_probes(x, lower, lower_idx, tol):
+    """Points off every boundary face the fit sits on (or next to), in every direction.
+
+    The diagonals of T (internal scale) below ``tol`` form the set ``Z``; the fit
+    sits on the face of every nonempty subset ``S`` of ``Z``: each probe lifts the
+    diagonals in ``S`` together to a step ``h``. Where a diagonal T_cc is zero, the
+    deviance does not change when the rest of column c changes sign (T and T with
+    column c negated give the same T T'), so the sub-diagonal of such a column is
+    tried with both signs: from one sign the better side of the face is uphill,
+    from the other downhill. The smallest step is a directional second-order test
+    (the gradient there is 0 by symmetry); the larger ones are restart points.
+    """
+    rows, cols = (np.asarray(a) for a in lower_idx)
+    k = rows.size
+    zeros = [i for i in range(k) if lower[i] == 0.0 and x[i] < tol]
+    subsets = [s for r in range(1, len(zeros) + 1) for s in itertools.combinations(zeros, r)]
+    flip_of = {
+        i: np.flatnonzero((cols == cols[i]) & (rows > cols[i]) & (np.abs(x[:k]) > 0)) for i in zeros
+    }
+    probes = []
+    for S in subsets:
+        cols_to_flip = [flip_of[i] for i in S if flip_of[i].size]
+        for signs in itertools.product((1.0, -1.0), repeat=len(cols_to_flip)):
+            base = x.copy()
+            for sg, idx in zip(signs, cols_to_flip, strict=True):
+                base[idx] *= sg
+            for h in _FACE_STEPS:
+                xp = base.copy()
+                xp[list(S)] = h
+                probes.append(xp)
+    return zeros, subsets, probes
+
+
+def _restarts(x, lower, lower_idx):
+    """Fresh starts with the fit's variances: correlated as now, and uncorrelated.
+
+    ``x`` with every diagonal of T raised to at least 0.1 (a small positive theta),
+    and the diagonal T = sqrt(diag(T T')) (the same variances, no correlation; as is
+    and raised to at least 0.1): a fit that put a slope's variance in the
+    sub-diagonal of T, beside a zero diagonal, restarts from where it is spread
+    over the diagonal.
+    """
+    rows, cols = (np.asarray(a) for a in lower_idx)
+    k = rows.size
+    q = int(rows.max()) + 1
+    T = np.zeros((q, q))
+    T[rows, cols] = x[:k]
+    sd = np.sqrt(np.einsum("ij,ij->i", T, T))
+    diag = lower[:k] == 0.0
+    small = x.copy()
+    small[:k] = np.where(diag, np.maximum(x[:k], 0.1), x[:k])
+    out = [small]
+    for floor in (0.0, 0.1):
+        xp = x.copy()
+        xp[:k] = np.where(diag, np.maximum(sd[rows], floor), 0.0)
+        out.append(xp)
+    return out
+
+
+def _escape_faces(obj, x, lower, bounds, lower_idx, rounds: int = 6):
+    """Leave every boundary face on which the deviance can still decrease.
+
+    A random-slope GLMM can end with several diagonals of T at zero at once;
+    there the gradient in each is 0 by symmetry, so neither the quasi-Newton
+    search nor a test of one zero diagonal at a time sees the way out (the
+    other diagonal holds the fit on its face). Every face (each zero or nearly
+    zero diagonal and each combination, with both signs of the column below it)
+    is probed at a small step (second order) and at larger ones, and restarts
+    from a small positive theta and from uncorrelated random effects with the
+    fit's variances are tried; the search restarts from the best point that
+    lowers the deviance, until none does. Returns the point and a certificate
+    that names the faces tested.
+    """
+    f0 = obj(x)
+    tested, n_probes = 0, 0
+    for _ in range(rounds):
+        zeros, subsets, probes = _face_probes(x, lower, lower_idx, _NEAR_FACE)
+        if not zeros:
+            break
+        candidates = probes + _restarts(x, lower, lower_idx)
+        tested, n_probes = len(subsets), len(candidates)
+        values = [obj(c) for c in candidates]
+        best = int(np.argmin(values))
+        if not values[best] < f0 - 1e-9:
+            break
+        r = _lbfgs(obj, candidates[best], lower, bounds)
+        xn = _leave_edge(obj, r.x.copy(), lower, bounds)
+        fn = obj(xn)
+        if not fn < f0 - 1e-9:
+            break
+        x, f0 = xn, fn
+    else:
+        obj(x)
+        return x, "boundary faces: search stopped after several restarts"
+    obj(x)  # leave the objective's warm start at the answer
+    if not np.any((lower == 0.0) & (x < _FACE_TOL)):
+        return x, "interior optimum; the boundary faces near it were tested"
+    return x, (
+        f"boundary certificate: {tested} face(s) tested ({n_probes} probes incl. "
+        "second-order steps and restarts); none lowers the deviance"
+    )
 
 
 def _newton(obj, x, lower, steps: int = 12):
@@ -797,6 +953,16 @@ class GlmmFit(MixedFit):
     ``loglik``, ``deviance``, ``lme4_loglik``, ``conditional_deviance``, ``vcov_rx``
         Defined in the docstring of :mod:`helpers.glmm` (full-constant
         log-likelihood; deviance = -2 loglik).
+    ``optimizer_message``
+        How the optimiser ended; a singular fit's says that every boundary face it
+        sits on was tested and none lowers the deviance (a local maximum of the
+        likelihood over the whole parameter space).
+    ``outcome_coding``
+        How a two-category text (or True/False) outcome became 0/1 (also in the
+        printed header).
+    ``simulate(n, seed=)``, ``refit(y)``
+        Outcomes drawn from the fit, and the model fitted to a new outcome: together
+        a parametric bootstrap.
     """
 
     @property
@@ -836,8 +1002,9 @@ class GlmmFit(MixedFit):
         n_eval,
     ):
         base = gd.base
-        T = pb.T(theta) / zscale[:, None]  # T = D^-1 T_s for Z_s = Z D^-1
-        theta = T[pb.lower_idx]
+        T_s = pb.T(theta)
+        T = T_s / zscale[:, None]  # T = D^-1 T_s for Z_s = Z D^-1
+        theta_s, theta = theta, T[pb.lower_idx]
         index = pd.Index(base.fixed_names, name="term")
         tau = T @ T.T
         b = mode.u @ T.T
@@ -847,7 +1014,9 @@ class GlmmFit(MixedFit):
         eta = np.empty_like(mode.eta)
         eta[perm] = mode.eta  # back to the order of the data
         tmap = ThetaMap(base.blocks, len(base.random_names))
-        singular, reason = boundary(theta, tmap, tau, base.random_names)
+        # Judged on the internal scale (unit-RMS random-effect columns), as fit_lmm
+        # does: the verdict must not depend on the units of a random slope.
+        singular, reason = boundary(theta_s, tmap, T_s @ T_s.T, base.random_names)
         J = len(base.groups)
         Z = base.Z
         ZtZ = np.empty((J, Z.shape[1], Z.shape[1]))
@@ -891,6 +1060,109 @@ class GlmmFit(MixedFit):
             _gd=gd,
             _eta=eta,
         )
+
+    def _header(self) -> str:
+        header = super()._header()
+        coding = self.outcome_coding
+        return (
+            f"{header}\nOutcome {coding} (first category = failure, as in R)" if coding else header
+        )
+
+    @property
+    def optimizer_message(self) -> str:
+        """How the optimiser ended: the largest Hessian-scaled gradient and, for a fit
+        on (or next to) the boundary, the certificate that every face was tested."""
+        return self._message
+
+    @property
+    def outcome_coding(self) -> str | None:
+        """How a two-category (or True/False) outcome was turned into 0/1, e.g.
+        ``"'use' coded 'Y' = 1, 'N' = 0"``; None for a numeric outcome."""
+        return self._gd.coding if self._gd is not None else None
+
+    # -- new outcomes for the same design -----------------------------------------------
+    def simulate(self, n: int = 1, *, seed=None) -> np.ndarray:
+        """Outcomes drawn from the fitted model (as lme4's ``simulate``).
+
+        Each draw takes new random effects ``b_j ~ N(0, tau)`` for every group, the
+        linear predictor ``offset + X beta + Z_j b_j`` and the mean through the
+        inverse link, then the outcome: binomial counts out of each row's trials
+        (returned as the outcome is modelled: 0/1, or the proportion of successes
+        with ``weights`` the trials), or Poisson counts. The design stays as it is.
+        Returns an array of shape ``(n, n_obs)`` in the order of ``fitted()``, which
+        :meth:`refit` takes. ``seed``: an integer, a numpy Generator or None.
+        """
+        n = check_count(n, "n")
+        rng = check_seed(seed)
+        d = self._design
+        T = self._T_user()
+        fixed = d.offset + d.X @ self.fixed["estimate"].to_numpy()
+        out = np.empty((n, self.n_obs))
+        trials = np.round(d.weights).astype(np.int64)
+        for k in range(n):
+            b = rng.standard_normal((self.n_groups, T.shape[0])) @ T.T
+            mu = self._inverse_link(fixed + np.einsum("nq,nq->n", d.Z, b[d.codes]))
+            if self.family == "binomial":
+                out[k] = rng.binomial(trials, np.clip(mu, 0.0, 1.0)) / trials
+            else:
+                out[k] = rng.poisson(mu)
+        return out
+
+    def _T_user(self) -> np.ndarray:
+        """The relative covariance factor on the data's scale: tau = T T'."""
+        q = len(self.tau)
+        tmap = ThetaMap(self._gd.base.blocks, q)
+        T = np.zeros((q, q))
+        T[tmap.rows, tmap.cols] = self.theta
+        return T
+
+    def refit(self, y) -> GlmmFit:
+        """The same model fitted to a new outcome (as lme4's ``refit``).
+
+        ``y`` holds one value per row of the fit, as the outcome is modelled (0/1,
+        or the proportion of successes out of ``weights`` trials; counts for
+        Poisson), in the order of ``fitted()`` (a Series is aligned on that index):
+        a row of :meth:`simulate`. The family, link, ``nagq``, design, offsets and
+        weights are this fit's; the result is what ``fit_glmm`` gives on the data
+        with the new outcome. Together with :meth:`simulate` it makes the
+        parametric bootstrap of a GLMM.
+        """
+        if isinstance(y, pd.Series):
+            y = y.reindex(self.row_index)
+        try:
+            y = np.array(y, dtype=float)
+        except (TypeError, ValueError):
+            raise TypeError(
+                "refit needs the new outcome as numbers (an array or Series)."
+            ) from None
+        if y.shape != (self.n_obs,):
+            raise ValueError(
+                f"refit needs one outcome value per row of the fit ({self.n_obs}); "
+                f"got an array of shape {y.shape}."
+            )
+        if not np.all(np.isfinite(y)):
+            raise ValueError(
+                f"The new outcome has {int((~np.isfinite(y)).sum())} missing or infinite "
+                "value(s); refit needs a value for every row of the fit."
+            )
+        gd = dataclasses.replace(self._gd, y=y, base=dataclasses.replace(self._gd.base, y=y))
+        _check_outcome(gd, self.family)
+        d = gd.base
+        pb, perm, Minv, zscale = engine_problem(
+            _pirls.Family(self.family, self.link),
+            gd.y,
+            gd.wt,
+            gd.offset,
+            d.X,
+            d.Z,
+            d.codes,
+            len(d.groups),
+            d.blocks,
+            d.fixed_names,
+        )
+        fit = _estimate(pb, perm, self.nagq, gd, Minv, zscale)
+        warn_fit_problems(fit, fit._message, converged=fit.converged, stacklevel=2)
+        return fit
 
     # -- summary numbers --------------------------------------------------------------
     @property

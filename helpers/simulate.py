@@ -367,6 +367,13 @@ def simulate_lmm(
     ...     "z": 0.3}, tau=0.2, sigma2=1, n_groups=30, group_size=10,
     ...     level1={"x": "normal"}, level2={"z": "balanced"}, seed=1)   # doctest: +SKIP
     """
+    if hasattr(model, "family") and hasattr(model, "nagq"):  # a GlmmFit
+        raise TypeError(
+            "simulate_lmm simulates linear mixed models (normal outcomes); this is a "
+            f"generalised linear mixed model ({model.family}, {model.link} link). For a GLMM "
+            "use fit.simulate(n, seed=...) for outcomes drawn from the fit on its own rows, "
+            "and fit.refit(y) to fit the model to each of them (a parametric bootstrap)."
+        )
     rng = check_seed(seed)
     if _is_fit(model):
         _spec_args_unused(
