@@ -373,18 +373,18 @@ class MixedFit:
 
         One row per term of the formula except the intercept (``"extrav:texp"``),
         with ``num_df`` (the term's columns), ``den_df``, ``statistic`` (F) and
-        ``p_value``. The hypothesis is that all the term's coefficients are zero:
-        a main effect under an interaction is tested where the other variable of
-        the interaction is 0 (as type III tests with numeric predictors and
-        treatment-coded factors). ``ddf`` as in :meth:`wald`.
+        ``p_value``. Type III hypotheses as lmerTest builds them for treatment-coded
+        factors: a term's effect is zero where the numeric variables it interacts
+        with are 0, averaged with equal weights over the levels of the factors it
+        interacts with (without interactions: its coefficients are zero).
+        ``ddf`` as in :meth:`wald`.
         """
         ddf = _ddf.check_ddf(self, ddf)
         rows, names = [], []
-        p = len(self._beta)
         for term, cols in self._design.fixed_spec.term_indices.items():
             if str(term) == "1" or not cols:
                 continue
-            L = np.eye(p)[list(cols)]
+            L = _ddf.type3_rows(self, list(cols))
             rows.append(_ddf.joint_test(self, L, ddf))
             names.append(str(term))
         return pd.DataFrame(

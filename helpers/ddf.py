@@ -61,9 +61,8 @@ import numpy as np
 import pandas as pd
 import scipy.stats
 
-from .formula import formula_variables
-
 from ._pls import PLS, Stats, ThetaMap, derivatives, solve_pls
+from .formula import formula_variables
 
 __all__ = [
     "DDF_OPTIONS",
@@ -467,7 +466,7 @@ def slope_rows(fit, var: str, at) -> tuple[np.ndarray, pd.Index]:
     for combo in combos:
         values = dict(zip(keys, combo, strict=True))
         row = np.zeros(len(names))
-        for k, (name, comps) in enumerate(zip(names, parts, strict=True)):
+        for k, comps in enumerate(parts):
             if var not in comps:
                 continue
             w = 1.0
@@ -606,3 +605,33 @@ def johnson_neyman(fit, var: str, moderator: str, ddf: str, alpha: float) -> Joh
     return JohnsonNeyman(
         var, moderator, tuple(float(b) for b in bounds), significant, alpha, ddf, tuple(dfs)
     )
+
+
+def type3_rows(fit, cols: list[int]) -> np.ndarray:
+    """The hypothesis matrix of lmerTest's type III test of the term with columns ``cols``.
+
+    One row per column of the term: weight 1 on it and, on every column that is the
+    same product times levels of further factors (``x:f[T.b]`` for the term ``x``),
+    the product of 1 / (number of levels) of those factors, so that the term's
+    effect is averaged over their levels with equal weights; a column that adds a
+    numeric variable gets weight 0 (the term is tested where that variable is 0).
+    With treatment coding, these are the contrasts lmerTest builds.
+    """
+    names = fit.fixed_names
+    parts = [set(n.split(":")) for n in names]
+    states = fit._design.fixed_spec.encoder_state
+    L = np.zeros((len(cols), len(names)))
+    for r, k in enumerate(cols):
+        for c, comps in enumerate(parts):
+            if not parts[k] <= comps:
+                continue
+            w = 1.0
+            for extra in comps - parts[k]:
+                m = _LEVEL.match(extra)
+                state = states.get(m.group("factor")) if m else None
+                if state is None or "categories" not in state[1]:
+                    w = 0.0
+                    break
+                w /= len(state[1]["categories"])
+            L[r, c] = w
+    return L

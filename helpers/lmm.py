@@ -24,7 +24,6 @@ import pandas as pd
 
 from ._design import build_design, check_outcome_varies
 from ._fit import MixedFit
-from .ddf import DDF_OPTIONS, LmmDdf
 from ._pls import (
     SINGULAR_TOL,
     ThetaMap,
@@ -36,6 +35,7 @@ from ._pls import (
     with_outcome,
 )
 from ._validate import check_bool, check_count, check_seed
+from .ddf import DDF_OPTIONS, LmmDdf
 
 __all__ = ["LmmFit", "ConvergenceWarning", "SingularFitWarning", "fit_lmm"]
 

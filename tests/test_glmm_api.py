@@ -42,6 +42,7 @@ def test_is_a_mixed_fit_with_the_shared_api(m_contra, contra):
     assert list(m.fixed.columns) == [
         "estimate",
         "std_error",
+        "df",
         "statistic",
         "p_value",
         "ci_lower",

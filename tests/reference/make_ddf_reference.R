@@ -39,16 +39,19 @@ read_data <- function(name) {
   d
 }
 
-# Few groups: 12 classes of 6 to 14 pupils, a pupil-level and a class-level predictor.
+# Few groups: 12 classes of 4 to 40 pupils (unbalanced), a pupil-level predictor with a
+# random slope and a class-level predictor.
 set.seed(20261207)
 J <- 12
-nj <- sample(6:14, J, replace = TRUE)
+nj <- sample(c(4, 6, 8, 25, 40), J, replace = TRUE)
 few <- data.frame(class = rep(seq_len(J), nj))
 w <- rnorm(J)
 few$w <- w[few$class]
 few$x <- round(rnorm(nrow(few), 0, 1.5), 2)
 u0 <- rnorm(J, 0, 0.8)
-few$y <- round(2 + 0.5 * few$x + 0.6 * few$w + u0[few$class] + rnorm(nrow(few)), 3)
+u1 <- rnorm(J, 0, 0.4)
+few$y <- round(2 + 0.5 * few$x + 0.6 * few$w + u0[few$class] + u1[few$class] * few$x +
+               rnorm(nrow(few)), 3)
 
 # Random slope with a cross-level interaction and a three-level factor: 25 groups.
 set.seed(7)
@@ -76,9 +79,9 @@ models <- list(
   list(id = "hsb_rb", data = "hsb", reml = TRUE,
        formula = "mAch ~ meanses * cses + sector * cses + (1 + cses | school)",
        slopes = list(var = "cses", moderator = "meanses", at = c(-0.5, 0, 0.5)),
-       joint = c("meanses:cses", "sectorCatholic:cses")),
+       joint = c("meanses:cses", "cses:sectorCatholic")),
   list(id = "few_groups", data = "few", reml = TRUE,
-       formula = "y ~ x + w + (1 | class)", slopes = NULL, joint = c("x", "w")),
+       formula = "y ~ x + w + (1 + x | class)", slopes = NULL, joint = c("x", "w")),
   list(id = "cross_level", data = "cli", reml = TRUE,
        formula = "y ~ x * z + f + (1 + x | g)",
        slopes = list(var = "x", moderator = "z", at = c(5, 10, 15)),
