@@ -95,10 +95,11 @@ class LmmDdf:
     the Kenward-Roger adjustment are each computed when first needed.
     """
 
-    def __init__(self, stats: Stats, tmap: ThetaMap, theta: np.ndarray, reml: bool):
+    def __init__(self, stats: Stats, tmap: ThetaMap, theta, reml: bool, pls: PLS | None = None):
         self.stats, self.tmap, self.reml = stats, tmap, reml
         self.theta = np.asarray(theta, dtype=float)
-        pls = solve_pls(self.theta, stats, tmap, reml)
+        if pls is None:  # the solution at theta (a fit passes the one it has)
+            pls = solve_pls(self.theta, stats, tmap, reml)
         if pls is None:  # the optimum had a finite deviance; this cannot happen there
             raise ValueError("The deviance is not finite at the fit's estimates.")
         self.pls: PLS = pls

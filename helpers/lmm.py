@@ -166,6 +166,7 @@ class LmmFit(MixedFit):
     _internal = None  # the design in internal units (centred and scaled columns)
     _theta_internal = None  # the optimum's theta in internal units
     _moment = None  # (moment_parts,) of the design, computed at the first refit
+    _pls = None  # the PLS solution at the optimum (internal units)
     _ddf = None  # the LmmDdf (Satterthwaite and Kenward-Roger pieces), when first needed
     _ddf_methods: ClassVar[tuple[str, ...]] = DDF_OPTIONS  # Satterthwaite is the default
 
@@ -223,6 +224,7 @@ class LmmFit(MixedFit):
         # units, the theta-map and the optimum (internal theta) as a warm start.
         fit._internal, fit._stats, fit._tmap = internal, stats, tmap
         fit._theta_internal = opt.theta.copy()
+        fit._pls = opt.pls  # the optimum's PLS pieces, which the df reuse
         return fit
 
     def _ddf_state(self):
@@ -230,7 +232,7 @@ class LmmFit(MixedFit):
         contrasts of the data's coefficients into internal ones, computed once."""
         if self._ddf is None:
             self._ddf = (
-                LmmDdf(self._stats, self._tmap, self._theta_internal, self.reml),
+                LmmDdf(self._stats, self._tmap, self._theta_internal, self.reml, pls=self._pls),
                 np.linalg.inv(self._design.units.A),
             )
         return self._ddf
