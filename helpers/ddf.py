@@ -374,6 +374,12 @@ def contrast_matrix(L, names: list[str]) -> tuple[np.ndarray, pd.Index]:
     if isinstance(L, dict):
         M, index = _named_row(L, names, "the contrast")[None, :], pd.Index([0])
     elif isinstance(L, pd.DataFrame):
+        if L.isna().any().any():
+            raise ValueError(
+                "The contrast DataFrame has missing weights (a frame built from dicts has "
+                "NaN where a row leaves a coefficient out): give every weight, e.g. "
+                "L.fillna(0)."
+            )
         rows = [
             _named_row(r.to_dict(), names, f"row {i!r} of the contrast") for i, r in L.iterrows()
         ]

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.stats
 
 import helpers as hp
 
@@ -196,9 +197,7 @@ def test_z_table_is_the_normal_one():
     m = fit("pop_final")
     z = m.wald(ddf="z")
     assert np.all(np.isinf(z["df"]))
-    np.testing.assert_allclose(
-        z["p_value"], 2 * __import__("scipy").stats.norm.sf(abs(z["statistic"]))
-    )
+    np.testing.assert_allclose(z["p_value"], 2 * scipy.stats.norm.sf(abs(z["statistic"])))
 
 
 def test_ddf_refusals_name_the_fix():
@@ -209,6 +208,8 @@ def test_ddf_refusals_name_the_fix():
         m.wald(ddf="between-within")
     with pytest.raises(ValueError, match="does not have"):
         m.contrast({"extraversion": 1})
+    with pytest.raises(ValueError, match="fillna"):
+        m.contrast(pd.DataFrame([{"extrav": 1.0}, {"texp": 1.0}]))
     with pytest.raises(ValueError, match="all weights zero"):
         m.contrast({"extrav": 0})
     with pytest.raises(ValueError, match="5 columns"):
