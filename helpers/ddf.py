@@ -61,7 +61,7 @@ import numpy as np
 import pandas as pd
 import scipy.stats
 
-from ._pls import PLS, Stats, ThetaMap, derivatives, solve_pls
+from ._pls import PLS, Stats, ThetaMap, derivatives, group_pieces, solve_pls
 from .formula import formula_variables
 
 __all__ = [
@@ -144,11 +144,12 @@ class LmmDdf:
     def satterthwaite_parts(self):
         """(dC/dphi as an (m+1) x p x p array, A = 2 H^-1) in phi = (theta, sigma)."""
         if self._satt is None:
-            _, _, _, _, _, B, a = self.group_parts()
+            # per-group pieces with the group axis last (the engine's layout: fast)
+            _, B, a = group_pieces(self.pls, self.stats)
             D = self._dDelta()
             s = np.sqrt(self.sigma2)
             u = self.pls.r2
-            u_t = -np.einsum("ja,kab,jb->k", a, D, a)
+            u_t = -np.einsum("kaj,aj->k", np.einsum("kab,bj->kaj", D, a), a)
             _, H_tt = derivatives(self.pls, self.stats, self.tmap, self.reml)
             m = len(u_t)
             H = np.empty((m + 1, m + 1))
@@ -158,7 +159,7 @@ class LmmDdf:
             lam, V = np.linalg.eigh(H)
             pos = lam > 1e-8 * max(float(lam[-1]), 1e-300)  # lmerTest: a pseudo-inverse
             Avp = 2.0 * (V[:, pos] / lam[pos]) @ V[:, pos].T
-            Kt = np.einsum("jap,kab,jbr->kpr", B, D, B)
+            Kt = np.einsum("apj,karj->kpr", B, np.einsum("kab,brj->karj", D, B))
             C0 = self.C0
             jac = np.empty((m + 1, *C0.shape))
             jac[:m] = self.sigma2 * (C0 @ Kt @ C0)

@@ -85,11 +85,22 @@ def test_kenward_roger_as_pbkrtest(model):
     np.testing.assert_allclose(phi_a, ref, rtol=2e-4)
 
 
-@pytest.mark.parametrize("model", MODELS)
-@pytest.mark.parametrize("ddf", ["satterthwaite", "kenward-roger"])
+# lmerTest refuses Kenward-Roger for ML fits (so do we: test_ddf_refusals_name_the_fix)
+WITH_DDF = [(m, "satterthwaite") for m in MODELS] + [
+    (m, "kenward-roger") for m in MODELS if REF[m]["reml"]
+]
+# emmeans' Kenward-Roger slopes only where pbkrtest ran (REML, below 3000 rows)
+SLOPES = [
+    (m, ddf)
+    for m in MODELS
+    if "slopes" in REF[m]
+    for ddf in ("satterthwaite", "kenward-roger")
+    if ddf.replace("-", "_") in REF[m]["slopes"]
+]
+
+
+@pytest.mark.parametrize(("model", "ddf"), WITH_DDF)
 def test_anova_type3_as_lmertest(model, ddf):
-    if ddf == "kenward-roger" and not REF[model]["reml"]:
-        pytest.skip("lmerTest refuses Kenward-Roger for ML fits (tested below)")
     ours = fit(model).anova(ddf=ddf)
     theirs = pd.DataFrame(REF[model][f"anova_{ddf.replace('-', '_')}"]).set_index("term")
     ours.index = [_r_name(n) for n in ours.index]
@@ -107,12 +118,9 @@ def _term_key(term: str) -> str:
     return ":".join(sorted(term.split(":")))
 
 
-@pytest.mark.parametrize("model", MODELS)
-@pytest.mark.parametrize("ddf", ["satterthwaite", "kenward-roger"])
+@pytest.mark.parametrize(("model", "ddf"), WITH_DDF)
 def test_joint_contrast_as_contestmd(model, ddf):
     key = f"joint_{ddf.replace('-', '_')}"
-    if key not in REF[model]:
-        pytest.skip("no Kenward-Roger for an ML fit")
     m = fit(model)
     ref = REF[model][key]
     names = {_term_key(_r_name(n)): n for n in m.fixed_names}
@@ -124,14 +132,10 @@ def test_joint_contrast_as_contestmd(model, ddf):
     np.testing.assert_allclose(ours["p_value"], ref["p_value"], rtol=0, atol=2e-4)
 
 
-@pytest.mark.parametrize("model", [m for m in MODELS if "slopes" in REF[m]])
-@pytest.mark.parametrize("ddf", ["satterthwaite", "kenward-roger"])
+@pytest.mark.parametrize(("model", "ddf"), SLOPES)
 def test_slopes_as_emtrends(model, ddf):
     spec = REF[model]["slopes"]
-    key = ddf.replace("-", "_")
-    if key not in spec:
-        pytest.skip("emmeans' Kenward-Roger slopes only below 3000 rows, REML only")
-    ref = pd.DataFrame(spec[key])
+    ref = pd.DataFrame(spec[ddf.replace("-", "_")])
     ours = fit(model).slopes(spec["var"], at={spec["moderator"]: ref["at"].tolist()}, ddf=ddf)
     assert ours.index.name == spec["moderator"]
     np.testing.assert_allclose(ours.index, ref["at"])
