@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 from formulaic.errors import DataMismatchWarning
 
+from . import ddf as _ddf
 from ._coef import coef_table
 from ._design import Design, to_float
 from ._profile import DevianceProfile, intervals
@@ -54,8 +55,8 @@ class MixedFit:
     Attributes
     ----------
     fixed : pandas.DataFrame
-        One row per fixed term with ``estimate, std_error, statistic, p_value,
-        ci_lower, ci_upper``.
+        One row per fixed term with ``estimate, std_error, df, statistic, p_value,
+        ci_lower, ci_upper`` (:meth:`wald` with the family's default ``ddf``).
     vcov : pandas.DataFrame
         Covariance matrix of the fixed-effect estimates.
     tau : pandas.DataFrame
@@ -104,12 +105,20 @@ class MixedFit:
     # -- the estimates as labelled tables ---------------------------------------------
     @cached_property
     def fixed(self) -> pd.DataFrame:
-        return coef_table(self._beta, np.sqrt(np.diag(self._vcov)), self._design.fixed_names)
+        return self.wald()
 
     @cached_property
     def vcov(self) -> pd.DataFrame:
-        index = self.fixed.index
+        index = pd.Index(self._design.fixed_names, name="term")
         return pd.DataFrame(self._vcov, index=index, columns=index)
+
+    @property
+    def beta(self) -> np.ndarray:
+        """The fixed-effect estimates as a read-only array (order of :attr:`fixed_names`).
+
+        What code that needs only the estimates reads (``fixed`` also computes the
+        degrees of freedom of its tests)."""
+        return _read_only(self._beta)
 
     @cached_property
     def tau(self) -> pd.DataFrame:
@@ -120,7 +129,7 @@ class MixedFit:
     @property
     def n_params(self) -> int:
         """Number of estimated parameters: fixed effects and theta (a subclass adds a scale)."""
-        return len(self.fixed) + len(self.theta)
+        return len(self._beta) + len(self.theta)
 
     @property
     def loglik(self) -> float:
@@ -220,9 +229,9 @@ class MixedFit:
     def coef(self) -> pd.DataFrame:
         """Group-specific coefficients: the fixed effects plus each group's random effects."""
         out = pd.DataFrame(
-            np.tile(self.fixed["estimate"].to_numpy(), (self.n_groups, 1)),
+            np.tile(self._beta, (self.n_groups, 1)),
             index=self._design.groups,
-            columns=self.fixed.index,
+            columns=pd.Index(self._design.fixed_names, name="term"),
         )
         ranef = self.ranef()
         for term in ranef.columns:
@@ -256,9 +265,7 @@ class MixedFit:
     def _linear_predictor(self) -> np.ndarray:
         """X beta + Z b_j in the rows used."""
         d = self._design
-        return d.X @ self.fixed["estimate"].to_numpy() + np.einsum(
-            "nq,nq->n", d.Z, self._b[d.codes]
-        )
+        return d.X @ self._beta + np.einsum("nq,nq->n", d.Z, self._b[d.codes])
 
     def predict(
         self,
@@ -286,9 +293,7 @@ class MixedFit:
         if newdata is None:
             if include_random:
                 return pd.Series(self._linear_predictor(), index=d.row_index, name="predicted")
-            return pd.Series(
-                d.X @ self.fixed["estimate"].to_numpy(), index=d.row_index, name="predicted"
-            )
+            return pd.Series(d.X @ self._beta, index=d.row_index, name="predicted")
         specs = [d.fixed_spec] + (list(d.random_specs) if include_random else [])
         needed = formula_variables(d.formula.fixed_rhs)
         if include_random:
@@ -310,7 +315,7 @@ class MixedFit:
                 to_float(s.get_model_matrix(newdata), "newdata's random design")
                 for s in (d.random_specs if include_random else [])
             ]
-        pred = X @ self.fixed["estimate"].to_numpy()
+        pred = X @ self._beta
         if include_random:
             Z = np.hstack(Zs)
             pos = d.groups.get_indexer(newdata[self.group])
@@ -359,6 +364,126 @@ class MixedFit:
             f"{type(self).__name__} cannot yet be refitted: the parametric bootstrap "
             "needs a linear mixed model (hp.fit_lmm)."
         )
+
+    # -- tests of the fixed effects (helpers.ddf) ---------------------------------------
+    # Which ddf a family accepts (the first is its default); a linear mixed model adds
+    # Satterthwaite and Kenward-Roger and provides _ddf_state().
+    _ddf_methods: ClassVar[tuple[str, ...]] = ("z",)
+
+    def _ddf_state(self):
+        raise NotImplementedError  # only families with ddf other than "z" need it
+
+    def _units_vcov(self, vcov: np.ndarray) -> np.ndarray:
+        """A covariance of the internal coefficients in the data's units."""
+        return self._design.units.vcov(vcov)
+
+    def wald(self, *, ddf: str | None = None, level: float = 0.95) -> pd.DataFrame:
+        """Wald tests and intervals of the fixed effects: the table :attr:`fixed` shows.
+
+        Columns ``estimate, std_error, df, statistic, p_value, ci_lower, ci_upper``
+        (``level`` intervals), one row per coefficient. ``ddf``:
+
+        - ``"satterthwaite"`` (linear mixed models' default, as lmerTest): t tests
+          with Satterthwaite's degrees of freedom;
+        - ``"kenward-roger"`` (REML fits of linear mixed models, as pbkrtest and
+          lmerTest): standard errors from Kenward and Roger's adjusted covariance
+          and their degrees of freedom;
+        - ``"z"`` (generalized mixed models' only option): the normal
+          distribution, ``df`` infinite.
+        """
+        ddf = _ddf.check_ddf(self, ddf)
+        level = _ddf.check_level(level)
+        L = np.eye(len(self._beta))
+        est, se, df = _ddf.contrast_rows(self, L, ddf)
+        return coef_table(est, se, self._design.fixed_names, df=df, level=level)
+
+    def anova(self, *, ddf: str | None = None) -> pd.DataFrame:
+        """F test of each term of the fixed part (lmerTest's ``anova(m, type = 3)``).
+
+        One row per term of the formula except the intercept (``"extrav:texp"``),
+        with ``num_df`` (the term's columns), ``den_df``, ``statistic`` (F) and
+        ``p_value``. Type III hypotheses as lmerTest builds them for treatment-coded
+        factors: a term's effect is zero where the numeric variables it interacts
+        with are 0, averaged with equal weights over the levels of the factors it
+        interacts with (without interactions: its coefficients are zero).
+        ``ddf`` as in :meth:`wald`.
+        """
+        ddf = _ddf.check_ddf(self, ddf)
+        rows, names = [], []
+        for term, cols in self._design.fixed_spec.term_indices.items():
+            if str(term) == "1" or not cols:
+                continue
+            L = _ddf.type3_rows(self, list(cols))
+            rows.append(_ddf.joint_test(self, L, ddf))
+            names.append(str(term))
+        return pd.DataFrame(
+            rows,
+            index=pd.Index(names, name="term"),
+            columns=["num_df", "den_df", "statistic", "p_value"],
+        ).astype({"num_df": int})
+
+    def contrast(
+        self, L, *, ddf: str | None = None, joint: bool = False, level: float = 0.95
+    ) -> pd.DataFrame:
+        """Tests of linear combinations of the fixed effects (lmerTest's ``contest``).
+
+        ``L``: a dict of named coefficients (``{"extrav": 1, "extrav:texp": 15}``:
+        one contrast), a list of such dicts, a DataFrame whose columns are
+        coefficient names (one contrast per row, index kept), or an array with one
+        column per coefficient (order of :attr:`fixed_names`). With ``joint=False``
+        one row per contrast with the columns of :attr:`fixed`; with
+        ``joint=True`` one F test of all contrasts being zero together (the
+        columns of :meth:`anova`). ``ddf`` as in :meth:`wald`.
+        """
+        ddf = _ddf.check_ddf(self, ddf)
+        level = _ddf.check_level(level)
+        check_bool(joint, "joint")
+        L, index = _ddf.contrast_matrix(L, self._design.fixed_names)
+        if joint:
+            row = _ddf.joint_test(self, L, ddf)
+            return pd.DataFrame(
+                [row], index=["joint"], columns=["num_df", "den_df", "statistic", "p_value"]
+            ).astype({"num_df": int})
+        est, se, df = _ddf.contrast_rows(self, L, ddf)
+        table = coef_table(est, se, index, df=df, level=level)
+        table.index.name = "contrast"
+        return table
+
+    def slopes(
+        self, var: str, *, at: dict, ddf: str | None = None, level: float = 0.95
+    ) -> pd.DataFrame:
+        """Simple slopes: the effect of ``var`` at given values of its moderators.
+
+        ``at={"texp": [5, 15, 25]}`` gives one row per value, with the columns of
+        :attr:`fixed` (``estimate`` is d(linear predictor)/d var there), as emmeans'
+        ``emtrends``. Several moderators give a row per combination. Other numeric
+        variables that multiply ``var`` are held at their mean (as emmeans).
+        ``var`` must enter the fixed part linearly (``x``, ``x:z``), not inside a
+        transformation. ``ddf`` as in :meth:`wald`.
+        """
+        ddf = _ddf.check_ddf(self, ddf)
+        level = _ddf.check_level(level)
+        L, index = _ddf.slope_rows(self, var, at)
+        est, se, df = _ddf.contrast_rows(self, L, ddf)
+        table = coef_table(est, se, index, df=df, level=level)
+        table.index = index
+        return table
+
+    def johnson_neyman(
+        self, var: str, moderator: str, *, ddf: str | None = None, alpha: float = 0.05
+    ) -> _ddf.JohnsonNeyman:
+        """Where the simple slope of ``var`` differs from 0 (the Johnson-Neyman region).
+
+        The slope of ``var`` is linear in ``moderator``; its two-sided test at level
+        ``alpha`` (with the df of ``ddf``, as :meth:`slopes`, computed at each
+        boundary) is significant on one side of, between or outside the two values
+        where |t| equals the critical value. Returns the boundaries and which
+        region is significant.
+        """
+        ddf = _ddf.check_ddf(self, ddf)
+        if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 < alpha < 1:
+            raise ValueError(f"alpha must be a number between 0 and 1, not {alpha!r}.")
+        return _ddf.johnson_neyman(self, var, moderator, ddf, float(alpha))
 
     # -- presentation -----------------------------------------------------------------
     def random_part(self) -> pd.DataFrame:

@@ -52,6 +52,7 @@ __all__ = [
     "ThetaMap",
     "boundary",
     "derivatives",
+    "group_pieces",
     "moment_parts",
     "moment_start",
     "optimize",
@@ -253,6 +254,22 @@ def solve_pls(theta, stats: Stats, tmap: ThetaMap, reml: bool) -> PLS | None:
     return PLS(dev, beta, u, L, RX, r2, T, TtS, cu, RZX, RXinv)
 
 
+def group_pieces(pls: PLS, stats: Stats):
+    """Per group, at the PLS solution: A_j = Z_j'V_j^-1 Z_j (q x q x J), B_j = Z_j'V_j^-1 X_j
+    (q x p x J) and a_j = Z_j'V_j^-1 (y_j - X_j beta) (q x J), V_j = I + Z_j T T' Z_j'.
+
+    By Woodbury from the sufficient statistics, with W_j = L_j^-1 T' Z_j'Z_j:
+    A_j = Z_j'Z_j - W_j'W_j, B_j = Z_j'X_j - W_j'R_ZXj, a_j = (Z_j'y_j - Z_j'X_j beta)
+    - W_j'(c_uj - R_ZXj beta)."""
+    W = _forward(pls.L, pls.TtS)
+    A = stats.ZtZ - np.einsum("kaj,kbj->abj", W, W)
+    B = stats.ZtX - np.einsum("kaj,kpj->apj", W, pls.RZX)
+    a = (stats.Zty - np.einsum("p,apj->aj", pls.beta, stats.ZtX)) - np.einsum(
+        "kaj,kj->aj", W, pls.cu - np.einsum("p,apj->aj", pls.beta, pls.RZX)
+    )
+    return A, B, a
+
+
 def derivatives(pls: PLS, stats: Stats, tmap: ThetaMap, reml: bool):
     """Exact gradient and Hessian of the profiled deviance with respect to theta.
 
@@ -281,15 +298,10 @@ def derivatives(pls: PLS, stats: Stats, tmap: ThetaMap, reml: bool):
     E_k E_l' + E_l E_k', which adds 2 G[r_k, r_l] where theta_k and theta_l sit in
     the same column of T.
     """
-    T, L = pls.T, pls.L
+    T = pls.T
     n, p = stats.n, len(pls.beta)
     nu = n - p if reml else n
-    W = _forward(L, pls.TtS)
-    A = stats.ZtZ - np.einsum("kaj,kbj->abj", W, W)
-    B = stats.ZtX - np.einsum("kaj,kpj->apj", W, pls.RZX)
-    a = (stats.Zty - np.einsum("p,apj->aj", pls.beta, stats.ZtX)) - np.einsum(
-        "kaj,kj->aj", W, pls.cu - np.einsum("p,apj->aj", pls.beta, pls.RZX)
-    )
+    A, B, a = group_pieces(pls, stats)
     C = pls.RXinv.T @ pls.RXinv
     G = A.sum(axis=2) - (nu / pls.r2) * (a @ a.T)
     if reml:

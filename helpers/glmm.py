@@ -941,9 +941,10 @@ class GlmmFit(MixedFit):
     ``family``, ``link``, ``nagq``
         The model and the approximation (1: Laplace; more: adaptive Gauss-Hermite).
     ``fixed``
-        ``estimate, std_error, statistic, p_value, ci_lower, ci_upper``: Wald z
-        tests and 95% intervals, as glmer's summary, with lme4's default standard
-        errors (``vcov_method`` says "Hessian" or, as a fallback, "RX").
+        ``estimate, std_error, df, statistic, p_value, ci_lower, ci_upper``: Wald z
+        tests (``df`` infinite; ``wald(ddf="z")``) and 95% intervals, as glmer's
+        summary, with lme4's default standard errors (``vcov_method`` says "Hessian"
+        or, as a fallback, "RX").
     ``tau``
         Covariance matrix of the random effects on the link scale; ``sigma2`` is 1
         (no residual variance: lme4's ``sigma()`` of a binomial or Poisson fit).

@@ -36,6 +36,7 @@ from ._pls import (
     with_outcome,
 )
 from ._validate import check_bool, check_count, check_seed
+from .ddf import DDF_OPTIONS, LmmDdf
 
 __all__ = ["LmmFit", "ConvergenceWarning", "SingularFitWarning", "fit_lmm"]
 
@@ -142,11 +143,13 @@ class LmmFit(MixedFit):
     ----------
     fixed : pandas.DataFrame
         One row per fixed term (``"Intercept"``, ``"extrav"``, ``"extrav:texp"``)
-        with ``estimate, std_error, statistic, p_value, ci_lower, ci_upper``.
+        with ``estimate, std_error, df, statistic, p_value, ci_lower, ci_upper``.
         Standard errors are those of lme4: ``sigma^2 (X' V^-1 X)^-1``, conditional
-        on the estimated variance components. ``statistic`` is estimate / std_error,
-        and p-values and 95% intervals use the normal distribution (Wald tests, as
-        in Hox's tables); with few groups they are optimistic.
+        on the estimated variance components. ``statistic`` is estimate / std_error;
+        p-values and 95% intervals use the t distribution with Satterthwaite's
+        degrees of freedom ``df`` (lmerTest's default), computed when the table is
+        first read. ``wald(ddf="kenward-roger")`` and ``wald(ddf="z")`` give the
+        other tables (:meth:`~helpers._fit.MixedFit.wald`).
     tau : pandas.DataFrame
         Covariance matrix of the random effects, labelled by random term.
     sigma2 : float
@@ -164,6 +167,9 @@ class LmmFit(MixedFit):
     _internal = None  # the design in internal units (centred and scaled columns)
     _theta_internal = None  # the optimum's theta in internal units
     _moment = None  # (moment_parts,) of the design, computed at the first refit
+    _pls = None  # the PLS solution at the optimum (internal units)
+    _ddf = None  # the LmmDdf (Satterthwaite and Kenward-Roger pieces), when first needed
+    _ddf_methods: ClassVar[tuple[str, ...]] = DDF_OPTIONS  # Satterthwaite is the default
 
     # -- construction -----------------------------------------------------------------
     @classmethod
@@ -219,7 +225,18 @@ class LmmFit(MixedFit):
         # units, the theta-map and the optimum (internal theta) as a warm start.
         fit._internal, fit._stats, fit._tmap = internal, stats, tmap
         fit._theta_internal = opt.theta.copy()
+        fit._pls = opt.pls  # the optimum's PLS pieces, which the df reuse
         return fit
+
+    def _ddf_state(self):
+        """The degrees-of-freedom pieces (helpers.ddf.LmmDdf) and the map A^-1 of
+        contrasts of the data's coefficients into internal ones, computed once."""
+        if self._ddf is None:
+            self._ddf = (
+                LmmDdf(self._stats, self._tmap, self._theta_internal, self.reml, pls=self._pls),
+                np.linalg.inv(self._design.units.A),
+            )
+        return self._ddf
 
     # -- new outcomes for the same design -----------------------------------------------
     def refit(self, y) -> LmmFit:
@@ -322,7 +339,7 @@ class LmmFit(MixedFit):
         d = self._design
         sd = np.sqrt(self.sigma2)
         ST = sd * self._tmap.T(self.theta)  # b_j = sigma T u_j with u_j ~ N(0, I)
-        mean = d.X @ self.fixed["estimate"].to_numpy()
+        mean = d.X @ self._beta
         out = np.empty((n, self.n_obs))
         for k in range(n):
             b = rng.standard_normal((self.n_groups, ST.shape[0])) @ ST.T
@@ -338,7 +355,7 @@ class LmmFit(MixedFit):
     @property
     def n_params(self) -> int:
         """Number of estimated parameters: fixed effects, theta, and sigma^2."""
-        return len(self.fixed) + len(self.theta) + 1
+        return len(self._beta) + len(self.theta) + 1
 
     # -- row-level quantities ---------------------------------------------------------
     def fitted(self) -> pd.Series:

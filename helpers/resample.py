@@ -97,7 +97,7 @@ _BATCH = 100  # simulated outcomes held in memory at a time
 def _table(fit, rows) -> pd.DataFrame:
     """The bootstrap table from (fixed, random part, deviance, converged, singular) rows."""
     fixed, random, deviance, converged, singular = zip(*rows, strict=True)
-    names = [*fit.fixed.index, *fit.random_part().index]
+    names = [*fit.fixed_names, *fit.random_part().index]
     table = pd.DataFrame(np.hstack([np.vstack(fixed), np.vstack(random)]), columns=names)
     table["deviance"] = np.array(deviance, dtype=float)
     table["converged"] = np.array(converged, dtype=bool)
@@ -106,7 +106,7 @@ def _table(fit, rows) -> pd.DataFrame:
 
 
 def _estimates(fit) -> dict:
-    row = dict(zip(fit.fixed.index, fit.fixed["estimate"], strict=True))
+    row = dict(zip(fit.fixed_names, fit.beta, strict=True))
     row.update(fit.random_part()["estimate"].to_dict())
     row.update(deviance=fit.deviance, converged=fit.converged, singular=fit.singular)
     return row

@@ -36,7 +36,7 @@ __all__ = [
 def _group_residual_stats(fit: MixedFit):
     Z, codes = fit.Z, fit.group_codes
     J, q = fit.n_groups, Z.shape[1]
-    r = fit.y - fit.X @ fit.fixed["estimate"].to_numpy()
+    r = fit.y - fit.X @ fit.beta
     Ztr = np.stack([np.bincount(codes, weights=Z[:, a] * r, minlength=J) for a in range(q)], axis=1)
     return fit.ZtZ, Ztr
 

@@ -544,7 +544,7 @@ def power_simulation(
 
 
 def _estimates_truth(fit) -> dict:
-    out = fit.fixed["estimate"].to_dict()
+    out = dict(zip(fit.fixed_names, fit.beta, strict=True))
     out.update(fit.random_part()["estimate"].to_dict())
     return out
 
@@ -552,11 +552,11 @@ def _estimates_truth(fit) -> dict:
 def _rows(fit, r: int, truth: dict, crit: float, alpha: float, variance_ci: bool) -> list:
     conv, sing = bool(fit.converged), bool(fit.singular)
     rows = []
-    fixed = fit.fixed
-    est, se = fixed["estimate"].to_numpy(), fixed["std_error"].to_numpy()
+    # the arrays, not fit.fixed: a simulation needs no degrees of freedom
+    est, se = np.asarray(fit.beta), np.sqrt(np.diag(fit.vcov.to_numpy()))
     lo, hi = est - crit * se, est + crit * se
     p = 2 * scipy.special.ndtr(-np.abs(est / se))  # as norm.sf, without its overhead
-    for k, term in enumerate(fixed.index):
+    for k, term in enumerate(fit.fixed_names):
         t = truth[term]
         rows.append(
             (r, term, t, est[k], se[k], lo[k], hi[k], p[k], bool(p[k] < alpha),

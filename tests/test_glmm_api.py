@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.special
+import scipy.stats
 
 import helpers as hp
 from helpers import FormulaError
@@ -42,6 +43,7 @@ def test_is_a_mixed_fit_with_the_shared_api(m_contra, contra):
     assert list(m.fixed.columns) == [
         "estimate",
         "std_error",
+        "df",
         "statistic",
         "p_value",
         "ci_lower",
@@ -298,3 +300,22 @@ def test_one_row_of_counts_per_group_is_a_valid_binomial_design(contra):
     assert m_agg.n_obs == agg.shape[0] == m_agg.n_groups
     np.testing.assert_allclose(m_agg.fixed["estimate"], m_01.fixed["estimate"], rtol=1e-5)
     np.testing.assert_allclose(m_agg.tau.to_numpy(), m_01.tau.to_numpy(), rtol=1e-4)
+
+
+def test_wald_is_z_and_other_ddf_are_refused(m_contra):
+    """A GLMM's tests use the normal distribution (glmer's summary): df infinite; the
+    linear mixed model's ddf are refused with the fix named."""
+    z = m_contra.wald(ddf="z")
+    pd.testing.assert_frame_equal(z, m_contra.fixed)
+    assert np.all(np.isinf(z["df"]))
+    np.testing.assert_allclose(z["p_value"], 2 * scipy.stats.norm.sf(np.abs(z["statistic"])))
+    for ddf in ("satterthwaite", "kenward-roger"):
+        with pytest.raises(ValueError, match="use ddf='z'"):
+            m_contra.wald(ddf=ddf)
+        with pytest.raises(ValueError, match="use ddf='z'"):
+            m_contra.anova(ddf=ddf)
+    # the Wald chi-square of a one-column term is z^2
+    a = m_contra.anova()
+    assert np.isinf(a.loc["age", "den_df"])
+    assert a.loc["age", "statistic"] == pytest.approx(z.loc["age", "statistic"] ** 2)
+    assert a.loc["age", "p_value"] == pytest.approx(z.loc["age", "p_value"])

@@ -25,6 +25,7 @@ def test_result_object_has_the_documented_shape(final, pop):
     assert list(final.fixed.columns) == [
         "estimate",
         "std_error",
+        "df",
         "statistic",
         "p_value",
         "ci_lower",
@@ -35,12 +36,20 @@ def test_result_object_has_the_documented_shape(final, pop):
     assert final.n_obs == len(pop) and final.n_groups == 100
     assert final.converged and not final.singular
     assert final.n_params == 5 + 3 + 1
-    # Wald columns follow from estimate and standard error (normal reference).
+    # Wald columns follow from estimate, standard error and df (t reference).
     f = final.fixed
+    assert np.all((f["df"] > 1) & np.isfinite(f["df"]))
     np.testing.assert_allclose(f["statistic"], f["estimate"] / f["std_error"])
-    np.testing.assert_allclose(f["p_value"], 2 * scipy.stats.norm.sf(np.abs(f["statistic"])))
+    np.testing.assert_allclose(f["p_value"], 2 * scipy.stats.t.sf(np.abs(f["statistic"]), f["df"]))
     np.testing.assert_allclose(
-        f["ci_upper"] - f["ci_lower"], 2 * 1.959963984540054 * f["std_error"]
+        f["ci_upper"] - f["ci_lower"], 2 * scipy.stats.t.ppf(0.975, f["df"]) * f["std_error"]
+    )
+    # The normal reference is ddf="z" (df infinite).
+    z = final.wald(ddf="z")
+    assert np.all(np.isinf(z["df"]))
+    np.testing.assert_allclose(z["p_value"], 2 * scipy.stats.norm.sf(np.abs(z["statistic"])))
+    np.testing.assert_allclose(
+        z["ci_upper"] - z["ci_lower"], 2 * 1.959963984540054 * z["std_error"]
     )
 
 

@@ -15,6 +15,13 @@ on the original data (nothing is hard-coded):
   beta_0 -> beta_0 - a beta_x, tau -> A tau A' and b -> A b with
   A = [[1, -a], [0, 1]]; deviances unchanged (det A = 1).
 
+Tests of the fixed effects (Satterthwaite's and Kenward-Roger's df, t and F statistics,
+p-values, simple slopes) do not change under a rescaling or a shift of y, or a rescaling
+of a predictor (a t statistic changes sign with its coefficient). Under a shift of a
+predictor the coefficients that change are contrasts of the old ones (``x -> x + a``
+in ``y ~ x * w``: ``beta_w -> beta_w - a beta_x:w``), and their tests are the tests of
+those contrasts in the original fit; the other tests stay as they are.
+
 Tolerances: the deviance within 1e-6 relative (the issue's promise); estimates within
 1e-6 relative of their own size, covariances judged against the variances involved.
 Factors span 1e-8 ... 1e8. Property tests are derandomized (the same examples on
@@ -95,6 +102,25 @@ def assert_cov(actual, expected):
     assert np.all(np.abs(actual - expected) <= RTOL * scale + 1e-300), (actual, expected)
 
 
+def assert_same_tests(a, b, sign=1.0):
+    """Every test of the fixed effects of b as a's (t statistics times sign)."""
+    tables = [("satterthwaite", a.fixed, b.fixed)]
+    if a.reml:
+        tables.append(("kenward-roger", a.wald(ddf="kenward-roger"), b.wald(ddf="kenward-roger")))
+    for ddf in ["satterthwaite"] + (["kenward-roger"] if a.reml else []):
+        tables.append((f"anova {ddf}", a.anova(ddf=ddf), b.anova(ddf=ddf)))
+    for what, ta, tb in tables:
+        df = "den_df" if "den_df" in ta else "df"
+        s = 1.0 if what.startswith("anova") else sign
+        np.testing.assert_allclose(tb[df], ta[df], rtol=1e-6, err_msg=what)
+        np.testing.assert_allclose(
+            tb["statistic"], s * ta["statistic"], rtol=1e-6, atol=1e-6, err_msg=what
+        )
+        np.testing.assert_allclose(
+            tb["p_value"], ta["p_value"], rtol=1e-4, atol=1e-10, err_msg=what
+        )
+
+
 def nu(m):
     return m.n_obs - (len(m.fixed) if m.reml else 0)
 
@@ -122,6 +148,7 @@ def test_scaling_y(df, model, c, reml):
     assert_close(b.ranef_sd(), abs(c) * a.ranef_sd().to_numpy(), abs(c) * np.sqrt(a.sigma2))
     assert_close(b.fitted(), c * a.fitted(), abs(c) * np.sqrt(a.sigma2))
     assert b.singular == a.singular
+    assert_same_tests(a, b, np.sign(c))
 
 
 @SETTINGS
@@ -152,6 +179,15 @@ def test_shifting_y(df, model, exponent, sign, reml):
     np.testing.assert_allclose(
         b.fitted(), a.fitted() + shift, rtol=1e-15, atol=RTOL * sd + 10 * data_rounding
     )
+    # every test but the intercept's (whose coefficient moves by the shift)
+    slopes = [t for t in a.fixed_names if t != "Intercept"]
+    for ta, tb in [(a.fixed, b.fixed)] + (
+        [(a.wald(ddf="kenward-roger"), b.wald(ddf="kenward-roger"))] if reml else []
+    ):
+        ta, tb = ta.loc[slopes], tb.loc[slopes]
+        np.testing.assert_allclose(tb["df"], ta["df"], rtol=1e-6)
+        np.testing.assert_allclose(tb["statistic"], ta["statistic"], rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(tb["p_value"], ta["p_value"], rtol=1e-4, atol=1e-10)
 
 
 # ------------------------------------------------------------------------ predictors
@@ -172,6 +208,7 @@ def test_scaling_a_fixed_predictor(df, model, c, reml):
     assert b.sigma2 == pytest.approx(a.sigma2, rel=RTOL)
     assert_close(b.ranef(), a.ranef(), np.sqrt(np.diag(a.tau.to_numpy())))
     assert_close(b.fitted(), a.fitted(), np.sqrt(a.sigma2))
+    assert_same_tests(a, b, np.sign(unit))
 
 
 @SETTINGS
@@ -193,6 +230,7 @@ def test_scaling_the_random_slope_predictor(df, model, c, reml):
     assert_close(b.ranef_sd(), a.ranef_sd().to_numpy() * np.abs(d), np.abs(d) * tau_sd)
     assert_close(b.fitted(), a.fitted(), np.sqrt(a.sigma2))
     assert b.singular == a.singular
+    assert_same_tests(a, b, np.sign(unit))
 
 
 @SETTINGS
@@ -221,6 +259,71 @@ def test_shifting_the_random_slope_predictor(df, exponent, sign, reml):
     tau_sd = np.sqrt(np.diag(A @ a.tau.to_numpy() @ A.T))
     assert_close(b.ranef(), a.ranef().to_numpy() @ A.T, tau_sd)
     assert_close(b.fitted(), a.fitted(), np.sqrt(a.sigma2))
+
+
+INTERACTION = "y ~ x * w + (1 + x | g)"
+
+
+def assert_tests_of_contrast(table, contrast, rows_b, rows_a, k=1.0):
+    """Rows rows_b of table (a fit on shifted data) are the contrasts rows_a of the original.
+
+    k = 1 + |shift|: a contrast beta_w - shift beta_x:w of the original fit carries
+    shift times the (1e-6 relative) uncertainty of the optimum in beta_x:w, as the
+    estimates' own check above allows."""
+    tb, ta = table.loc[rows_b], contrast.loc[rows_a]
+    np.testing.assert_allclose(tb["df"], ta["df"], rtol=1e-6)
+    np.testing.assert_allclose(tb["statistic"], ta["statistic"], rtol=1e-6, atol=1e-6 * k)
+    np.testing.assert_allclose(tb["p_value"], ta["p_value"], rtol=1e-4, atol=1e-6 * k)
+    np.testing.assert_allclose(tb["std_error"], ta["std_error"], rtol=1e-6)
+
+
+@SETTINGS
+@given(
+    df=two_level_data(),
+    exponent=st.floats(-8, 4),
+    sign=st.sampled_from([-1, 1]),
+    reml=st.booleans(),
+    which=st.sampled_from(["x", "w"]),
+)
+def test_shifting_a_predictor_under_an_interaction(df, exponent, sign, reml, which):
+    """y ~ x * w: shifting w moves beta_0 and beta_x, shifting x (with its random slope)
+    moves beta_0 and beta_w, as the algebra says; their tests become the tests of those
+    contrasts in the original fit, the tests of the unchanged coefficients stay, and the
+    simple slope of x at a value of w is the same once the value is shifted too."""
+    a_shift = sign * 10.0**exponent
+    other = "w" if which == "x" else "x"
+    a = fit(INTERACTION, df, reml)
+    b = fit(INTERACTION, df.assign(**{which: df[which] + a_shift}), reml)
+    assert_deviance(b.deviance, a.deviance)
+    # beta_other(b) = beta_other(a) - shift beta_x:w, beta_0(b) = beta_0(a) - shift beta_which
+    contrasts = pd.DataFrame(
+        [{"Intercept": 1.0, which: -a_shift}, {other: 1.0, "x:w": -a_shift}],
+        index=["Intercept", other],
+    ).fillna(0.0)
+    ddfs = ["satterthwaite", "z"] + (["kenward-roger"] if reml else [])
+    for ddf in ddfs:
+        tb, ta = b.wald(ddf=ddf), a.wald(ddf=ddf)
+        ca = a.contrast(contrasts, ddf=ddf)
+        se = ca["std_error"].to_numpy() * (1 + abs(a_shift))
+        assert_close(tb.loc[["Intercept", other], "estimate"], ca["estimate"], se)
+        assert_tests_of_contrast(
+            tb, ca, ["Intercept", other], ["Intercept", other], 1 + abs(a_shift)
+        )
+        assert_tests_of_contrast(tb, ta, [which, "x:w"], [which, "x:w"])
+        assert_same_anova = b.anova(ddf=ddf).loc[["x:w"]], a.anova(ddf=ddf).loc[["x:w"]]
+        np.testing.assert_allclose(
+            assert_same_anova[0].to_numpy(), assert_same_anova[1].to_numpy(), rtol=1e-6
+        )
+    if which == "w":
+        values = np.quantile(df["w"], [0.1, 0.5, 0.9])
+        for ddf in ddfs:
+            sa = a.slopes("x", at={"w": values}, ddf=ddf)
+            sb = b.slopes("x", at={"w": values + a_shift}, ddf=ddf)
+            scale = sa["std_error"].to_numpy()
+            assert_close(sb["estimate"], sa["estimate"], scale * (1 + abs(a_shift)))
+            np.testing.assert_allclose(sb["std_error"], sa["std_error"], rtol=1e-6)
+            np.testing.assert_allclose(sb["df"], sa["df"], rtol=1e-6)
+            np.testing.assert_allclose(sb["p_value"], sa["p_value"], rtol=1e-4, atol=1e-10)
 
 
 # ----------------------------------------------------------------- the issue's cases
