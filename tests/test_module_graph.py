@@ -44,7 +44,7 @@ LAYERS: dict[str, set[str]] = {
     "plain values": {"_validate", "_scale", "_coef", "formula", "plots", "data"},
     "design": {"_design"},
     "engines": {"_pls", "_pirls"},
-    "generic over a fit's interface": {"resample", "_profile"},
+    "generic over a fit's interface": {"resample", "_profile", "ddf"},
     "base class": {"_fit"},
     "families": {"lmm", "_lmm_profile", "glmm", "ols"},
     "consumers": {
