@@ -18,7 +18,7 @@ help:
 	@echo "make publish     the notebooks the launch buttons open, in _build/publish/ (after make book)"
 	@echo "make notebooks   write a plain .ipynb of every chapter to _build/notebooks/"
 	@echo "make assignments student and autograder versions in _build/assignments/"
-	@echo "make grade A=a1-complete-pooling DIR=submissions/   grade a folder of notebooks (_build/grades/)"
+	@echo "make grade A=a1-complete-pooling DIR=~/course/a1/   grade a folder of notebooks (_build/grades/)"
 	@echo "make points A=a1-complete-pooling   each question's points, public and hidden test cases"
 	@echo "make clean       remove _build/ (the next build executes every chapter)"
 	@echo "make distclean   also remove .venv/ and node_modules/"

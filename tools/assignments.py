@@ -8,9 +8,11 @@ runs ``otter assign``, which checks that the solutions pass every test and write
     _build/assignments/<name>/autograder/<name>.ipynb  (solutions)
     _build/assignments/<name>/autograder/<name>-autograder_*.zip  (all tests)
 
-``grade`` grades a folder of submitted notebooks locally with ``otter run`` (no Docker)
-and writes one row per submission; a submission that cannot be graded gets a message
-saying why, and the rest of the batch goes on.
+``grade`` grades a folder of submitted notebooks locally with ``otter run`` (no Docker),
+each sealed in its own sandbox (``tools/sandbox.py``), and writes one row per
+submission; a submission that cannot be graded gets a message saying why, and the rest
+of the batch goes on. A sandbox that cannot be set up stops the batch before any
+submission is marked.
 
 Usage::
 
@@ -18,8 +20,10 @@ Usage::
     python tools/assignments.py grade NAME SUBMISSIONS_DIR [--out _build/grades/NAME]
     python tools/assignments.py points NAME
 
-``grade --out`` names a folder: it receives ``grades.csv`` and ``written/`` (one
-Markdown file of hand-graded answers per submission). Run these with the book's
+``grade --out`` names a folder: it receives ``grades.csv``, ``written/`` (one
+Markdown file of hand-graded answers per submission), ``executed/`` (each submission's
+notebook as the grader ran it) and ``logs/``; the results of an earlier grading there
+move to ``earlier/<time>/``. Run these with the book's
 environment (``.venv/bin/python``), or through ``make assignments``, ``make grade``
 and ``make points``.
 """
@@ -37,7 +41,9 @@ import subprocess
 import sys
 import tempfile
 import textwrap
-from concurrent.futures import ThreadPoolExecutor
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -227,6 +233,13 @@ def fix_init_cell(notebook: Path, name: str) -> None:
 # --------------------------------------------------------------------------- grading
 
 GRADES = ROOT / "_build" / "grades"
+NOT_SEALED = (
+    "this machine cannot seal the submissions in a sandbox: {why}. Students' code would "
+    "run with your permissions, network and files. Grade in containers instead "
+    "(otter's `otter grade`, with Docker; or Gradescope), or, for submissions you trust, "
+    'add GRADE_ARGS="--unconfined" to grade with the time and memory limits only '
+    "(book/instructors.md)"
+)
 WORKER = Path(__file__).resolve().parent / "grade_worker.py"
 
 
@@ -321,22 +334,91 @@ def written_answers(path: Path, name: str, blank: set[str] = frozenset()) -> dic
     return answers
 
 
+def sandbox_folders() -> list[Path]:
+    """What a submission sees, read-only, inside the sandbox: exactly the Python
+    environment (the venv and the interpreter it points to), the installed package
+    ``helpers`` and its data files, and the grader's worker script.
+
+    The repository's masters, ``_build`` (the autograder zip is copied into each
+    submission's scratch folder), tests and everything else stay out of sight.
+    """
+    import importlib.util
+
+    spec = importlib.util.find_spec("helpers")
+    if spec is None or not spec.submodule_search_locations:
+        raise AssignmentError("helpers is not installed in this Python: run `make setup`.")
+    from helpers.data import data_dir
+
+    folders = [
+        Path(sys.prefix),
+        Path(sys.base_prefix),
+        Path(spec.submodule_search_locations[0]),
+        data_dir(),
+        WORKER,
+    ]
+    paths = {p for folder in folders for p in (folder.absolute(), folder.resolve())}
+    unique: list[Path] = []
+    for path in sorted(paths, key=lambda p: len(p.parts)):  # a folder before what it holds
+        if not any(path.is_relative_to(u) for u in unique):
+            unique.append(path)
+    return unique
+
+
+def check_sandbox(visible: list[Path], sealed: bool = True) -> None:
+    """Start the grader's Python once in the sandbox; raise sandbox.SandboxError, naming
+    the folder and the error, if the sandbox cannot be set up or the environment does not
+    work inside it."""
+    with tempfile.TemporaryDirectory(prefix="grade-check-") as tmp:
+        probe = "import sys; print('" + sandbox.STARTED + "', file=sys.stderr); "
+        probe += "import otter, ipykernel, nbconvert, helpers"
+        outcome = sandbox.run(
+            [sys.executable, "-c", probe],
+            scratch=Path(tmp),
+            limits=sandbox.Limits(wall_seconds=120),
+            visible=visible,
+            sealed=sealed,
+        )
+    if outcome.timed_out or outcome.returncode != 0:
+        last = (outcome.stderr or outcome.stdout).strip().splitlines()[-1:] or ["no output"]
+        raise sandbox.SandboxError(
+            f"the grader's Python does not start inside the sandbox ({last[0]}); it sees "
+            f"only {', '.join(map(str, visible))}"
+        )
+
+
+def _keep(keep: Path | None, path: Path, log: str, executed: Path | None = None) -> None:
+    """Store a submission's log and executed notebook under ``keep``."""
+    if keep is None:
+        return
+    (keep / "logs").mkdir(parents=True, exist_ok=True)
+    (keep / "logs" / f"{path.stem}.log").write_text(log, encoding="utf-8")
+    if executed is not None and executed.is_file():
+        (keep / "executed").mkdir(parents=True, exist_ok=True)
+        shutil.copy(executed, keep / "executed" / path.name)
+
+
 def grade_one(
     path: Path,
     name: str,
     ag_zip: Path,
     limits: sandbox.Limits | None = None,
-    protect: tuple[list[Path], list[Path]] = ((), ()),
+    visible: list[Path] | None = None,
+    keep: Path | None = None,
+    sealed: bool = True,
 ) -> dict:
-    """Grade one submission in its own confined process; never raises for a bad submission.
+    """Grade one submission sealed in its own sandbox; never raises for a bad submission.
 
-    ``protect`` is (read-only folders, hidden folders) for the sandbox.
+    ``visible`` lists what the sandbox shows read-only (:func:`sandbox_folders` by
+    default); ``keep`` is a folder that receives ``executed/<submission>.ipynb`` and
+    ``logs/<submission>.log``. Raises sandbox.SandboxError if the sandbox cannot be set up.
     """
     limits = limits or sandbox.Limits()
+    visible = sandbox_folders() if visible is None else visible
     row = {"submission": path.name, "status": "graded", "message": ""}
     reason = _check_submission(path, name)
     if reason:
         row.update(status="not graded", message=reason)
+        _keep(keep, path, f"not graded: {reason}\n")
         return row
     with tempfile.TemporaryDirectory(prefix="grade-") as tmp:
         scratch = Path(tmp)
@@ -346,15 +428,20 @@ def grade_one(
         env = {k: v for k, v in os.environ.items() if not k.startswith("JPY_")}
         env.update(OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
         outcome = sandbox.run(
-            [sys.executable, str(WORKER), "autograder.zip", f"{name}.ipynb", "result.json"],
+            [sys.executable, str(WORKER), "autograder.zip", f"{name}.ipynb", "result.json",
+             "executed.ipynb"],
             scratch=scratch,
             limits=limits,
-            readonly=list(protect[0]),
-            hidden=list(protect[1]),
+            visible=visible,
             env=env,
-        )
+            sealed=sealed,
+        )  # fmt: skip
         result_file = scratch / "result.json"
         result = json.loads(result_file.read_text()) if result_file.exists() else None
+        log = f"$ otter run (exit code {outcome.returncode})\n{outcome.stdout}{outcome.stderr}"
+        if outcome.timed_out:
+            log += f"\nstopped after {limits.wall_seconds:g} s\n"
+        _keep(keep, path, log, scratch / "executed.ipynb")
     if outcome.timed_out:
         row.update(
             status="not graded",
@@ -410,11 +497,16 @@ def grade(
     *,
     limits: sandbox.Limits | None = None,
     jobs: int | None = None,
-    protect: list[Path] = (),
+    keep: Path | None = None,
+    report=None,
+    sealed: bool = True,
 ) -> list[dict]:
     """Grade every .ipynb in folder, in parallel; one dict per submission, errors included.
 
-    ``protect`` lists further folders to hide from the students' code (e.g. the output).
+    ``out`` holds the built assignments; ``keep`` receives each submission's executed
+    notebook and log; ``report(row, seconds)`` is called as each submission finishes.
+    The sandbox is checked first: sandbox.SandboxError, before any submission is marked,
+    if it cannot be set up (``sealed=False`` grades with the limits only).
     """
     folder = Path(folder)
     if not folder.is_dir():
@@ -423,11 +515,62 @@ def grade(
     subs = sorted(folder.glob("*.ipynb"))
     if not subs:
         raise AssignmentError(f"No .ipynb files in {folder}.")
-    readonly = [ROOT, Path.home()]
-    hidden = [Path(out), MASTERS, folder, GRADES, *protect]
+    visible = sandbox_folders()
+    check_sandbox(visible, sealed)
+
+    def one(path: Path) -> tuple[dict, float]:
+        start = time.perf_counter()
+        row = grade_one(path, name, ag, limits, visible, keep, sealed)
+        return row, time.perf_counter() - start
+
+    rows = {}
     with ThreadPoolExecutor(max_workers=jobs or _workers()) as pool:
-        rows = list(pool.map(lambda p: grade_one(p, name, ag, limits, (readonly, hidden)), subs))
-    return rows
+        futures = [pool.submit(one, p) for p in subs]
+        try:
+            for future in as_completed(futures):
+                row, seconds = future.result()
+                rows[row["submission"]] = row
+                if report is not None:
+                    report(row, seconds)
+        except sandbox.SandboxError:
+            for future in futures:
+                future.cancel()
+            raise
+    return [rows[p.name] for p in subs]
+
+
+def report_line(row: dict, seconds: float) -> str:
+    """The line ``make grade`` prints when a submission is finished: name, score, time."""
+    if row["status"] == "graded":
+        score = f"{row['autograded']:g}/{row['autograded_max']:g}"
+    else:
+        score = "not graded"
+    return f"  {row['submission']}: {score} ({seconds:.1f} s)"
+
+
+def keep_earlier(out: Path) -> Path | None:
+    """Move the results of an earlier grading in ``out`` to ``out/earlier/<time>/``.
+
+    The time is when that grades.csv was last written (UTC). Nothing is deleted: hand
+    grades entered into an earlier grades.csv stay there.
+    """
+    parts = [out / n for n in ("grades.csv", "written", "executed", "logs")]
+    if not any(p.exists() for p in parts):
+        return None
+    sheet = out / "grades.csv"
+    when = datetime.fromtimestamp(
+        (sheet if sheet.exists() else out).stat().st_mtime, tz=UTC
+    ).strftime("%Y-%m-%dT%H-%M-%SZ")
+    target = out / "earlier" / when
+    n = 1
+    while target.exists():
+        n += 1
+        target = out / "earlier" / f"{when}-{n}"
+    target.mkdir(parents=True)
+    for part in parts:
+        if part.exists():
+            part.rename(target / part.name)
+    return target
 
 
 def points_table(name: str, out: Path = OUT):
@@ -573,8 +716,13 @@ def main(argv=None) -> int:
     g.add_argument("--out", default=None, help="folder for the results (_build/grades/NAME)")
     g.add_argument("--assignments", default=str(OUT))
     g.add_argument("--jobs", type=int, default=None, help="parallel graders (all cores)")
-    g.add_argument("--timeout", type=float, default=600, help="seconds per submission")
+    g.add_argument("--timeout", type=float, default=120, help="seconds per submission (120)")
     g.add_argument("--memory-gb", type=float, default=4, help="memory per submission")
+    g.add_argument(
+        "--unconfined",
+        action="store_true",
+        help="grade with the limits only where this machine cannot seal a submission",
+    )
     p = sub.add_parser("points", help="how the points of an assignment are earned")
     p.add_argument("name")
     p.add_argument("--assignments", default=str(OUT))
@@ -594,29 +742,54 @@ def main(argv=None) -> int:
             cpu_seconds=max(1, int(args.timeout * 1.5)),
             memory_bytes=int(args.memory_gb * sandbox.GIB),
         )
+        sealed = not args.unconfined
+        if not sandbox.available():
+            why = sandbox.unavailable()
+            if sealed:
+                print(f"ERROR: {NOT_SEALED.format(why=why)}", file=sys.stderr)
+                return 2
+            print(f"WARNING: {NOT_SEALED.format(why=why)}", file=sys.stderr, flush=True)
+        elif not sealed:
+            print("WARNING: --unconfined: the submissions run with the limits only, NOT SEALED.")
         print(f"Grading {args.folder} as {args.name} with {args.jobs or _workers()} grader(s).")
-        limits_line = (
-            f"Each submission: {args.timeout:g} s, {args.memory_gb:g} GB; {sandbox.isolation()}."
+        limits_line = f"Each submission: {args.timeout:g} s, {args.memory_gb:g} GB; " + (
+            f"{sandbox.isolation()}." if sealed else "limits only, NOT SEALED."
         )
-        print("\n".join(textwrap.wrap(limits_line, width=100, subsequent_indent="  ")))
-        rows = grade(
-            args.name,
-            Path(args.folder),
-            Path(args.assignments),
-            limits=limits,
-            jobs=args.jobs,
-            protect=[out],
-        )
-        table = grade_table(args.name, rows)
+        print("\n".join(textwrap.wrap(limits_line, width=100, subsequent_indent="  ")), flush=True)
         out.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".grading-", dir=out))
+        try:
+            rows = grade(
+                args.name,
+                Path(args.folder),
+                Path(args.assignments),
+                limits=limits,
+                jobs=args.jobs,
+                keep=staging,
+                report=lambda row, s: print(report_line(row, s), flush=True),
+                sealed=sealed,
+            )
+            earlier = keep_earlier(out)
+            for part in ("executed", "logs"):
+                if (staging / part).exists():
+                    (staging / part).rename(out / part)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        table = grade_table(args.name, rows)
         table.to_csv(out / "grades.csv", index=False)
         written = write_written_answers(
             args.name, Path(args.folder), out / "written", Path(args.assignments)
         )
         print("\n" + grade_summary(args.name, table))
         print(f"\nwrote {out / 'grades.csv'} and {len(written)} file(s) of written answers")
-        print(f"in {out / 'written'}")
+        print(f"in {out / 'written'}; executed notebooks in {out / 'executed'},")
+        print(f"autograder logs in {out / 'logs'}")
+        if earlier is not None:
+            print(f"the results of the earlier grading are in {earlier}")
         return 0
+    except sandbox.SandboxError as err:
+        print(f"ERROR: {err}. No submission was graded.", file=sys.stderr)
+        return 1
     except (AssignmentError, BuildError) as err:
         print(f"ERROR: {err}", file=sys.stderr)
         return 1

@@ -1,8 +1,9 @@
 """Grade one notebook with otter, inside the sandbox started by ``tools/assignments.py``.
 
-Usage: ``python grade_worker.py AUTOGRADER_ZIP NOTEBOOK RESULT_JSON``. Writes the score
-of every test case and every error a cell of the notebook raised. Run by the grader,
-not by hand: it executes the student's code.
+Usage: ``python grade_worker.py AUTOGRADER_ZIP NOTEBOOK RESULT_JSON [EXECUTED]``. Writes
+the score of every test case and every error a cell of the notebook raised, and the
+executed notebook to EXECUTED. Run by the grader, not by hand: it executes the
+student's code.
 """
 
 from __future__ import annotations
@@ -10,7 +11,12 @@ from __future__ import annotations
 import json
 import sys
 
-from otter.run import main as otter_run
+# First words on standard error: the sandbox was set up and this script started
+# (tools/sandbox.py tells bwrap's own errors from the submission's by it).
+print("sandbox: started", file=sys.stderr, flush=True)
+
+import nbformat  # noqa: E402
+from otter.run import main as otter_run  # noqa: E402
 
 # Cells the grader adds to the student's notebook start with these (otter's own cells).
 _OTTER_CELLS = ("import sys\nsys.path.append", "import otter\n", "from otter.")
@@ -32,7 +38,7 @@ def cell_errors(nb) -> list[dict]:
 
 
 def main(argv: list[str]) -> int:
-    ag_zip, notebook, out = argv
+    ag_zip, notebook, out, *executed = argv
     results = otter_run(notebook, autograder=ag_zip, output_dir=None, no_logo=True)
     tests = {
         name: {"score": float(tf.score), "possible": float(tf.possible)}
@@ -40,6 +46,8 @@ def main(argv: list[str]) -> int:
     }
     errors = cell_errors(results.notebook) if results.notebook is not None else []
     crash = results.catastrophic_error
+    if executed and results.notebook is not None:
+        nbformat.write(results.notebook, executed[0])
     with open(out, "w", encoding="utf-8") as fh:
         json.dump({"tests": tests, "errors": errors, "crash": repr(crash) if crash else None}, fh)
     return 0

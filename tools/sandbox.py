@@ -1,29 +1,36 @@
-"""Run one untrusted command (a student's notebook under the grader) in a confined process.
+"""Run one untrusted command (a student's notebook under the grader) in a sealed sandbox.
 
-What the confinement gives, on every POSIX system:
+The sandbox is an allowlist, built with bubblewrap (``bwrap``, the unprivileged sandbox
+Flatpak uses): the command starts in new user, mount, PID, IPC, UTS and network
+namespaces, with no capabilities, and sees only
 
-* its own process session; on a time-out the whole process tree is killed (the
-  Jupyter kernel too, which Jupyter starts in a session of its own);
-* resource limits set with ``setrlimit`` before the command starts and inherited by
-  every process it starts: address space (memory), CPU seconds, size of a written
-  file, no core dumps;
-* a scratch folder as working directory, ``HOME`` and ``TMPDIR``.
+* the system's programs and libraries (``/usr`` and the ``/bin``, ``/lib*`` links or
+  folders), a few files of ``/etc`` the dynamic loader and Python read, a fresh
+  ``/proc`` and ``/dev``;
+* the folders given as ``visible`` (the Python environment, the interpreter it points
+  to, the installed package and its data), read-only;
+* its scratch folder, the only place it can write (working directory, ``HOME`` and
+  ``TMPDIR``); ``/tmp`` is an empty read-only folder of its own.
 
-On Linux, where unprivileged user namespaces are allowed (``unshare --user``), it also
-runs the command in a mount namespace of its own in which the folders given as
-``readonly`` (the repository, the user's home) cannot be written and the folders given
-as ``hidden`` (the autograder zips and solutions, the instructor masters, the other
-submissions, the grades) are replaced by an empty read-only folder. Where that is not
-allowed (some distributions forbid it), :func:`isolation` says so and only the limits
-above apply. None of this is a container: for untrusted students at scale, use otter's
-Docker-based grading or Gradescope (``book/instructors.md``).
+Everything else — the rest of the home folder, the repository with its masters,
+``_build``, tests and the other submissions, sibling folders, other users' files under
+``/tmp`` — is not there at all, and there is no network: a network namespace of its
+own holds only a loopback interface that nothing outside it can reach.
+
+Also, on every system: its own process session, killed as a whole tree on a time-out;
+resource limits set with ``setrlimit`` before the command starts and inherited by every
+process it starts (address space, CPU seconds, size of a written file, no core dumps).
+
+Where bubblewrap is missing or the kernel refuses unprivileged namespaces (Ubuntu 24.04
+by default, some hardened kernels), :func:`unavailable` says why, and the grader refuses
+to run unconfined unless asked to (``book/instructors.md``). For students at scale, use
+otter's container grading (``otter grade``, Docker) or Gradescope.
 """
 
 from __future__ import annotations
 
 import os
 import resource
-import shlex
 import shutil
 import signal
 import subprocess
@@ -33,13 +40,30 @@ from pathlib import Path
 
 GIB = 1024**3
 
+# What the dynamic loader, Python and the Jupyter kernel read from /etc; nothing else of
+# it (no certificates, no credentials, no configuration of other programs).
+ETC_FILES = (
+    "/etc/ld.so.cache",
+    "/etc/ld.so.conf",
+    "/etc/ld.so.conf.d",
+    "/etc/localtime",
+    "/etc/passwd",
+    "/etc/group",
+    "/etc/nsswitch.conf",
+    "/etc/hosts",
+)
+SYSTEM_LINKS = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+# What a command that started inside the sandbox writes first to standard error
+# (tools/grade_worker.py does); before it, standard error holds only bwrap's own words.
+STARTED = "sandbox: started"
+
 
 @dataclass
 class Limits:
     """Per-submission limits: wall-clock seconds, CPU seconds, memory and file size in bytes."""
 
-    wall_seconds: float = 600.0
-    cpu_seconds: int = 900
+    wall_seconds: float = 120.0
+    cpu_seconds: int = 180
     memory_bytes: int = 4 * GIB
     file_bytes: int = 1 * GIB
 
@@ -52,29 +76,75 @@ class Outcome:
     timed_out: bool
 
 
+class SandboxError(RuntimeError):
+    """The sandbox could not be set up; the message names the folder and the error."""
+
+
+def _base(bwrap: str) -> list[str]:
+    """bwrap with new namespaces, no capabilities and the system's programs, read-only."""
+    args = [
+        bwrap,
+        "--unshare-all",  # user, mount, PID, IPC, UTS, cgroup and network namespaces
+        "--die-with-parent",
+        "--new-session",
+        "--cap-drop",
+        "ALL",
+        "--ro-bind",
+        "/usr",
+        "/usr",
+    ]
+    for top in SYSTEM_LINKS:
+        if os.path.islink(top):
+            args += ["--symlink", os.readlink(top), top]
+        elif os.path.isdir(top):
+            args += ["--ro-bind", top, top]
+    for path in ETC_FILES:
+        args += ["--ro-bind-try", path, path]
+    return [*args, "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+
+
 @lru_cache(maxsize=1)
-def namespaces_available() -> bool:
-    """Whether this machine lets an ordinary process create user and mount namespaces."""
-    exe = shutil.which("unshare")
+def unavailable() -> str | None:
+    """Why this machine cannot seal a submission, or None where it can."""
+    exe = shutil.which("bwrap")
     if exe is None:
-        return False
+        return "bubblewrap (bwrap) is not installed (Debian and Ubuntu: apt-get install bubblewrap)"
     try:
         probe = subprocess.run(
-            [exe, "--user", "--map-root-user", "--mount", "--propagation", "private", "true"],
-            capture_output=True,
-            timeout=20,
+            [*_base(exe), "--remount-ro", "/", "true"], capture_output=True, text=True, timeout=30
         )
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return probe.returncode == 0
+    except (OSError, subprocess.TimeoutExpired) as err:
+        return f"bwrap could not be run: {err}"
+    if probe.returncode != 0:
+        why = probe.stderr.strip().splitlines()[-1:] or [f"exit code {probe.returncode}"]
+        return f"the kernel refuses the namespaces bwrap needs ({why[0]})"
+    return None
+
+
+def available() -> bool:
+    """Whether :func:`run` seals the command (bubblewrap works on this machine)."""
+    return unavailable() is None
 
 
 def isolation() -> str:
     """One line saying which confinement :func:`run` applies on this machine."""
-    base = "own process tree, time, CPU, memory and file-size limits, scratch folder"
-    if namespaces_available():
-        return base + "; repository and home read-only, tests, solutions and submissions hidden"
-    return base + " (no mount namespace on this machine: files are not protected)"
+    base = "own process tree, time, CPU, memory and file-size limits"
+    if available():
+        return (
+            base + "; sealed by bubblewrap: no network, only the Python environment visible "
+            "(read-only) and the submission's scratch folder writable"
+        )
+    return base + f" only: NOT SEALED, {unavailable()}"
+
+
+def command(cmd: list[str], scratch: Path, visible: list[Path]) -> list[str]:
+    """``cmd`` wrapped in bwrap: ``visible`` read-only, ``scratch`` writable, nothing else."""
+    exe = shutil.which("bwrap") or "bwrap"
+    args = _base(exe)
+    for folder in visible:
+        args += ["--ro-bind", str(folder), str(folder)]
+    args += ["--bind", str(scratch), str(scratch), "--remount-ro", "/tmp", "--remount-ro", "/"]
+    return [*args, "--chdir", str(scratch), "--", *cmd]
 
 
 def _limiter(limits: Limits):
@@ -89,32 +159,6 @@ def _limiter(limits: Limits):
             resource.setrlimit(what, (value, value))
 
     return apply
-
-
-def _confined(cmd: list[str], readonly: list[Path], hidden: list[Path]) -> list[str]:
-    """``cmd`` wrapped so that it starts in a mount namespace with the given folders protected."""
-    steps = []
-    for folder in readonly:
-        q = shlex.quote(str(folder))
-        steps.append(f"mount --bind {q} {q} && mount -o remount,bind,ro {q}")
-    for folder in hidden:
-        q = shlex.quote(str(folder))
-        steps.append(f"mount -t tmpfs -o ro,size=4k,mode=0555 none {q}")
-    script = " && ".join([*steps, 'exec "$@"'])
-    return [
-        shutil.which("unshare") or "unshare",
-        "--user",
-        "--map-root-user",
-        "--mount",
-        "--propagation",
-        "private",
-        "--",
-        "/bin/sh",
-        "-c",
-        script,
-        "sandbox",
-        *cmd,
-    ]
 
 
 def _kill_tree(pid: int) -> None:
@@ -137,17 +181,26 @@ def _kill_tree(pid: int) -> None:
     psutil.wait_procs(family, timeout=10)
 
 
+def setup_failure(outcome: Outcome) -> str | None:
+    """bwrap's own error when the sandbox was not set up (the command never started)."""
+    if outcome.timed_out or outcome.returncode == 0 or STARTED in outcome.stderr:
+        return None
+    lines = [ln for ln in outcome.stderr.splitlines() if ln.startswith("bwrap:")]
+    return lines[0] if lines else None
+
+
 def run(
     cmd: list[str],
     *,
     scratch: Path,
     limits: Limits,
-    readonly: list[Path] = (),
-    hidden: list[Path] = (),
+    visible: list[Path] = (),
     env: dict[str, str] | None = None,
+    sealed: bool = True,
 ) -> Outcome:
-    """Run ``cmd`` in ``scratch`` under ``limits``; protect folders where the system allows it."""
-    scratch = Path(scratch)
+    """Run ``cmd`` in ``scratch`` under ``limits``, sealed in bubblewrap unless ``sealed`` is
+    False; raise :class:`SandboxError` if the sandbox cannot be set up."""
+    scratch = Path(scratch).resolve()
     (scratch / "tmp").mkdir(parents=True, exist_ok=True)
     full_env = dict(env if env is not None else os.environ)
     full_env.update(
@@ -157,17 +210,10 @@ def run(
         MPLCONFIGDIR=str(scratch / ".matplotlib"),
         JUPYTER_RUNTIME_DIR=str(scratch / ".jupyter-runtime"),
     )
-    inside = scratch.resolve()
-
-    def usable(folder) -> bool:
-        # Never protect a folder that holds the scratch folder itself.
-        folder = Path(folder).resolve()
-        return folder.is_dir() and not inside.is_relative_to(folder)
-
-    readonly = [Path(p).resolve() for p in readonly if usable(p)]
-    hidden = [Path(p).resolve() for p in hidden if usable(p)]
-    if namespaces_available() and (readonly or hidden):
-        cmd = _confined(cmd, readonly, hidden)
+    if sealed:
+        if not available():
+            raise SandboxError(f"cannot seal the submission: {unavailable()}")
+        cmd = command(cmd, scratch, [Path(p) for p in visible])
     proc = subprocess.Popen(
         cmd,
         cwd=scratch,
@@ -180,8 +226,12 @@ def run(
     )
     try:
         out, err = proc.communicate(timeout=limits.wall_seconds)
-        return Outcome(proc.returncode, out, err, timed_out=False)
+        outcome = Outcome(proc.returncode, out, err, timed_out=False)
     except subprocess.TimeoutExpired:
         _kill_tree(proc.pid)
         out, err = proc.communicate()
-        return Outcome(None, out, err, timed_out=True)
+        outcome = Outcome(None, out, err, timed_out=True)
+    failure = setup_failure(outcome) if sealed else None
+    if failure:
+        raise SandboxError(f"the grading sandbox could not be set up: {failure}")
+    return outcome
