@@ -36,7 +36,7 @@ from . import ddf as _ddf
 from ._coef import coef_table
 from ._design import Design, to_float
 from ._profile import DevianceProfile, intervals
-from ._validate import check_bool, check_frame, check_option, row_label
+from ._validate import check_bool, check_frame, check_level, check_option, row_label
 from .formula import formula_variables
 
 __all__ = ["MixedFit", "check_fit", "invertible", "named_fits"]
@@ -294,9 +294,24 @@ class MixedFit:
             if include_random:
                 return pd.Series(self._linear_predictor(), index=d.row_index, name="predicted")
             return pd.Series(d.X @ self._beta, index=d.row_index, name="predicted")
-        specs = [d.fixed_spec] + (list(d.random_specs) if include_random else [])
-        needed = formula_variables(d.formula.fixed_rhs)
+        rows = self._prediction_rows(newdata, include_random, new_levels, warn=True)
+        pred = rows.X @ self._beta
         if include_random:
+            b = np.zeros((len(newdata), rows.Z.shape[1]))
+            b[rows.known] = self._b[rows.pos[rows.known]]
+            pred = pred + np.einsum("nq,nq->n", rows.Z, b)
+        pred[rows.unseen] = np.nan
+        return pd.Series(pred, index=newdata.index, name="predicted")
+
+    def _prediction_rows(
+        self, newdata: pd.DataFrame, with_z: bool, new_levels: str, *, warn: bool
+    ) -> PredictionRows:
+        """The fixed and random design of newdata's rows, their groups' positions in the
+        fit (-1: a group the fit has not seen) and the rows with unseen factor levels."""
+        d = self._design
+        specs = [d.fixed_spec] + (list(d.random_specs) if with_z else [])
+        needed = formula_variables(d.formula.fixed_rhs)
+        if with_z:
             needed.add(self.group)
             for term in d.formula.random:
                 needed |= formula_variables(term.expr)
@@ -313,26 +328,49 @@ class MixedFit:
             X = to_float(d.fixed_spec.get_model_matrix(newdata), "newdata's fixed design")
             Zs = [
                 to_float(s.get_model_matrix(newdata), "newdata's random design")
-                for s in (d.random_specs if include_random else [])
+                for s in (d.random_specs if with_z else [])
             ]
-        pred = X @ self._beta
-        if include_random:
-            Z = np.hstack(Zs)
-            pos = d.groups.get_indexer(newdata[self.group])
-            known = pos >= 0
-            if (~known).any():
-                warnings.warn(
-                    f"{int((~known).sum())} row(s) of newdata belong to groups not in the fit; "
-                    "their random effects are set to 0 (the population average)."
-                    + _label_type_note(d.groups, newdata[self.group]),
-                    UserWarning,
-                    stacklevel=2,
-                )
-            b = np.zeros((len(newdata), Z.shape[1]))
-            b[known] = self._b[pos[known]]
-            pred = pred + np.einsum("nq,nq->n", Z, b)
-        pred[unseen] = np.nan
-        return pd.Series(pred, index=newdata.index, name="predicted")
+        if not with_z:
+            return PredictionRows(X, None, np.full(len(newdata), -1), unseen)
+        pos = d.groups.get_indexer(newdata[self.group])
+        if warn and (pos < 0).any():
+            warnings.warn(
+                f"{int((pos < 0).sum())} row(s) of newdata belong to groups not in the fit; "
+                "their random effects are set to 0 (the population average)."
+                + _label_type_note(d.groups, newdata[self.group]),
+                UserWarning,
+                stacklevel=3,
+            )
+        return PredictionRows(X, np.hstack(Zs), pos, unseen)
+
+    def r2(self) -> pd.Series:
+        """Marginal and conditional R-squared of Nakagawa & Schielzeth (2013).
+
+        ``marginal`` is the share of the total variance that the fixed part
+        explains, ``conditional`` the share of fixed and random parts together:
+        var_f / (var_f + var_r + var_e) and (var_f + var_r) / (var_f + var_r + var_e),
+        with var_f the variance of the fitted fixed part X beta-hat over the rows used,
+        var_r the random-effect variance averaged over those rows, mean(z_i' tau z_i)
+        (Johnson's 2014 extension, which reduces to tau_00 for a random intercept), and
+        var_e the residual variance on the model's scale (see the subclasses). As
+        ``performance::r2_nakagawa`` in R.
+        """
+        var_f, var_r, var_e = self._r2_parts()
+        total = var_f + var_r + var_e
+        return pd.Series(
+            {"marginal": var_f / total, "conditional": (var_f + var_r) / total}, name="r2"
+        )
+
+    def _r2_parts(self) -> tuple[float, float, float]:
+        """(variance of the fixed part, mean random-effect variance, residual variance)."""
+        d = self._design
+        var_f = float(np.var(d.X @ self._beta, ddof=1))
+        var_r = float(np.mean(np.einsum("nq,qr,nr->n", d.Z, self._tau, d.Z)))
+        return var_f, var_r, self._r2_residual_variance()
+
+    def _r2_residual_variance(self) -> float:
+        """The level-1 variance on the scale R-squared is computed on (subclasses)."""
+        raise NotImplementedError
 
     def confint(
         self, *, method: str = "profile", level: float = 0.95, n: int | None = None, seed=None
@@ -392,7 +430,7 @@ class MixedFit:
           distribution, ``df`` infinite.
         """
         ddf = _ddf.check_ddf(self, ddf)
-        level = _ddf.check_level(level)
+        level = check_level(level)
         L = np.eye(len(self._beta))
         est, se, df = _ddf.contrast_rows(self, L, ddf)
         return coef_table(est, se, self._design.fixed_names, df=df, level=level)
@@ -436,7 +474,7 @@ class MixedFit:
         columns of :meth:`anova`). ``ddf`` as in :meth:`wald`.
         """
         ddf = _ddf.check_ddf(self, ddf)
-        level = _ddf.check_level(level)
+        level = check_level(level)
         check_bool(joint, "joint")
         L, index = _ddf.contrast_matrix(L, self._design.fixed_names)
         if joint:
@@ -462,7 +500,7 @@ class MixedFit:
         transformation. ``ddf`` as in :meth:`wald`.
         """
         ddf = _ddf.check_ddf(self, ddf)
-        level = _ddf.check_level(level)
+        level = check_level(level)
         L, index = _ddf.slope_rows(self, var, at)
         est, se, df = _ddf.contrast_rows(self, L, ddf)
         table = coef_table(est, se, index, df=df, level=level)
@@ -547,6 +585,20 @@ class MixedFit:
     def _repr_html_(self) -> str:
         table = self.summary().to_html(na_rep="", float_format="{:.4f}".format)
         return f"<p><b>{html.escape(self._header()).replace(chr(10), '<br>')}</b></p>{table}"
+
+
+@dataclass(frozen=True)
+class PredictionRows:
+    """New rows as the fitted model sees them (see :meth:`MixedFit._prediction_rows`)."""
+
+    X: np.ndarray  # fixed-effects design, n x p
+    Z: np.ndarray | None  # random-effects design, n x q (None: not asked for)
+    pos: np.ndarray  # position of each row's group in the fit's groups; -1 if unseen
+    unseen: np.ndarray  # rows with a level of a categorical predictor the fit never saw
+
+    @property
+    def known(self) -> np.ndarray:
+        return self.pos >= 0
 
 
 def _categorical_values(factor: str, newdata: pd.DataFrame) -> pd.Series | None:

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 import scipy.stats
 
+from ._validate import check_level
 from .resample import bootstrap
 
 __all__ = ["DevianceProfile", "cov_factor", "intervals", "random_params", "sd_cor"]
@@ -246,10 +247,7 @@ def intervals(fit, *, method: str, level: float, n: int | None, seed) -> pd.Data
     if not isinstance(method, str) or method.lower() not in _METHODS:
         raise ValueError(f"method must be one of {list(_METHODS)}, not {method!r}.")
     method = method.lower()
-    if isinstance(level, bool) or not isinstance(level, int | float | np.floating):
-        raise TypeError(f"level must be a number between 0 and 1, not {level!r}.")
-    if not 0 < level < 1:
-        raise ValueError(f"level must be strictly between 0 and 1 (e.g. 0.95), not {level!r}.")
+    level = check_level(level)
     dp = fit.deviance_profile()
     if method == "bootstrap" and dp.bootstrap_refusal is not None:
         raise ValueError(dp.bootstrap_refusal)

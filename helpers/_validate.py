@@ -91,6 +91,15 @@ def check_option(value, name: str, allowed: tuple[str, ...]) -> str:
     return value
 
 
+def check_level(level) -> float:
+    """A confidence level strictly between 0 and 1."""
+    if isinstance(level, bool) or not isinstance(level, int | float | np.floating):
+        raise TypeError(f"level must be a number between 0 and 1, not {level!r}.")
+    if not 0 < level < 1:
+        raise ValueError(f"level must be strictly between 0 and 1 (e.g. 0.95), not {level!r}.")
+    return float(level)
+
+
 def handle_missing(
     data: pd.DataFrame, columns: list[str], missing: str
 ) -> tuple[pd.DataFrame, int]:

@@ -62,6 +62,7 @@ import pandas as pd
 import scipy.stats
 
 from ._pls import PLS, Stats, ThetaMap, derivatives, group_pieces, solve_pls
+from ._validate import check_level
 from .formula import formula_variables
 
 __all__ = [
@@ -295,12 +296,6 @@ def check_ddf(fit, ddf) -> str:
             "maximum likelihood: refit it with reml=True, or use ddf='satterthwaite' or 'z'."
         )
     return ddf
-
-
-def check_level(level) -> float:
-    if isinstance(level, bool) or not isinstance(level, (int, float)) or not 0 < level < 1:
-        raise ValueError(f"level must be a number between 0 and 1 (e.g. 0.95), not {level!r}.")
-    return float(level)
 
 
 def contrast_rows(fit, L: np.ndarray, ddf: str) -> tuple[np.ndarray, ...]:

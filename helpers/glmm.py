@@ -1221,6 +1221,28 @@ class GlmmFit(MixedFit):
             "for a GLMM compare ranef_sd() with the random-effect SD instead."
         )
 
+    def r2(self) -> pd.Series:
+        """Marginal and conditional R-squared on the latent scale (Nakagawa & Schielzeth 2013).
+
+        As :meth:`MixedFit.r2`, with the level-1 variance of the latent-variable
+        formulation of a binomial model: pi^2/3 for the logit link, 1 for the probit
+        link (the "distribution-specific variance" of ``performance::r2_nakagawa``).
+        Poisson models are refused: their level-1 variance depends on the mean (the
+        lognormal and trigamma approximations need the null model's intercept and
+        differ from each other).
+        """
+        return super().r2()
+
+    def _r2_residual_variance(self) -> float:
+        if self.family == "binomial" and self.link in ("logit", "probit"):
+            return float(np.pi**2 / 3) if self.link == "logit" else 1.0
+        raise ValueError(
+            f"r2() is defined here for binomial models with a logit or probit link (a latent "
+            f"scale with a known level-1 variance), not for a {self.family} model with a "
+            f"{self.link} link: its level-1 variance depends on the mean. Report the "
+            "variance components (tau) and a likelihood-ratio test (hp.compare) instead."
+        )
+
     # -- row-level quantities ---------------------------------------------------------
     def _inverse_link(self, eta):
         return _pirls.Family(self.family, self.link).linkinv(eta)

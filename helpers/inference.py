@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from numbers import Real
 
 import numpy as np
@@ -9,6 +10,7 @@ import pandas as pd
 import scipy.stats
 
 from ._fit import MixedFit, check_fit, named_fits
+from ._validate import check_count, check_option, check_seed
 
 __all__ = ["compare", "design_effect", "icc"]
 
@@ -124,7 +126,7 @@ def _adds_one_variance(small: MixedFit, big: MixedFit) -> bool:
     return s < b and len(b - s) == 1
 
 
-def compare(*fits) -> pd.DataFrame:
+def compare(*fits, method: str = "chi2", n: int = 1000, seed=None) -> pd.DataFrame:
     """Deviance tests between nested models, from the smallest to the largest.
 
     ``hp.compare(m0, m1)``, ``hp.compare([m0, m1])`` or ``hp.compare({"empty": m0,
@@ -149,7 +151,19 @@ def compare(*fits) -> pd.DataFrame:
     then comes from the 50:50 mixture of chi-square(df - 1) and chi-square(df)
     (Self & Liang 1987; Snijders & Bosker 2012, sec. 6.2), which halves it for df = 1.
     Column ``test`` says which reference distribution was used.
+
+    ``method="bootstrap"``: the p-value of each test comes instead from a parametric
+    bootstrap of the likelihood-ratio statistic (as ``pbkrtest::PBmodcomp`` in R):
+    ``n`` outcomes are simulated from the smaller model's estimates, both models are
+    refitted to each, and p = (1 + #{chi-square* >= chi-square}) / (1 + n). It needs
+    no boundary correction and no large-sample argument, which makes it the test to
+    use with few groups. ``seed`` (an integer or a numpy Generator) makes it
+    repeatable. Linear mixed models only (``fit_lmm``), fitted to the same data frame.
     """
+    check_option(method, "method", ("chi2", "bootstrap"))
+    if method == "bootstrap":
+        n = check_count(n, "n")
+        rng = check_seed(seed)
     named = named_fits(fits, "compare")
     if len(named) < 2:
         raise ValueError("compare needs at least two fitted models: hp.compare(m0, m1).")
@@ -241,7 +255,55 @@ def compare(*fits) -> pd.DataFrame:
         prev, prev_k = f, k
     table = pd.DataFrame(rows)
     table.index = pd.Index([labels[k] for k in order], name="fit")
+    if method == "bootstrap":
+        for i in range(1, len(order)):
+            small, big = fits[order[i - 1]], fits[order[i]]
+            if table["df"].iloc[i] > 0:
+                ks, kb = labels[order[i - 1]], labels[order[i]]
+                p, used = _bootstrap_p(small, big, ks, kb, table["chisq"].iloc[i], n, rng)
+                table.iloc[i, table.columns.get_loc("p_value")] = p
+                table.iloc[i, table.columns.get_loc("test")] = (
+                    f"parametric bootstrap ({used} samples)"
+                )
     return table
+
+
+def _bootstrap_p(small, big, ks: str, kb: str, chisq: float, n: int, rng) -> tuple[float, int]:
+    """Parametric-bootstrap p-value of the deviance difference between two nested LMMs."""
+    for key, f in ((ks, small), (kb, big)):
+        if not (callable(getattr(f, "simulate", None)) and callable(getattr(f, "refit", None))):
+            raise ValueError(
+                f"method='bootstrap' simulates from and refits the models; {_name(key, f)} "
+                f"({type(f).__name__}) cannot be. Use fits from hp.fit_lmm, or method='chi2'."
+            )
+        if getattr(f, "family", "gaussian") != "gaussian":
+            raise ValueError(
+                "method='bootstrap' is available for linear mixed models (hp.fit_lmm); "
+                f"{_name(key, f)} is a {f.family} model. Use method='chi2'."
+            )
+    if not (small.row_index.is_unique and big.row_index.is_unique):
+        raise ValueError(
+            "method='bootstrap' matches the rows of the two fits by the index of the data: "
+            "fit both models to the same data frame, with a unique index."
+        )
+    pos = big.row_index.get_indexer(small.row_index)  # row k of small is row pos[k] of big
+    if (pos < 0).any():
+        raise ValueError(
+            f"{_name(ks, small)} and {_name(kb, big)} were not fitted to the same data frame "
+            "(their row labels differ): method='bootstrap' needs the same rows."
+        )
+    ys = small.simulate(n, seed=rng)
+    stats = np.empty(n)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # singular refits are expected under the null
+        for i, y in enumerate(ys):
+            y_big = np.empty_like(y)
+            y_big[pos] = y
+            stats[i] = small.refit(y).deviance - big.refit(y_big).deviance
+    ok = np.isfinite(stats)
+    # Refits that reach a deviance a hair above the smaller model's count as 0.
+    k = int(np.sum(stats[ok] >= chisq - 1e-8 * max(1.0, abs(chisq))))
+    return (1 + k) / (1 + int(ok.sum())), int(ok.sum())
 
 
 def icc(fit: MixedFit) -> float:

@@ -21,6 +21,7 @@ from typing import ClassVar
 
 import numpy as np
 import pandas as pd
+import scipy.stats
 
 from ._design import build_design, check_outcome_varies
 from ._fit import MixedFit
@@ -35,7 +36,7 @@ from ._pls import (
     sufficient_stats,
     with_outcome,
 )
-from ._validate import check_bool, check_count, check_seed
+from ._validate import check_bool, check_count, check_level, check_option, check_seed
 from .ddf import DDF_OPTIONS, LmmDdf
 
 __all__ = ["LmmFit", "ConvergenceWarning", "SingularFitWarning", "fit_lmm"]
@@ -357,7 +358,141 @@ class LmmFit(MixedFit):
         """Number of estimated parameters: fixed effects, theta, and sigma^2."""
         return len(self._beta) + len(self.theta) + 1
 
+    # -- explained variance ------------------------------------------------------------
+    def r2(self, *, null: LmmFit | None = None, n: float | None = None) -> pd.Series:
+        """R-squared: Nakagawa & Schielzeth's, and Snijders & Bosker's for random intercepts.
+
+        ``marginal`` and ``conditional``: see :meth:`MixedFit.r2` (level-1 variance
+        sigma^2; as ``performance::r2_nakagawa``). They never go negative.
+
+        For a model whose only random part is a random intercept, also ``level1`` and
+        ``level2``, the proportional reductions of the prediction error of an
+        individual outcome and of a group mean (Snijders & Bosker 1994; 2012, sec. 7.1):
+
+            level1 = 1 - (sigma2_M + tau_M) / (sigma2_0 + tau_0)
+            level2 = 1 - (sigma2_M / n + tau_M) / (sigma2_0 / n + tau_0)
+
+        where _0 is the empty model ``y ~ 1 + (1 | group)``. ``null``: that model, fitted
+        to the same rows by the same method (by default it is fitted here); ``n``: a
+        representative group size (default: the harmonic mean of the group sizes, which
+        the result reports as ``n``).
+        """
+        out = super().r2()
+        if n is not None and (
+            isinstance(n, bool) or not isinstance(n, int | float | np.number) or not n > 0
+        ):
+            raise ValueError(f"n must be a positive group size (e.g. 20), not {n!r}.")
+        if self.random_names != ["Intercept"]:
+            if null is not None or n is not None:
+                raise ValueError(
+                    "Snijders and Bosker's level-1 and level-2 R-squared are defined for "
+                    "random-intercept models; this model's random part is "
+                    f"{self.random_names}. Call r2() without null= and n= for Nakagawa's "
+                    "marginal and conditional R-squared."
+                )
+            return out
+        if null is None:
+            frame = pd.DataFrame({"y": self._design.y, "g": self.groups[self.group_codes]})
+            null = fit_lmm("y ~ 1 + (1 | g)", frame, reml=self.reml)
+        else:
+            if not isinstance(null, LmmFit):
+                raise TypeError(f"null must be a fit from hp.fit_lmm, not {type(null).__name__}.")
+            if null.fixed_names != ["Intercept"] or null.random_names != ["Intercept"]:
+                raise ValueError(
+                    f"null must be the empty model y ~ 1 + (1 | {self.group}), not "
+                    f"{null.formula!r}."
+                )
+            if (
+                null.reml != self.reml
+                or null.n_obs != self.n_obs
+                or not np.allclose(np.sort(null.y), np.sort(self.y), rtol=1e-12, atol=0.0)
+            ):
+                raise ValueError(
+                    "null must be fitted to the same rows (the same outcome values) and by "
+                    f"the same method ({'REML' if self.reml else 'ML'}) as this model."
+                )
+        if n is None:
+            n = float(len(self._n_j) / np.sum(1.0 / self._n_j))
+        s2m, taum = self.sigma2, float(self._tau[0, 0])
+        s20, tau0 = null.sigma2, float(null._tau[0, 0])
+        out["level1"] = 1 - (s2m + taum) / (s20 + tau0)
+        out["level2"] = 1 - (s2m / n + taum) / (s20 / n + tau0)
+        out["n"] = float(n)
+        return out
+
+    def _r2_residual_variance(self) -> float:
+        return float(self.sigma2)
+
     # -- row-level quantities ---------------------------------------------------------
+    def predict(
+        self,
+        newdata: pd.DataFrame | None = None,
+        *,
+        include_random: bool = True,
+        new_levels: str = "raise",
+        interval: str | None = None,
+        level: float = 0.95,
+    ) -> pd.Series | pd.DataFrame:
+        """Predictions for newdata (default: the fitted rows), with intervals if asked.
+
+        Without ``interval`` it returns the predicted means as a Series (see
+        :meth:`MixedFit.predict` for ``include_random`` and ``new_levels``). With
+        ``interval="confidence"`` or ``"prediction"`` it returns a DataFrame with
+        ``predicted, std_error, lower, upper`` (normal quantiles at ``level``):
+
+        * a row of a group seen in the fit (``include_random=True``): the interval
+          for that group's mean at the row's predictors, x'beta + z'b_j, from the joint
+          error covariance of (beta-hat, b-hat_j - b_j) given by Henderson's mixed-model
+          equations, so that the uncertainty of the fixed effects, that of the group's
+          random effects and their covariance all count; ``"prediction"`` adds sigma^2
+          for a new observation of that group;
+        * a row of a group not in the fit, or any row with ``include_random=False``: the
+          interval for the population mean x'beta (``"confidence"``), or for a new
+          observation in a new group (``"prediction"``: adds z' tau z + sigma^2).
+
+        The variance components are taken as known (as lme4's ``vcov`` and ``condVar``
+        take them): with few groups the intervals are somewhat too narrow.
+        """
+        if interval is None:
+            return super().predict(newdata, include_random=include_random, new_levels=new_levels)
+        check_option(interval, "interval", ("confidence", "prediction"))
+        check_level(level)
+        check_bool(include_random, "include_random")
+        check_option(new_levels, "new_levels", ("raise", "nan"))
+        d = self._design
+        if newdata is None:
+            index = d.row_index
+            X, Z = d.X, d.Z
+            pos = d.codes if include_random else np.full(self.n_obs, -1)
+            unseen = np.zeros(self.n_obs, dtype=bool)
+        else:
+            index = newdata.index
+            rows = self._prediction_rows(newdata, True, new_levels, warn=include_random)
+            X, Z, unseen = rows.X, rows.Z, rows.unseen
+            pos = rows.pos if include_random else np.full(len(newdata), -1)
+        known = pos >= 0
+        b = np.zeros(Z.shape)
+        b[known] = self._b[pos[known]]
+        predicted = X @ self._beta + np.einsum("nq,nq->n", Z, b)
+        var = prediction_error_variance(self, X, Z, pos)
+        if interval == "prediction":
+            var = var + self.sigma2
+            new_group = ~known
+            var[new_group] += np.einsum("nq,qr,nr->n", Z[new_group], self._tau, Z[new_group])
+        se = np.sqrt(np.clip(var, 0.0, None))
+        half = scipy.stats.norm.ppf(0.5 + level / 2) * se
+        out = pd.DataFrame(
+            {
+                "predicted": predicted,
+                "std_error": se,
+                "lower": predicted - half,
+                "upper": predicted + half,
+            },
+            index=index,
+        )
+        out.loc[unseen] = np.nan
+        return out
+
     def fitted(self) -> pd.Series:
         """Fitted values X beta + Z b_j, in the rows of the data that were used."""
         return pd.Series(self._linear_predictor(), index=self.row_index, name="fitted")
@@ -365,3 +500,40 @@ class LmmFit(MixedFit):
     def residuals(self) -> pd.Series:
         """Level-1 residuals y - fitted."""
         return pd.Series(self._design.y, index=self._design.row_index) - self.fitted()
+
+
+def prediction_error_variance(
+    fit: LmmFit, X: np.ndarray, Z: np.ndarray, pos: np.ndarray
+) -> np.ndarray:
+    """Variance of the prediction error of x'beta-hat + z'b-hat_j for each row.
+
+    From the inverse of Henderson's mixed-model equations in lme4's form (u = Lambda^-1 b,
+    coefficient matrix [[X'X, X'Z Lambda], [Lambda'Z'X, Lambda'Z'Z Lambda + I]] / sigma^2):
+    with K_j = Lambda (Lambda'Z_j'Z_j Lambda + I)^-1 Lambda' (so that sigma^2 K_j is lme4's
+    conditional variance of b_j) and V = cov(beta-hat), the error variance of a row with
+    predictors (x, z) in group j is
+
+        (x - X_j'Z_j K_j z)' V (x - X_j'Z_j K_j z) + sigma^2 z'K_j z,
+
+    which is x'Vx + 2 x' cov(beta-hat, b-hat_j - b_j) z + z' var(b-hat_j - b_j) z written
+    in one piece. A row with pos = -1 (no group, or a group the fit has not seen) has
+    no random-effect prediction: its error variance is x'Vx.
+    """
+    V = fit._vcov
+    known = pos >= 0
+    x_adj = np.array(X, dtype=float, copy=True)
+    var = np.zeros(len(X))
+    if known.any():
+        d = fit._design
+        J, p, q = fit.n_groups, X.shape[1], Z.shape[1]
+        # X_j'Z_j for every group of the fit, in the data's units.
+        XtZ = np.empty((J, p, q))
+        for a in range(p):
+            for c in range(q):
+                XtZ[:, a, c] = np.bincount(d.codes, weights=d.X[:, a] * d.Z[:, c], minlength=J)
+        K = fit._b_cov / fit.sigma2  # Lambda M_j^-1 Lambda', (J, q, q)
+        g = pos[known]
+        Kz = np.einsum("nqr,nr->nq", K[g], Z[known])
+        x_adj[known] -= np.einsum("npq,nq->np", XtZ[g], Kz)
+        var[known] = fit.sigma2 * np.einsum("nq,nq->n", Z[known], Kz)
+    return var + np.einsum("np,pr,nr->n", x_adj, V, x_adj)
