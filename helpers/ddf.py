@@ -62,7 +62,6 @@ import pandas as pd
 import scipy.stats
 
 from ._pls import PLS, Stats, ThetaMap, derivatives, group_pieces, solve_pls
-from ._validate import check_level
 from .formula import formula_variables
 
 __all__ = [

@@ -34,15 +34,7 @@ def fits():
     return {key: _fit(ref) for key, ref in REF.items()}
 
 
-# fit_glmm stopped at a wrong boundary point on this model (log-likelihood -1246.99
-# against glmer's -1242.01): the GLMM optimiser issue. Strict, so the mark must go
-# when the optimiser is fixed.
-_STOPS_SHORT = pytest.mark.xfail(strict=True, reason="fit_glmm ends at a wrong boundary here")
-
-
-@pytest.mark.parametrize(
-    "key", [pytest.param(k, marks=_STOPS_SHORT) if k == "contra_probit" else k for k in sorted(REF)]
-)
+@pytest.mark.parametrize("key", sorted(REF))
 def test_nakagawa_r2_equals_performance(fits, key):
     ref, r2 = REF[key], fits[key].r2()
     assert r2["marginal"] == pytest.approx(ref["marginal"], abs=1e-4)
