@@ -1175,8 +1175,8 @@ def within_between_chart(
     names = [
         "raw-x slope (random intercept)",
         "slope on observed group means",
-        "within effect γ_W",
-        "between effect γ_B (latent means)",
+        "within effect",
+        "between effect (true group means)",
     ]
     colours = [OKABE_ITO["blue"], OKABE_ITO["vermillion"], "#555555", "#000000"]
     on_grid_n = blend("datum.n")
@@ -1193,12 +1193,17 @@ def within_between_chart(
         .transform_fold(names, as_=["what", "slope"])
         .mark_line(strokeWidth=2.5)
         .encode(
-            x=alt.X("n:Q", title="group size n", scale=alt.Scale(type="log", domain=[2, 100])),
+            x=alt.X(
+                "n:Q",
+                title="group size n",
+                scale=alt.Scale(type="log", domain=[2, 100], nice=False),
+                axis=alt.Axis(values=[2, 5, 10, 20, 50, 100]),
+            ),
             y=alt.Y("slope:Q", title="slope", scale=alt.Scale(zero=False)),
             color=alt.Color(
                 "what:N",
                 scale=alt.Scale(domain=names, range=colours),
-                legend=alt.Legend(title=None, orient="bottom", columns=1),
+                legend=alt.Legend(title=None, orient="bottom", columns=1, labelLimit=WIDTH),
             ),
             strokeDash=alt.StrokeDash(
                 "what:N",
@@ -1216,8 +1221,8 @@ def within_between_chart(
     plot = alt.layer(curves, points).properties(width=WIDTH, height=260)
     text = _text_lines(
         "'reliability of a group mean λ = ρₓ / (ρₓ + (1 − ρₓ)/n) = ' + format(lam, '.3f')",
-        "'contextual effect from observed means ≈ λ γ_C = ' + format(bobs - "
-        f"{gw!r}, '.2f') + ' (true γ_C = {gb - gw:.2f})'",
+        "'contextual effect from observed means ≈ λ × true = ' + format(bobs - "
+        f"{gw!r}, '.2f') + ' (true: {gb - gw:.2f})'",
         "'weight of the within slope W/(W + B) = ' + format(wshare, '.2f') + "
         "'; raw-x slope ≈ ' + format(raw, '.2f')",
     )
