@@ -57,6 +57,9 @@ def charts(empty_fit):
         "shrinkage": hi.shrinkage_chart(n=20, tau00=0.45, sigma2=0.55, distance=1.5),
         "pooling": hi.pooling_chart(empty_fit),
         "power budget": hi.power_budget_chart(rho=0.1, effect=0.3, budget=5000, cost_ratio=10),
+        "within between": hi.within_between_chart(
+            gamma_w=2.191, gamma_b=5.866, icc_x=0.26, icc_y=0.11, group_size=45
+        ),
     }
 
 
@@ -457,3 +460,91 @@ def test_eb_logit_mode_validates_its_input():
         hi.eb_logit_mode(3.5, 1, gamma00=0.0, tau=1.0)
     with pytest.raises(ValueError, match="tau"):
         hi.eb_logit_mode(3, 1, gamma00=0.0, tau=0.0)
+
+
+# ------------------------------------------------------------------ chapter 6
+
+
+def test_within_between_chart_computes_the_blend_in_the_spec(charts):
+    spec = charts["within between"].to_dict()
+    ((raw_expr, rows),) = vx.calculations(spec, "raw-x slope (random intercept)")
+    ((obs_expr, _),) = vx.calculations(spec, "slope on observed group means")
+    assert [r["n"] for r in rows] == list(range(2, 101))
+    for icc_x, icc_y, n in itertools.product(
+        [0.01, 0.1, 0.26, 0.9], [0.0, 0.11, 0.9], [2, 20, 100]
+    ):
+        env = vx.params(spec, icc_x=icc_x, icc_y=icc_y, n=n)
+        want = hi.within_between_blend(gamma_w=2.191, gamma_b=5.866, icc_x=icc_x, icc_y=icc_y, n=n)
+        assert env["lam"] == pytest.approx(want["reliability"], rel=1e-12)
+        assert env["bobs"] == pytest.approx(want["between_observed"], rel=1e-12)
+        assert env["wshare"] == pytest.approx(want["within_weight"], rel=1e-12)
+        assert env["raw"] == pytest.approx(want["raw_slope"], rel=1e-12)
+        for row in rows[::13]:
+            at = hi.within_between_blend(
+                gamma_w=2.191, gamma_b=5.866, icc_x=icc_x, icc_y=icc_y, n=row["n"]
+            )
+            assert vx.evaluate(raw_expr, env, row) == pytest.approx(at["raw_slope"], rel=1e-12)
+            assert vx.evaluate(obs_expr, env, row) == pytest.approx(
+                at["between_observed"], rel=1e-12
+            )
+    texts = [vx.evaluate(e, vx.params(spec)) for e in vx.mark_texts(spec)]
+    start = hi.within_between_blend(gamma_w=2.191, gamma_b=5.866, icc_x=0.26, icc_y=0.11, n=45)
+    assert any(s.endswith(f"= {start['reliability']:.3f}") for s in texts), texts
+
+
+def test_within_between_blend_is_the_large_sample_gls_slope():
+    """Independent: simulate many balanced groups, compute the random-intercept GLS slope
+    with the given variance components, the within slope and the slope on observed
+    group means directly, and compare with the closed forms (seeded; J large)."""
+    rng = np.random.default_rng(6)
+    J, n, icc_x, icc_y, g_w, g_b = 20_000, 5, 0.3, 0.25, 0.5, 2.0
+    xi = rng.normal(0, math.sqrt(icc_x), J)
+    x = xi[:, None] + rng.normal(0, math.sqrt(1 - icc_x), (J, n))
+    y = g_w * (x - xi[:, None]) + g_b * xi[:, None] + rng.normal(0, 1, J)[:, None]
+    y = y + rng.normal(0, 1, (J, n))
+    s2, t00 = 1 - icc_y, icc_y  # the variance components the GLS weights use
+    c = t00 / (s2 + n * t00)  # V_j^-1 = (I - c 11') / s2
+    X = np.stack([np.ones((J, n)), x], axis=-1)  # J x n x 2
+    sx, sy = X.sum(axis=1), y.sum(axis=1)
+    xtvx = (np.einsum("jia,jib->ab", X, X) - c * sx.T @ sx) / s2
+    xtvy = (np.einsum("jia,ji->a", X, y) - c * sx.T @ sy) / s2
+    gls = np.linalg.solve(xtvx, xtvy)[1]
+    xbar, ybar = x.mean(axis=1), y.mean(axis=1)
+    xw = x - xbar[:, None]
+    b_w = (xw * (y - ybar[:, None])).sum() / (xw**2).sum()
+    b_b = np.polyfit(xbar, ybar, 1)[0]
+    W = (xw**2).sum() / s2
+    B = n / (s2 + n * t00) * ((xbar - xbar.mean()) ** 2).sum()
+    want = hi.within_between_blend(gamma_w=g_w, gamma_b=g_b, icc_x=icc_x, icc_y=icc_y, n=n)
+    assert b_w == pytest.approx(g_w, abs=0.02)
+    assert b_b == pytest.approx(want["between_observed"], abs=0.04)
+    assert b_b - b_w == pytest.approx(want["contextual_observed"], abs=0.05)
+    assert W / (W + B) == pytest.approx(want["within_weight"], abs=0.01)
+    assert gls == pytest.approx(want["raw_slope"], abs=0.03)
+    # the attenuation is real at this size: the observed between slope is well below g_b
+    assert b_b < g_b - 0.3
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"icc_x": 0.0}, "icc_x"),
+        ({"icc_x": 1.0}, "icc_x"),
+        ({"icc_y": 1.0}, "icc_y"),
+        ({"n": 1}, "n must be"),
+        ({"gamma_w": "2"}, "gamma_w"),
+    ],
+)
+def test_within_between_blend_validates_its_input(kwargs, message):
+    args = {"gamma_w": 1.0, "gamma_b": 2.0, "icc_x": 0.2, "icc_y": 0.1, "n": 10, **kwargs}
+    with pytest.raises((ValueError, TypeError), match=message):
+        hi.within_between_blend(**args)
+
+
+def test_within_between_chart_validates_its_input():
+    with pytest.raises(ValueError, match="group_size"):
+        hi.within_between_chart(gamma_w=1.0, gamma_b=2.0, group_size=1)
+    with pytest.raises(ValueError, match="grid"):
+        hi.within_between_chart(gamma_w=1.0, gamma_b=2.0, icc_x=0.123)
+    with pytest.raises(TypeError, match="gamma_b"):
+        hi.within_between_chart(gamma_w=1.0, gamma_b=None)

@@ -30,6 +30,7 @@ CHART_PAGES = {
     "chapters/03-random-intercepts": 1,
     "chapters/04-random-slopes": 1,
     "chapters/05-shrinkage": 2,
+    "chapters/06-within-between": 1,
     "chapters/08-sample-size": 1,
     "chapters/09-binary-outcomes": 1,
 }

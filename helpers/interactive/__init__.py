@@ -32,7 +32,8 @@ Where each piece is (one module per chapter; the shared pieces apart):
   :mod:`~helpers.interactive.ch02` no-pooling funnel; :mod:`~helpers.interactive.ch03`
   random intercepts (and ``variance_shares``); :mod:`~helpers.interactive.ch04` random
   slopes (and ``var_y_given_x``); :mod:`~helpers.interactive.ch05` shrinkage and pooling
-  (and ``pooled_estimates``); :mod:`~helpers.interactive.ch08` power at a budget
+  (and ``pooled_estimates``); :mod:`~helpers.interactive.ch06` the raw slope as a blend of
+  within and between slopes (``within_between_blend``); :mod:`~helpers.interactive.ch08` power at a budget
   (``cluster_trial_power``, ``optimal_group_size``); :mod:`~helpers.interactive.ch09`
   the conditional mode of a binary-outcome group (``eb_logit_mode``).
 * ``_shared``: sizes and colours, input checks, :func:`slider`, :func:`on_grid`,
@@ -63,6 +64,7 @@ from .ch02 import no_pooling_funnel_chart
 from .ch03 import random_intercepts_chart, variance_shares
 from .ch04 import random_slopes_chart, var_y_given_x
 from .ch05 import pooled_estimates, pooling_chart, shrinkage_chart
+from .ch06 import within_between_blend, within_between_chart
 from .ch08 import cluster_trial_power, optimal_group_size, power_budget_chart
 from .ch09 import NEWTON_CLAMP as NEWTON_CLAMP
 from .ch09 import NEWTON_STEPS as NEWTON_STEPS
@@ -86,4 +88,6 @@ __all__ = [
     "slider",
     "var_y_given_x",
     "variance_shares",
+    "within_between_blend",
+    "within_between_chart",
 ]
