@@ -14,12 +14,12 @@ __all__ = ["FIGURE_DPI", "MAX_WIDTH_IN", "MIN_FONT_PT", "OKABE_ITO", "legible", 
 #: Resolution of the book's figures (dots per inch).
 FIGURE_DPI = 110
 #: The smallest font size a figure may use, in points.
-MIN_FONT_PT = 13
+MIN_FONT_PT = 11
 #: The widest a figure may be, in inches. A phone shows a figure at its column width
 #: (about 340 px at a 390 px screen), so text of ``MIN_FONT_PT`` in a figure of
 #: ``MAX_WIDTH_IN`` stays at least ``MIN_FONT_PT / 72 * 340 / MAX_WIDTH_IN`` = 9.4 px
 #: high there, whatever the resolution.
-MAX_WIDTH_IN = 6.5
+MAX_WIDTH_IN = 5.5
 
 #: The Okabe-Ito palette (Okabe & Ito 2008), distinguishable with the common
 #: forms of colour blindness. Names as keys, in the order used for series.
