@@ -41,6 +41,9 @@ from .formula import formula_variables
 
 __all__ = ["MixedFit", "check_fit", "invertible", "named_fits"]
 
+# What summary() shows where a row has no standard error (a variance, AIC, ...).
+NO_VALUE = "\u2014"
+
 
 def _read_only(a: np.ndarray) -> np.ndarray:
     v = a.view()
@@ -549,17 +552,22 @@ class MixedFit:
         return False
 
     def summary(self) -> pd.DataFrame:
-        """A compact table in Hox's layout: fixed part, random part, deviance."""
+        """A compact table in Hox's layout: fixed part, random part, deviance.
+
+        Rows without a standard error (variance components, deviance, AIC, BIC)
+        show "—" in the std_error column, not NaN; the fixed effects' standard
+        errors are numbers (and in ``fixed``).
+        """
         rows = []
         for term, r in self.fixed.iterrows():
             rows.append(("Fixed part", term, r["estimate"], r["std_error"]))
         for par, r in self.random_part().iterrows():
             label = par if not r["term"] else f"{par} ({r['term']})"
-            rows.append(("Random part", label, r["estimate"], np.nan))
+            rows.append(("Random part", label, r["estimate"], NO_VALUE))
         crit = "REML criterion" if self.reml else "Deviance (-2 log L)"
-        rows.append(("Model fit", crit, self.deviance, np.nan))
-        rows.append(("Model fit", "AIC", self.aic, np.nan))
-        rows.append(("Model fit", "BIC", self.bic, np.nan))
+        rows.append(("Model fit", crit, self.deviance, NO_VALUE))
+        rows.append(("Model fit", "AIC", self.aic, NO_VALUE))
+        rows.append(("Model fit", "BIC", self.bic, NO_VALUE))
         table = pd.DataFrame(rows, columns=["part", "term", "estimate", "std_error"])
         return table.set_index(["part", "term"])
 

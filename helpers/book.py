@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .plots import use_book_style
+from .plots import FIGURE_DPI, MIN_FONT_PT, use_book_style
 
 __all__ = [
     "DISPLAY_PRECISION",
@@ -39,10 +39,8 @@ __all__ = [
 
 # Digits pandas shows for floats in tables.
 DISPLAY_PRECISION = 3
-# Resolution of figures and the smallest font size they use (see helpers.plots):
-# the site test derives the rendered text height from these two numbers.
-FIGURE_DPI = 110
-MIN_FONT_PT = 11
+# Resolution of figures and the smallest font size they use are defined in
+# helpers.plots: the site test derives the rendered text height from these two numbers.
 
 
 def _openblas_libraries() -> list[ctypes.CDLL]:

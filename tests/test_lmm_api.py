@@ -107,6 +107,13 @@ def test_summary_and_html(final):
     assert s.loc[("Model fit", "REML criterion"), "estimate"] == pytest.approx(final.deviance)
     assert "Linear mixed model fit by REML" in repr(final)
     assert "<table" in final._repr_html_()
+    # rows without a standard error say so with a dash, never "NaN"
+    assert s.loc[("Fixed part", "extrav"), "std_error"] == pytest.approx(
+        final.fixed.loc["extrav", "std_error"]
+    )
+    no_se = s.loc[["Random part", "Model fit"], "std_error"]
+    assert len(no_se) == len(final.random_part()) + 3 and (no_se == "\u2014").all()
+    assert "NaN" not in repr(final) and "NaN" not in s.to_html()
 
 
 # ----------------------------------------------------------------------- bad input

@@ -268,3 +268,35 @@ def test_figure_text_is_at_least_9_px_at_desktop_width(browser, site_url, page_n
         and img["id"] not in KNOWN_SMALL_TEXT
     ]
     assert small == []
+
+
+@pytest.mark.parametrize("page_name", build_book.toc_pages())
+def test_figure_text_is_at_least_9_px_on_a_phone(browser, site_url, page_name):
+    """At a 390 px screen a figure shrinks to its column; its text must stay >= 9 px.
+
+    helpers.plots keeps every figure at most MAX_WIDTH_IN wide with text of at least
+    MIN_FONT_PT (a figure hook), so this holds unless a figure's saved image grows
+    beyond its size (a legend or label placed outside the axes widens the tight box).
+    """
+    from helpers.book import FIGURE_DPI, MIN_FONT_PT
+
+    context, page = _page_at(browser, f"{site_url}/{page_name}.html", VIEWPORTS["phone"])
+    try:
+        images = page.evaluate(
+            """() => Array.from(document.querySelectorAll("article img"))
+                 .filter((i) => i.src.includes("/_images/") || i.src.startsWith("data:image/png"))
+                 .filter((i) => i.naturalWidth > 0 && i.offsetParent)
+                 .map((i) => ({id: i.closest("figure")?.id || i.alt.slice(0, 40),
+                               shown: i.getBoundingClientRect().width,
+                               natural: i.naturalWidth}))"""
+        )
+    finally:
+        context.close()
+    font_px = MIN_FONT_PT * FIGURE_DPI / 72
+    small = [
+        (img["id"], round(font_px * img["shown"] / img["natural"], 1))
+        for img in images
+        if font_px * img["shown"] / img["natural"] < MIN_TEXT_PX
+        and img["id"] not in KNOWN_SMALL_TEXT
+    ]
+    assert small == []
