@@ -293,6 +293,7 @@ def build(book: Path, output: Path | None = None, quiet: bool = False) -> Path:
     missing = [p for p in toc_pages(book) if not (html / f"{p}.html").exists()]
     if missing:
         raise BuildError(f"Pages listed in _toc.yml produced no HTML: {', '.join(missing)}")
+    chapter_runs.write_executed_copies(book, output, [book / r.page for r in records])
     changed = publish.rewrite_links(html, book)
     say(f"[book] launch buttons point at the published notebooks ({changed} pages)")
     say(f"[book] built in {elapsed:.0f} s")

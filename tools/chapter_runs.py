@@ -251,3 +251,30 @@ def run_pages(
         say(f"executed {rel} in {record.seconds:.1f} s{cpu}{solved if record.solutions else ''}")
         records.append(record)
     return records
+
+
+def write_executed_copies(book: Path, output: Path, pages: list[Path]) -> int:
+    """Write each page's executed notebook where the site offers it for download.
+
+    MyST-NB, when it takes a page's outputs from the cache, writes the page's
+    *unexecuted* notebook to ``_build/jupyter_execute`` (the theme copies that file to
+    ``_sources/`` for the download button): put the executed one, merged from the
+    cache as MyST-NB renders it, in both places. Returns the number of pages written.
+    """
+    import nbformat
+    from jupyter_cache import get_cache
+
+    cache = get_cache(str(output / CACHE_DIR))
+    written = 0
+    for page in pages:
+        rel = page.relative_to(book).with_suffix(".ipynb")
+        _, nb = cache.merge_match_into_notebook(read_notebook(page, book))
+        text = nbformat.writes(nb)
+        for target in (
+            output / "_build" / "jupyter_execute" / rel,
+            output / "_build" / "html" / "_sources" / rel,
+        ):
+            if target.parent.is_dir():
+                target.write_text(text, encoding="utf-8")
+                written += 1
+    return written
