@@ -17,10 +17,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 
 import build_book  # noqa: E402
+import chapter_runs  # noqa: E402
 
 # Test files that build the book or read or write _build/: one work unit, one process.
 BUILD_GROUP = {
     "test_book_build.py",
+    "test_chapters_execute.py",
+    "test_exercise_solutions.py",
     "test_journey_grading.py",
     "test_journey_links.py",
     "test_journey_pdf.py",
@@ -49,21 +52,22 @@ def pytest_xdist_make_scheduler(config, log):
     return BuildGroupScheduling(config, log)
 
 
-def pytest_collection_modifyitems(config, items):
-    """Refuse a stray user of the built site; do not execute the chapters twice.
+BUILDS_BOOK = pytest.StashKey[bool]()
 
-    The book build behind ``built_site`` executes every chapter in its own folder
-    and fails on any error in any cell (``nb_execution_raise_on_error``), and its
-    log gives each chapter's time. When a run builds the book, the separate
-    execution of the same chapters (tests/test_chapters_execute.py) would repeat
-    that work, so it is deselected; run that file alone to execute chapters
-    without building the book.
+
+@pytest.hookimpl(trylast=True)  # after -k and -m have deselected
+def pytest_collection_modifyitems(config, items):
+    """Refuse a stray user of the built site; note whether this run builds the book.
+
+    The book build behind ``built_site`` executes every page once, with the
+    chapter's exercise solutions after it in the same kernel, and keeps a record
+    (tools/chapter_runs.py). When a run builds the book, the chapter and solution
+    tests read that record (``chapter_run``); run alone, they execute the pages
+    themselves.
     """
-    if any("built_site" in getattr(item, "fixturenames", ()) for item in items):
-        again = [item for item in items if item.path.name == "test_chapters_execute.py"]
-        if again:
-            config.hook.pytest_deselected(items=again)
-            items[:] = [item for item in items if item.path.name != "test_chapters_execute.py"]
+    config.stash[BUILDS_BOOK] = any(
+        "built_site" in getattr(item, "fixturenames", ()) for item in items
+    )
     stray = sorted(
         {
             item.path.name
@@ -107,3 +111,32 @@ def built_site() -> Path:
         return build_book.build(ROOT, quiet=True)
     except build_book.BuildError as err:
         pytest.fail(str(err))
+
+
+@pytest.fixture(scope="session")
+def chapter_run(request):
+    """``chapter_run(page)``: the record of the page's one execution with its solutions.
+
+    In a run that builds the book, the build's record (checked against the current
+    key of the page, helpers/, data/ and book/_ext/: a stale one fails); otherwise the
+    page is executed here, once per session, without building the book.
+    """
+    runs: dict[Path, chapter_runs.Record] = {}
+    builds = request.config.stash.get(BUILDS_BOOK, False)
+    if builds:
+        request.getfixturevalue("built_site")
+    sources = build_book.source_key(ROOT)
+
+    def get(page: Path) -> chapter_runs.Record:
+        if page not in runs:
+            key = chapter_runs.page_key(ROOT, page, sources)
+            if builds:
+                record = chapter_runs.load(ROOT, ROOT, page, key)
+                assert record is not None, f"the build left no current record of {page}"
+            else:
+                timeout = chapter_runs.cell_timeout(ROOT)
+                record, _ = chapter_runs.execute(ROOT, page, timeout=timeout, key=key)
+            runs[page] = record
+        return runs[page]
+
+    return get

@@ -20,9 +20,17 @@ def test_every_toc_entry_has_a_page(built_site: Path, root: Path):
 
 
 def test_executable_pages_are_offered_as_ipynb(built_site: Path, root: Path):
+    import nbformat
+
     for page in build_book.executable_pages(root):
         rel = page.relative_to(root).with_suffix(".ipynb")
         assert (built_site / "_sources" / rel).is_file(), rel
+        # the executed notebook: the outputs the page shows, no solution cell
+        nb = nbformat.read(built_site / "_sources" / rel, as_version=4)
+        code = [c for c in nb.cells if c.cell_type == "code"]
+        if page.parent.name == "chapters":
+            assert any(c.outputs for c in code), f"{rel} is offered without its outputs"
+        assert not any("solution" in c.metadata for c in code), rel
 
 
 HEADER = """\

@@ -1,36 +1,25 @@
-"""Every exercise solution's code runs: each chapter is executed with the Python blocks
-of its solutions appended as cells, in the order they appear, and no cell may raise.
+"""Every exercise solution's code runs: after each chapter, in the same kernel, the
+Python blocks of its solutions run as extra cells, in the order they appear, and no
+cell may raise.
 
 A solution's code is what a student copies into the chapter's notebook after reading
-it; these blocks are not executed by the book build (they sit inside dropdowns), so
-this is the only place that proves they still work with the chapter's numbers.
+it; these blocks are not shown executed on the pages (they sit inside dropdowns), so
+this is the only place that proves they still work with the chapter's numbers. The
+book build runs them right after the chapter (tools/chapter_runs.py) and these tests
+read its record; run without the build, they execute the chapter here.
 """
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import build_book
-import jupytext
-import nbformat
 import pytest
-from nbclient import NotebookClient
+from chapter_runs import solution_blocks
 
 pytestmark = pytest.mark.slow
 
 PAGES = [p for p in build_book.executable_pages() if p.parent.name == "chapters"]
-SOLUTION = re.compile(r"^:::\{solution\}.*?\n(.*?)^:::\s*$", re.S | re.M)
-PYTHON_BLOCK = re.compile(r"^```python\n(.*?)^```\s*$", re.S | re.M)
-
-
-def solution_blocks(text: str) -> list[tuple[str, str]]:
-    """(label, code) of every ```python block inside a :::{solution} directive."""
-    out = []
-    for match in SOLUTION.finditer(text):
-        label = match.group(0).splitlines()[0].removeprefix(":::{solution}").strip()
-        out += [(label, code) for code in PYTHON_BLOCK.findall(match.group(1))]
-    return out
 
 
 def test_solution_blocks_are_found():
@@ -41,36 +30,41 @@ def test_solution_blocks_are_found():
 
 
 @pytest.mark.parametrize("page", PAGES, ids=[p.stem for p in PAGES])
-def test_solutions_run(page: Path):
+def test_solutions_run(page: Path, chapter_run):
     blocks = solution_blocks(page.read_text())
     if not blocks:
         pytest.skip(f"{page.name} has no solution code")
-    nb = jupytext.read(page)
-    first = len(nb.cells)
-    for label, code in blocks:
-        cell = nbformat.v4.new_code_cell(code)
-        cell.metadata["solution"] = label
-        nb.cells.append(cell)
-    client = NotebookClient(
-        nb,
-        timeout=120,
-        kernel_name="python3",
-        allow_errors=True,
-        resources={"metadata": {"path": str(page.parent)}},
-    )
-    client.execute()
-    chapter_errors = [
-        out
-        for cell in nb.cells[:first]
-        if cell.cell_type == "code"
-        for out in cell.get("outputs", [])
-        if out.get("output_type") == "error"
-    ]
-    assert not chapter_errors, f"{page.name} itself raises: {chapter_errors[0]['evalue']}"
+    run = chapter_run(page)
+    assert not run.errors, f"{page.name} itself raises: {run.describe_errors()}"
+    # every block ran, in order (none left out of the record)
+    assert [s["label"] for s in run.solutions] == [label for label, _ in blocks]
     failed = [
-        f"{cell.metadata['solution']}: {out['ename']}: {out['evalue']}"
-        for cell in nb.cells[first:]
-        for out in cell.get("outputs", [])
-        if out.get("output_type") == "error"
+        f"{s['label']}: {e['ename']}: {e['evalue']}" for s in run.solutions for e in s["errors"]
     ]
     assert not failed, "solution code that does not run:\n" + "\n".join(failed)
+
+
+def test_solutions_run_after_the_chapter_in_its_kernel(tmp_path: Path):
+    """A solution sees the chapter's variables; a failing block is reported by its
+    label and does not stop the next; the executed page keeps no solution cell."""
+    import chapter_runs
+
+    page = tmp_path / "chapters" / "p.md"
+    page.parent.mkdir()
+    page.write_text(
+        "---\njupytext:\n  text_representation:\n    extension: .md\n    format_name: myst\n"
+        "kernelspec:\n  display_name: Python 3\n  language: python\n  name: python3\n---\n"
+        "# P\n\n```{code-cell} ipython3\nx = 41\n```\n\n"
+        ":::{solution} ex-bad\n:class: dropdown\n\n```python\nundefined_name\n```\n:::\n\n"
+        ":::{solution} ex-good\n:class: dropdown\n\n```python\nassert x + 1 == 42\n```\n:::\n"
+    )
+    (tmp_path / "_config.yml").write_text("title: t\n")
+    run, executed = chapter_runs.execute(tmp_path, page, timeout=60)
+    assert run.errors == []
+    assert [(s["label"], [e["ename"] for e in s["errors"]]) for s in run.solutions] == [
+        ("ex-bad", ["NameError"]),
+        ("ex-good", []),
+    ]
+    code = [c for c in executed.cells if c.cell_type == "code"]
+    assert [c.source for c in code] == ["x = 41"] and code[0].outputs == []
+    assert not any("solution" in c.metadata for c in executed.cells)

@@ -66,6 +66,13 @@ def open_page(browser, url: str):
     """Open url; return (page, console errors, requests that tried to leave 127.0.0.1)."""
     context = browser.new_context()
     page = context.new_page()
+    errors, escaped = _watch(page)
+    page.goto(url, wait_until="networkidle")
+    return page, errors, escaped
+
+
+def _watch(page) -> tuple[list[str], list[str]]:
+    """Collect the page's console errors, and stop (and list) requests that leave 127.0.0.1."""
     errors: list[str] = []
     escaped: list[str] = []
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
@@ -80,8 +87,7 @@ def open_page(browser, url: str):
             route.abort()
 
     page.route("**/*", guard)
-    page.goto(url, wait_until="networkidle")
-    return page, errors, escaped
+    return errors, escaped
 
 
 def test_landing_page_typesets_math_without_errors(browser, site_url):
@@ -95,9 +101,53 @@ def test_landing_page_typesets_math_without_errors(browser, site_url):
     assert escaped == []
 
 
-@pytest.mark.parametrize("page_name", build_book.toc_pages())
-def test_every_page_loads_cleanly(browser, site_url, page_name):
-    page, errors, escaped = open_page(browser, f"{site_url}/{page_name}.html")
+# Each page is opened once per width (a fixture per page and width, kept while the
+# checks of that page run: loading, accessibility, layout, figure text).
+VIEWPORTS = {"desktop": 1280, "phone": 390}
+
+
+def _page_at(browser, url, width):
+    """Open url at width, after MathJax has typeset and every image has loaded;
+    return (context, page, console errors, requests that tried to leave 127.0.0.1)."""
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    page = context.new_page()
+    errors, escaped = _watch(page)
+    page.goto(url, wait_until="networkidle")
+    if page.locator("mjx-container").count():
+        page.wait_for_function(
+            "() => !window.MathJax || !MathJax.startup || MathJax.startup.promise"
+            " && document.querySelectorAll('mjx-container').length > 0",
+            timeout=20_000,
+        )
+        page.evaluate("async () => { if (window.MathJax?.startup) await MathJax.startup.promise; }")
+    page.wait_for_function(
+        "() => Array.from(document.images).every((i) => i.complete)", timeout=20_000
+    )
+    return context, page, errors, escaped
+
+
+@pytest.fixture(scope="module", params=build_book.toc_pages())
+def desktop(request, browser, site_url):
+    """(page name, page, console errors, escaped requests) at the desktop width."""
+    context, page, errors, escaped = _page_at(
+        browser, f"{site_url}/{request.param}.html", VIEWPORTS["desktop"]
+    )
+    yield request.param, page, errors, escaped
+    context.close()
+
+
+@pytest.fixture(scope="module", params=build_book.toc_pages())
+def phone(request, browser, site_url):
+    """(page name, page, console errors, escaped requests) at the phone width."""
+    context, page, errors, escaped = _page_at(
+        browser, f"{site_url}/{request.param}.html", VIEWPORTS["phone"]
+    )
+    yield request.param, page, errors, escaped
+    context.close()
+
+
+def test_every_page_loads_cleanly(desktop):
+    _, page, errors, escaped = desktop
     assert page.locator("article h1").count() == 1
     assert errors == []
     assert escaped == []
@@ -115,10 +165,9 @@ THIRD_PARTY_RULES = {
 }
 
 
-@pytest.mark.parametrize("page_name", build_book.toc_pages())
-def test_no_serious_accessibility_violations(browser, site_url, page_name):
+def test_no_serious_accessibility_violations(desktop):
     assert AXE.is_file(), "axe-core is not installed: run npm ci"
-    page, _, _ = open_page(browser, f"{site_url}/{page_name}.html")
+    _, page, _, _ = desktop
     page.add_script_tag(path=str(AXE))
     result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
     serious = [
@@ -132,7 +181,6 @@ def test_no_serious_accessibility_violations(browser, site_url, page_name):
 # Layout: nothing wider than its column, at a desktop and a phone width. Display
 # equations and figures must fit the article column; a table (or code) may be wider
 # only inside a box that scrolls horizontally and itself fits the column.
-VIEWPORTS = {"desktop": 1280, "phone": 390}
 
 OVERFLOW_JS = """
 () => {
@@ -202,32 +250,12 @@ OVERFLOW_JS = """
 """
 
 
-def _page_at(browser, url, width):
-    context = browser.new_context(viewport={"width": width, "height": 900})
-    page = context.new_page()
-    page.goto(url, wait_until="networkidle")
-    if page.locator("mjx-container").count():
-        page.wait_for_function(
-            "() => !window.MathJax || !MathJax.startup || MathJax.startup.promise"
-            " && document.querySelectorAll('mjx-container').length > 0",
-            timeout=20_000,
-        )
-        page.evaluate("async () => { if (window.MathJax?.startup) await MathJax.startup.promise; }")
-    page.wait_for_function(
-        "() => Array.from(document.images).every((i) => i.complete)", timeout=20_000
-    )
-    return context, page
+def test_nothing_is_wider_than_its_column_at_desktop_width(desktop):
+    assert desktop[1].evaluate(OVERFLOW_JS) == []
 
 
-@pytest.mark.parametrize("width", VIEWPORTS.values(), ids=VIEWPORTS.keys())
-@pytest.mark.parametrize("page_name", build_book.toc_pages())
-def test_nothing_is_wider_than_its_column(browser, site_url, page_name, width):
-    context, page = _page_at(browser, f"{site_url}/{page_name}.html", width)
-    try:
-        problems = page.evaluate(OVERFLOW_JS)
-    finally:
-        context.close()
-    assert problems == []
+def test_nothing_is_wider_than_its_column_on_a_phone(phone):
+    assert phone[1].evaluate(OVERFLOW_JS) == []
 
 
 # Figure text: figures are saved at FIGURE_DPI with no text smaller than MIN_FONT_PT
@@ -244,22 +272,18 @@ KNOWN_SMALL_TEXT = {
 }
 
 
-@pytest.mark.parametrize("page_name", build_book.toc_pages())
-def test_figure_text_is_at_least_9_px_at_desktop_width(browser, site_url, page_name):
+def test_figure_text_is_at_least_9_px_at_desktop_width(desktop):
     from helpers.book import FIGURE_DPI, MIN_FONT_PT
 
-    context, page = _page_at(browser, f"{site_url}/{page_name}.html", VIEWPORTS["desktop"])
-    try:
-        images = page.evaluate(
-            """() => Array.from(document.querySelectorAll("article img"))
-                 .filter((i) => i.src.includes("/_images/") || i.src.startsWith("data:image/png"))
-                 .filter((i) => i.naturalWidth > 0 && i.offsetParent)
-                 .map((i) => ({id: i.closest("figure")?.id || i.alt.slice(0, 40),
-                               shown: i.getBoundingClientRect().width,
-                               natural: i.naturalWidth}))"""
-        )
-    finally:
-        context.close()
+    page = desktop[1]
+    images = page.evaluate(
+        """() => Array.from(document.querySelectorAll("article img"))
+             .filter((i) => i.src.includes("/_images/") || i.src.startsWith("data:image/png"))
+             .filter((i) => i.naturalWidth > 0 && i.offsetParent)
+             .map((i) => ({id: i.closest("figure")?.id || i.alt.slice(0, 40),
+                           shown: i.getBoundingClientRect().width,
+                           natural: i.naturalWidth}))"""
+    )
     font_px = MIN_FONT_PT * FIGURE_DPI / 72
     small = [
         (img["id"], round(font_px * img["shown"] / img["natural"], 1))

@@ -63,10 +63,33 @@ def test_only_chapter_pages_with_charts_load_vega(built_site):
         assert (built_site / "_static" / "vendor" / lib).is_file(), lib
 
 
-@pytest.mark.parametrize("page_name", sorted(CHART_PAGES))
-def test_charts_render_and_every_control_changes_the_drawing(browser, site_url, page_name):
-    page, errors, escaped = open_page(browser, f"{site_url}/{page_name}.html")
+@pytest.fixture(scope="module", params=sorted(CHART_PAGES))
+def chart_page(request, browser, site_url):
+    """(page name, page, console errors, escaped requests): each chart page opened once
+    for the accessibility check and then the controls check."""
+    page, errors, escaped = open_page(browser, f"{site_url}/{request.param}.html")
     _wait_for_charts(page)
+    yield request.param, page, errors, escaped
+    page.context.close()
+
+
+def test_chart_controls_pass_axe(chart_page):
+    # runs first on the page (tests run in file order): the charts in their first state
+    page = chart_page[1]
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate(
+        "async () => await axe.run({include: [['div.book-vega']]}, {resultTypes: ['violations']})"
+    )
+    serious = [
+        (v["id"], [n["target"] for n in v["nodes"]][:3])
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+    assert serious == []
+
+
+def test_charts_render_and_every_control_changes_the_drawing(chart_page):
+    page_name, page, errors, escaped = chart_page
     charts = page.locator("div.book-vega")
     assert charts.count() == CHART_PAGES[page_name]
     for i in range(charts.count()):
@@ -88,22 +111,6 @@ def test_charts_render_and_every_control_changes_the_drawing(browser, site_url, 
             assert _drawing(chart) != before, f"moving {label!r} did not change chart {i}"
     assert errors == []
     assert escaped == []
-
-
-@pytest.mark.parametrize("page_name", sorted(CHART_PAGES))
-def test_chart_controls_pass_axe(browser, site_url, page_name):
-    page, _, _ = open_page(browser, f"{site_url}/{page_name}.html")
-    _wait_for_charts(page)
-    page.add_script_tag(path=str(AXE))
-    result = page.evaluate(
-        "async () => await axe.run({include: [['div.book-vega']]}, {resultTypes: ['violations']})"
-    )
-    serious = [
-        (v["id"], [n["target"] for n in v["nodes"]][:3])
-        for v in result["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
-    assert serious == []
 
 
 def _set_slider(page, chart, label_start: str, value: float):

@@ -9,6 +9,12 @@ What this adds to a plain ``jupyter-book build``:
   ``data/``: when either changes, cached outputs and parsed pages are discarded
   and every chapter is executed again, so no page shows numbers computed by an
   older version of the package;
+* every notebook page is executed once before Sphinx runs, followed in the same
+  kernel by its exercise solutions (``chapter_runs``): a cell that raises fails the
+  build, naming the page, the cell and its line; the outputs go to the jupyter-cache,
+  where MyST-NB finds them (a page it executes again fails the build), and a record
+  per page (errors, solution results, seconds) goes to ``_build/chapter-runs/``,
+  which the chapter and solution tests read;
 * the build runs with warnings as errors (``-W -n --keep-going``); after a failed
   build the parsed pages are discarded, so that the next build reports the same
   problems again instead of skipping the pages that caused them;
@@ -30,12 +36,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import assignments
+import chapter_runs
 import publish
 from _common import (  # re-exported: tests use build_book.ROOT, .toc_pages, ...
     ROOT,
     BuildError,
     env_tool,
-    executable_pages,  # noqa: F401
+    executable_pages,
     source_key,
     toc_pages,
 )
@@ -87,7 +94,7 @@ def invalidate_if_sources_changed(book: Path, build_dir: Path) -> bool:
     key = source_key(book)
     if key_file.exists() and key_file.read_text().strip() == key:
         return False
-    for stale in (".jupyter_cache", ".doctrees", "jupyter_execute"):
+    for stale in (".jupyter_cache", ".doctrees", "jupyter_execute", "chapter-runs"):
         shutil.rmtree(build_dir / stale, ignore_errors=True)
     build_dir.mkdir(parents=True, exist_ok=True)
     key_file.write_text(key + "\n")
@@ -218,6 +225,17 @@ def build(book: Path, output: Path | None = None, quiet: bool = False) -> Path:
         assignment_pages(book)
     if invalidate_if_sources_changed(book, build_dir):
         say("[book] helpers/, data/ or book/_ext/ changed (or first build): every chapter runs")
+    start = time.perf_counter()
+    records = chapter_runs.run_pages(
+        book,
+        output,
+        executable_pages(book),
+        source_key(book),
+        say=lambda msg: say(f"[book] {time.perf_counter() - start:5.0f} s  {msg}"),
+    )
+    failed = [r.describe_errors() for r in records if r.errors]
+    if failed:
+        raise BuildError("A cell raised an error: " + "; ".join(failed))
     cmd = jupyter_book_command() + [
         "build",
         str(book),
@@ -249,6 +267,11 @@ def build(book: Path, output: Path | None = None, quiet: bool = False) -> Path:
     (build_dir / "build.log").write_text(log + "\n")
     if proc.returncode != 0:
         print(log)
+    again = sorted({m.group(1) for line in log.splitlines() if (m := _EXECUTING.search(line))})
+    if proc.returncode == 0 and again:
+        # Each page is executed once (chapter_runs); MyST-NB executing one again means
+        # its cached outputs did not match the page as MyST-NB reads it.
+        raise BuildError(f"Pages executed twice (their cached outputs did not match): {again}")
     if proc.returncode != 0:
         # Parsed pages of a failed build must not hide their warnings next time.
         shutil.rmtree(build_dir / ".doctrees", ignore_errors=True)
@@ -270,6 +293,7 @@ def build(book: Path, output: Path | None = None, quiet: bool = False) -> Path:
     missing = [p for p in toc_pages(book) if not (html / f"{p}.html").exists()]
     if missing:
         raise BuildError(f"Pages listed in _toc.yml produced no HTML: {', '.join(missing)}")
+    chapter_runs.write_executed_copies(book, output, [book / r.page for r in records])
     changed = publish.rewrite_links(html, book)
     say(f"[book] launch buttons point at the published notebooks ({changed} pages)")
     say(f"[book] built in {elapsed:.0f} s")
