@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import shutil
 import socket
 import subprocess
 import sys
-import re
 import time
 import urllib.request
 from pathlib import Path
