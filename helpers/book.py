@@ -9,8 +9,9 @@ A chapter's hidden first cell is::
 
 ``setup()`` applies the book's figure style, its pandas display options and its
 warnings policy. ``share(name, value)`` makes a computed number available to the
-text (``{glue:text}`name```) when the chapter is built with MyST-NB; in a
-downloaded notebook run without MyST-NB it does nothing, so the code still runs.
+text (``{glue:text}`name```) when the book is built; anywhere else (JupyterLab, Colab,
+a downloaded notebook) it prints ``name = value`` under the cell that computes it, so
+a reader sees the number the text refers to.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import ctypes
 import importlib
 import numbers
+import os
 import warnings
 from pathlib import Path
 
@@ -27,6 +29,7 @@ import pandas as pd
 from .plots import FIGURE_DPI, MIN_FONT_PT, use_book_style
 
 __all__ = [
+    "BUILD_ENV",
     "DISPLAY_PRECISION",
     "FIGURE_DPI",
     "MIN_FONT_PT",
@@ -37,6 +40,8 @@ __all__ = [
     "single_threaded_blas",
 ]
 
+# Set (to "1") by tools/build_book.py while the book is built: share() glues silently.
+BUILD_ENV = "HELPERS_BOOK_BUILD"
 # Digits pandas shows for floats in tables.
 DISPLAY_PRECISION = 3
 # Resolution of figures and the smallest font size they use are defined in
@@ -143,9 +148,11 @@ class _BareText(str):
 def share(name: str, value) -> None:
     """Make a computed value available to the text as ``{glue:text}`name```.
 
-    Uses ``myst_nb.glue`` when MyST-NB is importable (the book build); otherwise
-    does nothing, so a chapter downloaded as a notebook runs without it. A string
-    appears in the text as it is, without quotes.
+    While the book is built (``HELPERS_BOOK_BUILD=1``, set by ``tools/build_book.py``)
+    it glues the value with ``myst_nb.glue`` and shows nothing. Anywhere else it
+    prints ``name = value`` (JupyterLab and Colab do not fill glued numbers into the
+    text, so the reader finds them where they are computed); it needs no MyST-NB.
+    A string appears in the text as it is, without quotes.
     """
     if not isinstance(name, str) or not name.isidentifier():
         raise ValueError(
@@ -157,10 +164,20 @@ def share(name: str, value) -> None:
             f"share({name!r}, ...) takes a number or a string, not {type(value).__name__}; "
             "pass a single value (e.g. table.loc[row, column])."
         )
+    if os.environ.get(BUILD_ENV) != "1":
+        shown = value if isinstance(value, str) else _number(value)
+        print(f"{name} = {shown}")
+        return
     if isinstance(value, str):
         value = _BareText(value)
-    try:
-        myst_nb = importlib.import_module("myst_nb")
-    except ImportError:
-        return
+    myst_nb = importlib.import_module("myst_nb")
     myst_nb.glue(name, value, display=False)
+
+
+def _number(value) -> str:
+    """A number as a reader wants to see it: integers whole, floats to 6 significant digits."""
+    if isinstance(value, bool) or isinstance(value, numbers.Integral):
+        return str(value)
+    if isinstance(value, numbers.Real):
+        return f"{value:.6g}"
+    return str(value)

@@ -13,6 +13,7 @@ are known, so that estimates can be compared with the truth.
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import os
 import tomllib
 from dataclasses import dataclass
@@ -63,11 +64,23 @@ def data_dir() -> Path:
             return folder
     raise FileNotFoundError(
         f"No data folder with a datasets.toml at {' or '.join(map(str, candidates))}. "
-        "Install helpers from a wheel of the book (`pip install "
-        '"multilevel-book-helpers[student]"`), or from the book\'s repository with '
-        "`pip install -e .` (or `make setup`), or set HELPERS_DATA_DIR to a copy of "
-        "the repository's data/ folder."
+        f"Install the book's package with its data: `{install_line()}`; or, in a clone "
+        "of the book's repository, `make setup` (or `pip install -e .`); or set "
+        "HELPERS_DATA_DIR to a copy of the repository's data/ folder."
     )
+
+
+def install_line() -> str:
+    """The pip command that installs helpers with its data, from the book's repository."""
+    try:
+        urls = importlib.metadata.metadata("multilevel-book-helpers").get_all("Project-URL")
+    except importlib.metadata.PackageNotFoundError:
+        urls = None
+    repo = next(
+        (u.split(",", 1)[1].strip() for u in urls or [] if u.lower().startswith("repository")),
+        "<the book's repository>",
+    )
+    return f'pip install "multilevel-book-helpers[student] @ git+{repo}@main"'
 
 
 @lru_cache(maxsize=4)

@@ -17,7 +17,8 @@ from helpers import book
 
 @pytest.fixture
 def recorded_glue(monkeypatch):
-    """A stand-in myst_nb module whose glue() records its calls."""
+    """A stand-in myst_nb module whose glue() records its calls, inside the book build."""
+    monkeypatch.setenv(book.BUILD_ENV, "1")
     calls = []
     fake = types.ModuleType("myst_nb")
     fake.glue = lambda name, value, display=True: calls.append((name, value, display))
@@ -36,19 +37,26 @@ def test_share_glues_plain_numbers_when_myst_nb_is_importable(recorded_glue):
 
 def test_share_uses_the_real_myst_nb_glue(monkeypatch):
     myst_nb = pytest.importorskip("myst_nb")
+    monkeypatch.setenv(book.BUILD_ENV, "1")
     calls = []
     monkeypatch.setattr(myst_nb, "glue", lambda *a, **k: calls.append((a, k)))
     book.share("x", 1.5)
     assert calls == [(("x", 1.5), {"display": False})]
 
 
-def test_share_is_a_no_op_without_myst_nb(monkeypatch):
+def test_share_prints_the_value_outside_the_build(monkeypatch, capsys):
     # None in sys.modules makes `import myst_nb` raise ImportError, as in a plain
-    # Python environment where a reader runs a downloaded notebook.
-    monkeypatch.setitem(sys.modules, "myst_nb", None)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        assert book.share("rho", 0.25) is None
+    # Python environment where a reader runs a downloaded notebook; in JupyterLab
+    # (myst_nb importable, no build) it prints too, and glues nothing.
+    monkeypatch.delenv(book.BUILD_ENV, raising=False)
+    for modules in (None, types.ModuleType("myst_nb")):
+        monkeypatch.setitem(sys.modules, "myst_nb", modules)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            assert book.share("rho", np.float64(0.123456789)) is None
+            book.share("n", np.int64(7))
+            book.share("label", "singular")
+        assert capsys.readouterr().out == "rho = 0.123457\nn = 7\nlabel = singular\n"
 
 
 def test_share_rejects_what_glue_text_cannot_show(recorded_glue):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -177,13 +178,15 @@ def test_chapter_opens_as_notebook_renders_myst_and_runs_all_cells(lab):
             """() => {
                 const nb = window.jupyterapp.shell.currentWidget.content;
                 const cells = nb.widgets.filter(c => c.model.type === 'code');
-                const errors = [];
+                const errors = [], printed = [];
                 for (const c of cells) {
                     const outs = c.model.outputs.toJSON();
-                    for (const o of outs) if (o.output_type === 'error')
-                        errors.push(o.ename + ': ' + o.evalue);
+                    for (const o of outs) {
+                        if (o.output_type === 'error') errors.push(o.ename + ': ' + o.evalue);
+                        if (o.output_type === 'stream') printed.push([].concat(o.text).join(''));
+                    }
                 }
-                return {cells: cells.length, errors: errors};
+                return {cells: cells.length, errors: errors, printed: printed.join('')};
             }"""
         )
         chart = _check_the_chart_is_live(page)
@@ -192,4 +195,8 @@ def test_chapter_opens_as_notebook_renders_myst_and_runs_all_cells(lab):
     print(f"the chapter's Vega-Lite chart drew a {chart['kind']} and redrew for {chart['label']!r}")
     assert summary["cells"] > 5
     assert summary["errors"] == []
+    # The numbers the text takes from the code are printed where they are computed
+    # (helpers.book.share outside the book build), e.g. "var_own = 0.123456".
+    shared = re.findall(r"^([A-Za-z_]\w*) = \S+", summary["printed"], re.M)
+    assert len(shared) >= 5, summary["printed"][:500]
     assert escaped == []

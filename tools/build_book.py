@@ -216,6 +216,9 @@ def build(book: Path, output: Path | None = None, quiet: bool = False) -> Path:
     book = book.resolve()
     output = (output or book).resolve()
     build_dir = output / "_build"
+    # The chapters' share() glues numbers for the text instead of printing them
+    # (helpers.book.BUILD_ENV); every kernel the build starts inherits this.
+    os.environ["HELPERS_BOOK_BUILD"] = "1"
     say = (lambda msg: None) if quiet else (lambda msg: print(msg, flush=True))
     if "site-assets" in (book / "_config.yml").read_text():
         say("[book] copying the site's own MathJax and widget renderer")

@@ -3,7 +3,9 @@
 Writes JupyterLab's ``overrides.json`` in ``<sys.prefix>/share/jupyter/lab/settings``:
 jupytext's notebook view is the default viewer of ``.md`` files, so a double-click on
 ``chapters/05-shrinkage.md`` opens a notebook (jupyterlab-myst then renders its MyST:
-admonitions, glue values, citations). Run by ``make lab`` and by ``binder/postBuild``.
+admonitions, equations, figures; glued numbers, citations and cross-references are
+filled in only on the site, see ``book/using-the-book.md``). Run by ``make lab`` and by
+``binder/postBuild``.
 """
 
 from __future__ import annotations

@@ -34,6 +34,13 @@ try:
     import helpers
 except ImportError:
     %pip install --quiet "{requirement}"
+else:
+    if not hasattr(helpers, "load_dataset"):
+        raise ImportError(
+            f"'import helpers' found {{helpers.__file__}}, which is not the book's package: "
+            "a file or folder named helpers next to this notebook hides it. Rename it "
+            "(or move this notebook), then restart the kernel."
+        )
 """
 
 
