@@ -164,13 +164,18 @@ def share(name: str, value) -> None:
             f"share({name!r}, ...) takes a number or a string, not {type(value).__name__}; "
             "pass a single value (e.g. table.loc[row, column])."
         )
-    if os.environ.get(BUILD_ENV) != "1":
+    myst_nb = None
+    if os.environ.get(BUILD_ENV) == "1":
+        try:
+            myst_nb = importlib.import_module("myst_nb")
+        except ImportError:  # not a book build after all: behave as a reader's notebook
+            myst_nb = None
+    if myst_nb is None:
         shown = value if isinstance(value, str) else _number(value)
         print(f"{name} = {shown}")
         return
     if isinstance(value, str):
         value = _BareText(value)
-    myst_nb = importlib.import_module("myst_nb")
     myst_nb.glue(name, value, display=False)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import types
 import warnings
@@ -119,3 +120,24 @@ def test_shared_strings_appear_without_quotes(recorded_glue):
     ((_, value, _),) = recorded_glue
     assert value == "None"
     assert PlainTextFormatter()(value) == "None"  # what {glue:text} prints
+
+
+def test_share_prints_in_a_build_variable_without_myst_nb(monkeypatch, capsys):
+    """A notebook run from a process that inherited the build's variable but has no
+    MyST-NB (a student's environment) prints, as any reader's notebook does."""
+    monkeypatch.setenv(book.BUILD_ENV, "1")
+    monkeypatch.setitem(sys.modules, "myst_nb", None)
+    book.share("rho", 0.25)
+    assert capsys.readouterr().out == "rho = 0.25\n"
+
+
+def test_the_build_sets_its_variable_only_while_it_runs(monkeypatch, tmp_path):
+    import build_book
+
+    monkeypatch.delenv(book.BUILD_ENV, raising=False)
+    seen = []
+    monkeypatch.setattr(
+        build_book, "_build", lambda *a: seen.append(os.environ.get(book.BUILD_ENV))
+    )
+    build_book.build(tmp_path)
+    assert seen == ["1"] and book.BUILD_ENV not in os.environ

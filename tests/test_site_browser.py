@@ -264,18 +264,20 @@ def test_nothing_is_wider_than_its_column_on_a_phone(phone):
 # (font size in px; about 0.7 of it is the height of a capital). On the page the image
 # is scaled by its displayed width over its natural width.
 MIN_TEXT_PX = 9
+
+
 # Figures whose text is knowingly below the minimum, with the reason, rather than
 # hidden: chapter 5's static grid of shrinkage panels is being replaced by an
 # interactive chart.
-KNOWN_SMALL_TEXT = {
-    "fig-ch5-panels": "12-panel static grid, to be replaced by an interactive chart",
-}
+def _small_figure_text(page) -> list[tuple[str, float]]:
+    """Figures whose smallest text is shown below MIN_TEXT_PX: (figure id, text px).
 
-
-def test_figure_text_is_at_least_9_px_at_desktop_width(desktop):
+    helpers.plots keeps every figure at most MAX_WIDTH_IN wide with text of at least
+    MIN_FONT_PT (a figure hook), so this holds unless a figure's saved image grows
+    beyond its size (a legend or label placed outside the axes widens the tight box).
+    """
     from helpers.book import FIGURE_DPI, MIN_FONT_PT
 
-    page = desktop[1]
     images = page.evaluate(
         """() => Array.from(document.querySelectorAll("article img"))
              .filter((i) => i.src.includes("/_images/") || i.src.startsWith("data:image/png"))
@@ -285,42 +287,17 @@ def test_figure_text_is_at_least_9_px_at_desktop_width(desktop):
                            natural: i.naturalWidth}))"""
     )
     font_px = MIN_FONT_PT * FIGURE_DPI / 72
-    small = [
+    return [
         (img["id"], round(font_px * img["shown"] / img["natural"], 1))
         for img in images
         if font_px * img["shown"] / img["natural"] < MIN_TEXT_PX
-        and img["id"] not in KNOWN_SMALL_TEXT
     ]
-    assert small == []
 
 
-@pytest.mark.parametrize("page_name", build_book.toc_pages())
-def test_figure_text_is_at_least_9_px_on_a_phone(browser, site_url, page_name):
-    """At a 390 px screen a figure shrinks to its column; its text must stay >= 9 px.
+def test_figure_text_is_at_least_9_px_at_desktop_width(desktop):
+    assert _small_figure_text(desktop[1]) == []
 
-    helpers.plots keeps every figure at most MAX_WIDTH_IN wide with text of at least
-    MIN_FONT_PT (a figure hook), so this holds unless a figure's saved image grows
-    beyond its size (a legend or label placed outside the axes widens the tight box).
-    """
-    from helpers.book import FIGURE_DPI, MIN_FONT_PT
 
-    context, page = _page_at(browser, f"{site_url}/{page_name}.html", VIEWPORTS["phone"])
-    try:
-        images = page.evaluate(
-            """() => Array.from(document.querySelectorAll("article img"))
-                 .filter((i) => i.src.includes("/_images/") || i.src.startsWith("data:image/png"))
-                 .filter((i) => i.naturalWidth > 0 && i.offsetParent)
-                 .map((i) => ({id: i.closest("figure")?.id || i.alt.slice(0, 40),
-                               shown: i.getBoundingClientRect().width,
-                               natural: i.naturalWidth}))"""
-        )
-    finally:
-        context.close()
-    font_px = MIN_FONT_PT * FIGURE_DPI / 72
-    small = [
-        (img["id"], round(font_px * img["shown"] / img["natural"], 1))
-        for img in images
-        if font_px * img["shown"] / img["natural"] < MIN_TEXT_PX
-        and img["id"] not in KNOWN_SMALL_TEXT
-    ]
-    assert small == []
+def test_figure_text_is_at_least_9_px_on_a_phone(phone):
+    """At a 390 px screen a figure shrinks to its column; its text must stay >= 9 px."""
+    assert _small_figure_text(phone[1]) == []

@@ -212,13 +212,28 @@ def config_override(book: Path) -> list[str]:
 
 
 def build(book: Path, output: Path | None = None, quiet: bool = False) -> Path:
-    """Build ``book`` into ``output/_build/html``; raise BuildError on any warning."""
+    """Build ``book`` into ``output/_build/html``; raise BuildError on any warning.
+
+    While it runs, ``HELPERS_BOOK_BUILD=1`` tells the chapters' ``share()`` to glue
+    numbers for the text instead of printing them (every kernel the build starts
+    inherits it); afterwards the variable is as it was, so that notebooks this
+    process runs later (a test's student journey) behave as a reader's do.
+    """
+    previous = os.environ.get("HELPERS_BOOK_BUILD")
+    os.environ["HELPERS_BOOK_BUILD"] = "1"
+    try:
+        return _build(book, output, quiet)
+    finally:
+        if previous is None:
+            os.environ.pop("HELPERS_BOOK_BUILD", None)
+        else:
+            os.environ["HELPERS_BOOK_BUILD"] = previous
+
+
+def _build(book: Path, output: Path | None, quiet: bool) -> Path:
     book = book.resolve()
     output = (output or book).resolve()
     build_dir = output / "_build"
-    # The chapters' share() glues numbers for the text instead of printing them
-    # (helpers.book.BUILD_ENV); every kernel the build starts inherits this.
-    os.environ["HELPERS_BOOK_BUILD"] = "1"
     say = (lambda msg: None) if quiet else (lambda msg: print(msg, flush=True))
     if "site-assets" in (book / "_config.yml").read_text():
         say("[book] copying the site's own MathJax and widget renderer")
