@@ -126,6 +126,138 @@ def _adds_one_variance(small: MixedFit, big: MixedFit) -> bool:
     return s < b and len(b - s) == 1
 
 
+def _is_glm(obj) -> bool:
+    """A fitted statsmodels GLM (``smf.glm(...).fit()``): the null of a random-intercept test."""
+    model = getattr(obj, "model", None)
+    return type(model).__name__ == "GLM" and hasattr(obj, "llf") and hasattr(model, "family")
+
+
+def _glm_rows(args: tuple) -> dict | None:
+    """``{label: fit}`` when one of the fits given to compare is a statsmodels GLM, else None."""
+    if len(args) == 1 and isinstance(args[0], dict):
+        named = {str(k): v for k, v in args[0].items()}
+    else:
+        items = tuple(args[0]) if len(args) == 1 and isinstance(args[0], list | tuple) else args
+        named = {f"M{k}": f for k, f in enumerate(items)}
+    return named if any(_is_glm(f) for f in named.values()) else None
+
+
+_SM_LINKS = {"Logit": "logit", "Probit": "probit", "Log": "log", "CLogLog": "cloglog"}
+
+
+def _compare_glm(named: dict) -> pd.DataFrame:
+    """Deviance test of a GLMM's single random intercept against the same GLM without it."""
+    if len(named) != 2:
+        raise ValueError(
+            "compare with a statsmodels GLM takes exactly two models, the GLM and one fit "
+            f"from hp.fit_glmm with the same fixed part plus (1 | group); got {len(named)}."
+        )
+    (kg, glm), (km, fit) = sorted(named.items(), key=lambda kv: not _is_glm(kv[1]))
+    if _is_glm(fit):
+        raise ValueError(
+            "compare got two statsmodels GLMs: one of the models must be a fit_glmm fit."
+        )
+    check_fit(fit, f"Model {km!r} of compare")
+    if not hasattr(fit, "family"):
+        raise ValueError(
+            f"{_name(km, fit)} is a linear mixed model: a statsmodels GLM can be tested only "
+            "against a fit from hp.fit_glmm (for a linear model use hp.fit_lmm for both)."
+        )
+    family = type(glm.model.family).__name__.lower()
+    link = _SM_LINKS.get(type(glm.model.family.link).__name__, type(glm.model.family.link).__name__)
+    if (family, link) != (fit.family, fit.link):
+        raise ValueError(
+            f"Model {kg!r} is a {family} GLM with link {link} and {_name(km, fit)} a {fit.family} "
+            f"GLMM with link {fit.link}: their likelihoods are not comparable. Fit both with "
+            "the same family and link."
+        )
+    y = np.asarray(glm.model.endog, dtype=float)
+    trials = np.asarray(getattr(glm.model, "n_trials", 1.0))
+    if y.ndim != 1 or not np.all(trials == 1):
+        raise ValueError(
+            f"Model {kg!r} has a two-column (successes, failures) outcome: compare with a GLM "
+            "supports 0/1 and count outcomes, one per row. Fit both models to one row per trial."
+        )
+    ones = [np.asarray(getattr(glm.model, w, 1.0)) for w in ("freq_weights", "var_weights")]
+    if not all(np.all(w == 1) for w in ones) or not np.all(fit.weights == 1):
+        raise ValueError(
+            "compare with a GLM needs models without prior weights (the GLM's freq_weights and "
+            "var_weights, the GLMM's weights, all 1)."
+        )
+    offset = np.zeros(len(y))
+    if getattr(glm.model, "offset", None) is not None:
+        offset = offset + np.asarray(glm.model.offset, dtype=float)
+    if getattr(glm.model, "exposure", None) is not None:
+        offset = offset + np.asarray(glm.model.exposure, dtype=float)  # statsmodels keeps log
+    # rows: by index labels when the GLM has them (the same data frame), else in order
+    labels = getattr(glm.model.data, "row_labels", None)
+    if len(y) != fit.n_obs:
+        raise ValueError(
+            f"Model {kg!r} uses {len(y)} rows and {_name(km, fit)} {fit.n_obs}: deviances are "
+            "comparable only on the same rows; fit both models to the same data."
+        )
+    order = np.arange(len(y))
+    if labels is not None and pd.Index(labels).is_unique and fit.row_index.is_unique:
+        order = pd.Index(labels).get_indexer(fit.row_index)
+        if (order < 0).any():
+            order = np.arange(len(y))
+    X = np.asarray(glm.model.exog, dtype=float)[order]
+    problem = None
+    if not np.allclose(y[order], fit.y, rtol=1e-12, atol=0.0):
+        problem = "the outcome values differ"
+    elif not np.allclose(offset[order], fit.offset, rtol=1e-10, atol=1e-12):
+        problem = "the offsets (or exposures) differ"
+    elif (
+        X.shape[1] != fit.X.shape[1]
+        or _outside_span(X, fit.X) is not None
+        or _outside_span(fit.X, X) is not None
+    ):
+        problem = "the fixed parts differ (compared by the columns of the designs)"
+    if problem:
+        raise ValueError(
+            f"Model {kg!r} and {_name(km, fit)} are not the same model with and without a random "
+            f"intercept: {problem}. Fit the GLM to the same rows with the GLMM's fixed part."
+        )
+    if fit.random_names != ["Intercept"] or len(fit.theta) != 1:
+        raise ValueError(
+            f"{_name(km, fit)} has the random terms {fit.random_names}: against a GLM, compare "
+            "tests a single random intercept (1 | group), whose null distribution is the 50:50 "
+            "mixture of chi2(0) and chi2(1). Test further random terms between two fit_glmm fits."
+        )
+    k = X.shape[1]
+    dev_glm = -2.0 * float(glm.llf)
+    chisq = dev_glm - fit.deviance
+    n = fit.n_obs
+    rows = [
+        {
+            "model": getattr(glm.model, "formula", None) or "GLM (statsmodels)",
+            "npar": k,
+            "deviance": dev_glm,
+            "aic": dev_glm + 2 * k,
+            "bic": dev_glm + np.log(n) * k,
+            "chisq": np.nan,
+            "df": np.nan,
+            "p_value": np.nan,
+            "test": "",
+        },
+        {
+            "model": fit.formula,
+            "npar": fit.n_params,
+            "deviance": fit.deviance,
+            "aic": fit.aic,
+            "bic": fit.bic,
+            "chisq": chisq,
+            "df": 1,
+            # chi2(0) is a point mass at 0: P(chi2(0) >= x) = 1 only for x <= 0
+            "p_value": 0.5 * float(chisq <= 0) + 0.5 * scipy.stats.chi2.sf(max(chisq, 0.0), 1),
+            "test": "mixture chi2(0):chi2(1) 50:50",
+        },
+    ]
+    table = pd.DataFrame(rows)
+    table.index = pd.Index([kg, km], name="fit")
+    return table
+
+
 def compare(*fits, method: str = "chi2", n: int = 1000, seed=None) -> pd.DataFrame:
     """Deviance tests between nested models, from the smallest to the largest.
 
@@ -159,11 +291,26 @@ def compare(*fits, method: str = "chi2", n: int = 1000, seed=None) -> pd.DataFra
     no boundary correction and no large-sample argument, which makes it the test to
     use with few groups. ``seed`` (an integer or a numpy Generator) makes it
     repeatable. Linear mixed models only (``fit_lmm``), fitted to the same data frame.
+
+    A random intercept against no random effect at all: ``hp.compare(glm, m)`` with
+    ``glm`` a fitted statsmodels GLM (``smf.glm(..., family=...).fit()``) and ``m``
+    a ``fit_glmm`` fit of the same fixed part, family, link, offset and rows plus
+    ``(1 | group)``. Both log-likelihoods are full densities (the Bernoulli or Poisson
+    log-probabilities), so chi-square = difference in deviance, df = 1, and the
+    p-value comes from the 50:50 mixture of chi-square(0) and chi-square(1).
     """
     check_option(method, "method", ("chi2", "bootstrap"))
     if method == "bootstrap":
         n = check_count(n, "n")
         rng = check_seed(seed)
+    with_glm = _glm_rows(fits)
+    if with_glm is not None:
+        if method == "bootstrap":
+            raise ValueError(
+                "method='bootstrap' compares two mixed models fitted with hp.fit_lmm; a "
+                "statsmodels GLM against a GLMM is tested with method='chi2'."
+            )
+        return _compare_glm(with_glm)
     named = named_fits(fits, "compare")
     if len(named) < 2:
         raise ValueError("compare needs at least two fitted models: hp.compare(m0, m1).")

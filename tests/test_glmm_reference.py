@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.stats
 
 import helpers as hp
 
@@ -45,6 +46,8 @@ def _data(name: str) -> pd.DataFrame:
     df = hp.load_dataset(name)
     if name == "sim_counts":
         df = df.assign(prop=df["successes"] / df["trials"])
+    if name == "contraception":  # the district's share of urban women, as the R script
+        df = df.assign(urban_mean=(df["urban"] == "Y").groupby(df["district"]).transform("mean"))
     return df
 
 
@@ -105,10 +108,22 @@ def test_fixed_effects_and_standard_errors(case):
     inexact = _inexact_lme4(r)
     rel_b = 5e-5 if inexact else 1e-5
     rel_se = 5e-3 if inexact else 1e-3
-    np.testing.assert_allclose(fit.fixed["estimate"], est, rtol=rel_b, atol=1e-9, err_msg=key)
+    # atol: a coefficient near zero (chapter 9's linear age term beside age^2, 0.0035
+    # with SE 0.0093) has no meaningful relative error; there 5e-5 of its standard
+    # error is allowed. Over such a step the log-likelihood is flat to 1e-9, and
+    # helpers' is the higher one (contra_age2_ri_laplace by 5e-10 over lme4's and
+    # R's exact-Laplace optimum, contra_context_laplace by 1.5e-9; test_loglik).
+    gap = np.abs(fit.fixed["estimate"].to_numpy() - est)
+    ok = gap <= np.maximum(rel_b * np.abs(est) + 1e-9, 5e-5 * se)
+    assert ok.all(), (key, fit.fixed.index[~ok].tolist(), gap[~ok])
     np.testing.assert_allclose(fit.fixed["std_error"], se, rtol=rel_se, err_msg=key)
     assert fit.vcov_method == "Hessian" and r["hessian_used"]
-    np.testing.assert_allclose(fit.vcov.to_numpy(), np.array(r["vcov"]), rtol=2 * rel_se, atol=1e-9)
+    # Covariances on the scale of the two standard errors: a covariance near zero
+    # (chapter 9's contextual model: urban_mean with livch, 3e-4 beside variances of
+    # 0.14 and 0.027) has no meaningful relative error of its own.
+    V, V_r = fit.vcov.to_numpy(), np.array(r["vcov"])
+    scale = np.sqrt(np.outer(np.diag(V_r), np.diag(V_r)))
+    assert np.all(np.abs(V - V_r) <= 2 * rel_se * scale + 1e-12), key
     # The RX-based alternative (use.hessian = FALSE), conditional on theta.
     np.testing.assert_allclose(
         np.sqrt(np.diag(fit.vcov_rx)), r["fixed"]["std_error_rx"], rtol=rel_se
@@ -158,3 +173,47 @@ def test_the_agq_constant_is_the_saturated_loglik():
         assert abs(shift + a["saturated_loglik"]) < 0.5
         if a["saturated_loglik"] != 0.0:
             assert abs(shift) > 100
+
+
+def test_pearson_statistic_at_the_conditional_modes(case):
+    """Chapter 9's overdispersion statistic: sum((y - mu)^2 / V(mu)), mu given the modes."""
+    key, r, fit = case
+    if "pearson_chisq" not in r or np.any(fit.weights != 1):
+        pytest.skip("no Pearson statistic in the JSON, or prior weights (cbind / proportions)")
+    mu = fit.fitted().to_numpy()
+    var = mu if fit.family == "poisson" else mu * (1 - mu)
+    pearson = np.sum((fit.y - mu) ** 2 / var)
+    # mu moves with the conditional modes (held to 1e-4 of the largest above)
+    assert pearson == pytest.approx(r["pearson_chisq"], rel=2e-5), key
+
+
+def test_random_intercept_against_glm_as_r():
+    """compare(glm, fit) of chapter 9's model: R's glm() and glmer() log-likelihoods."""
+    import statsmodels.api as sm
+    import statsmodels.formula.api as smf
+
+    r = MODELS["contra_age2_ri_laplace"]
+    con = _data("contraception").assign(y=lambda d: (d["use"] == "Y").astype(int))
+    glm = smf.glm("y ~ age + I(age ** 2) + urban + livch", con, family=sm.families.Binomial()).fit()
+    fit = hp.fit_glmm(r["formula"], con)
+    # statsmodels puts the factors first; R (and helpers) keep the formula's order
+    np.testing.assert_allclose(glm.params[fit.fixed.index], r["glm"]["estimate"], rtol=1e-6)
+    assert glm.llf == pytest.approx(r["glm"]["loglik"], abs=1e-8)
+    row = hp.compare(glm, fit).iloc[1]
+    assert row["chisq"] == pytest.approx(r["glm"]["chisq"], abs=2e-4)
+    assert row["p_value"] == pytest.approx(
+        0.5 * scipy.stats.chi2.sf(r["glm"]["chisq"], 1), rel=1e-3
+    )
+
+
+def test_random_slope_lrt_with_the_mixture_as_r():
+    """Chapter 9's random slope of urban: statistic and 50:50 chi2(1):chi2(2) p as in R."""
+    t = REF["lrt"]["slope_urban"]
+    con = _data("contraception")
+    small = hp.fit_glmm(MODELS[t["small"]]["formula"], con)
+    big = hp.fit_glmm(MODELS[t["big"]]["formula"], con)
+    row = hp.compare(small, big).iloc[1]
+    assert row["df"] == t["df"] == 2
+    assert row["chisq"] == pytest.approx(t["chisq"], abs=2e-4)
+    assert row["p_value"] == pytest.approx(t["p_mixture"], rel=1e-3)
+    assert row["p_value"] < t["p_naive"]

@@ -211,7 +211,8 @@ assert abs(p11 - 1 / (1 + np.exp(-_eta))) < 1e-10
 # Twenty-one women are a small sample: a district whose true rate is 10% has a fair
 # chance of showing no user. The EB prediction weighs this evidence against the
 # distribution of district rates estimated from all 60 districts and lands between 0
-# and the overall rate. With 200 women and no user the evidence is much stronger, so
+# and the rate of a typical district, logit^-1 of gamma_00 (not the overall share of
+# users). With 200 women and no user the evidence is much stronger, so
 # the prediction would be pulled much closer to 0 (but never to 0).
 
 # %% [raw]

@@ -70,7 +70,8 @@ def log_odds_shrinkage_chart(*, gamma00: float, tau: float, n: int = 10, y: int 
     the edge labelled -inf / +inf -- and the EB estimate gamma00 + u, ``u`` the
     conditional mode (:func:`eb_logit_mode`, computed in the browser by the same
     Newton steps). Below, for every y from 0 to n, the EB probability against the own
-    proportion y / n, between no pooling (the diagonal) and complete pooling.
+    proportion y / n, between no pooling (the diagonal) and the typical group's
+    probability (dashed: inverse logit of gamma00, the group with u = 0).
     """
     check_number("gamma00", gamma00, low=-3.0, high=3.0)
     check_number("tau", tau, low=0.01, high=3.0)
@@ -144,13 +145,14 @@ def log_odds_shrinkage_chart(*, gamma00: float, tau: float, n: int = 10, y: int 
         here="datum.k == yb",
     )
     pscale = alt.Scale(domain=[0, 1])
-    dots = counts.mark_point(filled=True).encode(
+    # every dot is an EB estimate (the legend's blue); the current count y is enlarged
+    # and outlined, not recoloured (vermillion is the legend's own log-odds)
+    dots = counts.mark_point(filled=True, color=OKABE_ITO["blue"]).encode(
         x=alt.X("prop:Q", title="own proportion y / n (no pooling)", scale=pscale),
         y=alt.Y("eb_p:Q", title="EB probability", scale=pscale),
         size=alt.condition("datum.here", alt.value(150), alt.value(30)),
-        color=alt.condition(
-            "datum.here", alt.value(OKABE_ITO["vermillion"]), alt.value(OKABE_ITO["blue"])
-        ),
+        stroke=alt.condition("datum.here", alt.value("#000000"), alt.value(OKABE_ITO["blue"])),
+        strokeWidth=alt.condition("datum.here", alt.value(2), alt.value(0)),
     )
     ends = pd.DataFrame({"a": [0.0, 1.0]})
     diagonal = (
@@ -182,7 +184,8 @@ def log_odds_shrinkage_chart(*, gamma00: float, tau: float, n: int = 10, y: int 
         "arrow at the edge marked minus or plus infinity when y is 0 or n) and its "
         "empirical Bayes estimate (blue), joined by the pull; below, for every count y "
         "from 0 to n, the EB probability against the own proportion, between the "
-        "diagonal of no pooling and the dashed line of the overall probability. Sliders "
+        "diagonal of no pooling and the dashed line of a typical group's probability "
+        "(inverse logit of the overall log-odds; the current count is outlined). Sliders "
         "set the group size n, the successes y (at most n), the variance of the "
         "intercepts and the overall log-odds; the text gives the estimates.",
     )

@@ -65,6 +65,8 @@ read_data <- function(name) {
     d$use <- factor(d$use, levels = c("N", "Y"))
     d$urban <- factor(d$urban, levels = c("N", "Y"))
     d$livch <- factor(d$livch, levels = c("0", "1", "2", "3+"))
+    # the district's share of urban women (a level-2 mean, for chapter 9's contextual model)
+    d$urban_mean <- ave(as.numeric(d$urban == "Y"), d$district)
   }
   if (name == "sim_counts") d$prop <- d$successes / d$trials
   d$grp <- NULL
@@ -78,6 +80,14 @@ models <- list(
        formula = "use ~ age + urban + livch + (1 | district)"),
   list(id = "contra_rs_laplace", data = "contraception", nagq = 1, confint = TRUE,
        formula = "use ~ age + urban + livch + (1 + urban | district)"),
+  # chapter 9's checked model (age + age^2 + urban + livch), its random slope of
+  # urban, and its contextual (within/between) version with the district mean of urban
+  list(id = "contra_age2_ri_laplace", data = "contraception", nagq = 1, glm = TRUE,
+       formula = "use ~ age + I(age^2) + urban + livch + (1 | district)"),
+  list(id = "contra_age2_rs_laplace", data = "contraception", nagq = 1,
+       formula = "use ~ age + I(age^2) + urban + livch + (1 + urban | district)"),
+  list(id = "contra_context_laplace", data = "contraception", nagq = 1,
+       formula = "use ~ age + I(age^2) + urban + urban_mean + livch + (1 | district)"),
   list(id = "contra_probit_laplace", data = "contraception", nagq = 1, link = "probit",
        formula = "use ~ age + urban + (1 | district)"),
   list(id = "contra_probit_agq15", data = "contraception", nagq = 15, link = "probit",
@@ -217,6 +227,9 @@ summarise <- function(fit, fit_default) {
     minus2loglik = -2 * as.numeric(logLik(fit)),
     deviance_conditional = deviance(fit),
     saturated_loglik = saturated,
+    # sum of squared conditional Pearson residuals (y - mu) / sqrt(V(mu)), mu at the
+    # conditional modes (chapter 9's overdispersion statistic)
+    pearson_chisq = sum(residuals(fit, type = "pearson")^2),
     aic = AIC(fit),
     bic = BIC(fit),
     n_obs = nobs(fit),
@@ -250,10 +263,30 @@ for (m in models) {
     s$exact_laplace <- exact_laplace(fit)
   }
   if (isTRUE(m$confint)) s$confint <- intervals(fit)
+  if (isTRUE(m$glm)) {
+    # the same fixed part without the random intercept, by glm(): the null of the
+    # likelihood-ratio test of the random-intercept variance (helpers: compare(glm, fit))
+    g <- glm(nobars(as.formula(m$formula)), data = d, family = family(fit))
+    s$glm <- list(loglik = as.numeric(logLik(g)), estimate = unname(coef(g)),
+                  chisq = 2 * (as.numeric(logLik(fit)) - as.numeric(logLik(g))))
+  }
   out$models[[m$id]] <- s
   cat(sprintf("%-24s loglik %.6f (default %.6f) saturated %.4f singular=%s\n",
               m$id, s$loglik, s$loglik_default, s$saturated_loglik, s$singular))
 }
+# The likelihood-ratio test of chapter 9's random slope of urban: deviance difference,
+# df = 2 (the slope's variance and its covariance with the intercept) and the p-value
+# from the 50:50 mixture of chi2(1) and chi2(2) (Self & Liang 1987), as helpers.compare.
+small <- out$models$contra_age2_ri_laplace
+big <- out$models$contra_age2_rs_laplace
+lrt <- 2 * (big$loglik - small$loglik)
+out$lrt <- list(
+  slope_urban = list(small = "contra_age2_ri_laplace", big = "contra_age2_rs_laplace",
+                     chisq = lrt, df = 2,
+                     p_mixture = 0.5 * pchisq(lrt, 1, lower.tail = FALSE) +
+                       0.5 * pchisq(lrt, 2, lower.tail = FALSE),
+                     p_naive = pchisq(lrt, 2, lower.tail = FALSE))
+)
 d <- read_data("sim_binary")
 d$block <- d$id %% 37 + 1
 fit <- glmer(y ~ x + z + (1 | block), data = d, family = binomial, control = tight)
