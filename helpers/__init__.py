@@ -24,7 +24,7 @@ helpers"; tests/test_module_graph.py enforces the direction). Imports run one wa
   ``centering``, ``report``, ``interactive`` (one module per chapter), ``widgets``, ``book``
 """
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 from . import widgets
 from ._fit import MixedFit
