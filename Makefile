@@ -24,8 +24,9 @@ help:
 	@echo "make distclean   also remove .venv/ and node_modules/"
 	@echo "make lock        re-resolve the Python dependencies into requirements.lock"
 
-# Python packages at the exact versions of requirements.lock, and helpers itself (editable).
-$(PY_STAMP): requirements.lock pyproject.toml tools/lab_settings.py
+# Python packages at the exact versions of requirements.lock, and helpers itself (editable;
+# reinstalled when its version in helpers/__init__.py changes, so the metadata agrees).
+$(PY_STAMP): requirements.lock pyproject.toml helpers/__init__.py tools/lab_settings.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
