@@ -24,7 +24,6 @@ BUILD_GROUP = {
     "test_book_build.py",
     "test_chapters_execute.py",
     "test_exercise_solutions.py",
-    "test_journey_grading.py",
     "test_journey_links.py",
     "test_journey_pdf.py",
     "test_journey_project.py",

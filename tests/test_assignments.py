@@ -17,11 +17,15 @@ NAMES = list(asg.masters())
 
 
 @pytest.fixture(scope="session")
-def built(tmp_path_factory) -> Path:
-    """Build every assignment once (otter assign runs and checks each master's solutions)."""
-    out = tmp_path_factory.mktemp("assignments")
-    asg.build(out=out)
-    return out
+def built() -> Path:
+    """Every assignment built (otter assign runs and checks each master's solutions).
+
+    The same folder the book build writes (_build/assignments): the build's lock makes
+    this wait while the book build, running beside these tests, builds them, and then
+    finds them built (each is rebuilt only when its master, helpers or data change).
+    """
+    asg.build()
+    return asg.OUT
 
 
 def test_there_is_one_assignment_per_core_chapter():

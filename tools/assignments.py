@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import inspect
+import fcntl
 import json
 import os
 import re
@@ -134,7 +135,20 @@ def build_one(name: str, out: Path = OUT, force: bool = False) -> Path:
 
 
 def build(names=None, out: Path = OUT, force: bool = False) -> list[Path]:
-    return [build_one(n, out, force) for n in (names or list(masters()))]
+    """Build the assignments (all by default) into ``out``, one process at a time.
+
+    An exclusive lock on ``out/.build.lock`` makes a second caller (the book build and
+    a test running beside it) wait, then find the work done (:func:`build_one` skips
+    an assignment whose master, helpers and data are unchanged).
+    """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / ".build.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            return [build_one(n, out, force) for n in (names or list(masters()))]
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 # --------------------------------------------------------------------------- questions

@@ -31,6 +31,7 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -238,9 +239,23 @@ def _build(book: Path, output: Path | None, quiet: bool) -> Path:
     if "site-assets" in (book / "_config.yml").read_text():
         say("[book] copying the site's own MathJax and widget renderer")
         vendor_assets(book)
+    # The assignments (otter assign runs each master's solutions) are built beside the
+    # chapters' execution: two processes, and the pages are needed only by Sphinx.
+    assignments_done: list[BaseException | None] = []
     if (book / "chapters" / "assignments").is_dir():
         say("[book] building the student versions of the assignments (otter assign)")
-        assignment_pages(book)
+
+        def build_assignments():
+            try:
+                assignment_pages(book)
+                assignments_done.append(None)
+            except BaseException as err:  # re-raised in the building thread below
+                assignments_done.append(err)
+
+        assignments_thread = threading.Thread(target=build_assignments, daemon=True)
+        assignments_thread.start()
+    else:
+        assignments_thread = None
     if invalidate_if_sources_changed(book, build_dir):
         say("[book] helpers/, data/ or book/_ext/ changed (or first build): every chapter runs")
     start = time.perf_counter()
@@ -251,6 +266,10 @@ def _build(book: Path, output: Path | None, quiet: bool) -> Path:
         source_key(book),
         say=lambda msg: say(f"[book] {time.perf_counter() - start:5.0f} s  {msg}"),
     )
+    if assignments_thread is not None:
+        assignments_thread.join()
+        if assignments_done and assignments_done[0] is not None:
+            raise assignments_done[0]
     failed = [r.describe_errors() for r in records if r.errors]
     if failed:
         raise BuildError("A cell raised an error: " + "; ".join(failed))
