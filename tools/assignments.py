@@ -31,9 +31,9 @@ and ``make points``.
 from __future__ import annotations
 
 import argparse
+import fcntl
 import hashlib
 import inspect
-import fcntl
 import json
 import os
 import re
