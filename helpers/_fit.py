@@ -346,6 +346,29 @@ class MixedFit:
             )
         return PredictionRows(X, np.hstack(Zs), pos, unseen)
 
+    def _new_outcome(self, y) -> np.ndarray:
+        """A new outcome for ``refit``: one finite number per row of the fit, as a new
+        float array (a Series is aligned on the fit's row labels)."""
+        if isinstance(y, pd.Series):
+            y = y.reindex(self.row_index)
+        try:
+            y = np.array(y, dtype=float)  # a copy: the caller's array is not frozen
+        except (TypeError, ValueError):
+            raise TypeError(
+                "refit needs the new outcome as numbers (an array or Series of floats)."
+            ) from None
+        if y.shape != (self.n_obs,):
+            raise ValueError(
+                f"refit needs one outcome value per row of the fit ({self.n_obs}); "
+                f"got an array of shape {y.shape}."
+            )
+        if not np.all(np.isfinite(y)):
+            raise ValueError(
+                f"The new outcome has {int((~np.isfinite(y)).sum())} missing or infinite "
+                "value(s); refit needs a value for every row of the fit."
+            )
+        return y
+
     def r2(self) -> pd.Series:
         """Marginal and conditional R-squared of Nakagawa & Schielzeth (2013).
 

@@ -535,6 +535,14 @@ def fit_glmm(
             f"{int((~keep).sum())} row(s) have weight 0; drop them before fitting "
             "(they would not contribute)."
         )
+    fit = _fit_glmm_design(gd, family, link, nagq)
+    warn_fit_problems(fit, fit._message, converged=fit.converged, stacklevel=3)
+    return fit
+
+
+def _fit_glmm_design(gd: _GlmmDesign, family: str, link: str, nagq: int) -> GlmmFit:
+    """Estimate the model of a checked design (what fit_glmm and GlmmFit.refit share)."""
+    d = gd.base
     pb, perm, Minv, zscale = engine_problem(
         _pirls.Family(family, link),
         gd.y,
@@ -547,9 +555,7 @@ def fit_glmm(
         d.blocks,
         d.fixed_names,
     )
-    fit = _estimate(pb, perm, nagq, gd, Minv, zscale)
-    warn_fit_problems(fit, fit._message, converged=fit.converged, stacklevel=3)
-    return fit
+    return _estimate(pb, perm, nagq, gd, Minv, zscale)
 
 
 def engine_problem(fam, y, wt, offset, X, Z, codes, J, blocks, fixed_names):
@@ -1128,40 +1134,10 @@ class GlmmFit(MixedFit):
         with the new outcome. Together with :meth:`simulate` it makes the
         parametric bootstrap of a GLMM.
         """
-        if isinstance(y, pd.Series):
-            y = y.reindex(self.row_index)
-        try:
-            y = np.array(y, dtype=float)
-        except (TypeError, ValueError):
-            raise TypeError(
-                "refit needs the new outcome as numbers (an array or Series)."
-            ) from None
-        if y.shape != (self.n_obs,):
-            raise ValueError(
-                f"refit needs one outcome value per row of the fit ({self.n_obs}); "
-                f"got an array of shape {y.shape}."
-            )
-        if not np.all(np.isfinite(y)):
-            raise ValueError(
-                f"The new outcome has {int((~np.isfinite(y)).sum())} missing or infinite "
-                "value(s); refit needs a value for every row of the fit."
-            )
+        y = self._new_outcome(y)
         gd = dataclasses.replace(self._gd, y=y, base=dataclasses.replace(self._gd.base, y=y))
         _check_outcome(gd, self.family)
-        d = gd.base
-        pb, perm, Minv, zscale = engine_problem(
-            _pirls.Family(self.family, self.link),
-            gd.y,
-            gd.wt,
-            gd.offset,
-            d.X,
-            d.Z,
-            d.codes,
-            len(d.groups),
-            d.blocks,
-            d.fixed_names,
-        )
-        fit = _estimate(pb, perm, self.nagq, gd, Minv, zscale)
+        fit = _fit_glmm_design(gd, self.family, self.link, self.nagq)
         warn_fit_problems(fit, fit._message, converged=fit.converged, stacklevel=2)
         return fit
 

@@ -253,25 +253,7 @@ class LmmFit(MixedFit):
         are not changed. It is what simulation studies and
         :func:`~helpers.bootstrap` call many times.
         """
-        d = self._design
-        if isinstance(y, pd.Series):
-            y = y.reindex(d.row_index)
-        try:
-            y = np.array(y, dtype=float)  # a copy: the caller's array is not frozen
-        except (TypeError, ValueError):
-            raise TypeError(
-                "refit needs the new outcome as numbers (an array or Series of floats)."
-            ) from None
-        if y.shape != (self.n_obs,):
-            raise ValueError(
-                f"refit needs one outcome value per row of the fit ({self.n_obs}); "
-                f"got an array of shape {y.shape}."
-            )
-        if not np.all(np.isfinite(y)):
-            raise ValueError(
-                f"The new outcome has {int((~np.isfinite(y)).sum())} missing or infinite "
-                "value(s); refit needs a value for every row of the fit."
-            )
+        y = self._new_outcome(y)
         design, internal, stats = self._with_outcome(y)
         return _fit(design, internal, stats, self.reml, theta0=self._refit_start(stats))
 
