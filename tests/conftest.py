@@ -96,6 +96,30 @@ def pop():
 
 
 @pytest.fixture(scope="session")
+def contra():
+    """Bangladesh contraception data (women in districts); shared read-only (tests use .assign for variants)."""
+    import helpers as hp
+
+    return hp.load_dataset("contraception")
+
+
+@pytest.fixture(scope="session")
+def counts():
+    """The simulated count data (with exposure and trials); shared read-only (tests use .assign for variants)."""
+    import helpers as hp
+
+    return hp.load_dataset("sim_counts")
+
+
+@pytest.fixture(scope="session")
+def binary():
+    """The simulated binary data; shared read-only (tests use .assign for variants)."""
+    import helpers as hp
+
+    return hp.load_dataset("sim_binary")
+
+
+@pytest.fixture(scope="session")
 def sleep():
     """The sleep-deprivation data (lme4's sleepstudy)."""
     import helpers as hp

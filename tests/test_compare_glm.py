@@ -24,11 +24,6 @@ FORMULA = "count ~ x + offset(np.log(exposure)) + (1 | group)"
 
 
 @pytest.fixture(scope="module")
-def counts():
-    return hp.load_dataset("sim_counts")
-
-
-@pytest.fixture(scope="module")
 def pois(counts):
     return hp.fit_glmm(FORMULA, counts, family="poisson")
 

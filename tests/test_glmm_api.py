@@ -15,21 +15,6 @@ from helpers import FormulaError
 
 
 @pytest.fixture(scope="module")
-def contra():
-    return hp.load_dataset("contraception")
-
-
-@pytest.fixture(scope="module")
-def counts():
-    return hp.load_dataset("sim_counts")
-
-
-@pytest.fixture(scope="module")
-def binary():
-    return hp.load_dataset("sim_binary")
-
-
-@pytest.fixture(scope="module")
 def m_contra(contra):
     return hp.fit_glmm("use ~ age + urban + (1 | district)", contra, family="binomial")
 

@@ -14,22 +14,6 @@ import pytest
 
 import helpers as hp
 
-
-@pytest.fixture(scope="module")
-def contra():
-    return hp.load_dataset("contraception")
-
-
-@pytest.fixture(scope="module")
-def counts():
-    return hp.load_dataset("sim_counts")
-
-
-@pytest.fixture(scope="module")
-def binary():
-    return hp.load_dataset("sim_binary")
-
-
 # ------------------------------------------------------------------- text outcomes
 
 

@@ -15,16 +15,6 @@ sm = pytest.importorskip("statsmodels.api")
 smf = pytest.importorskip("statsmodels.formula.api")
 
 
-@pytest.fixture(scope="module")
-def binary():
-    return hp.load_dataset("sim_binary")
-
-
-@pytest.fixture(scope="module")
-def counts():
-    return hp.load_dataset("sim_counts")
-
-
 def _quiet(*args, **kwargs):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
