@@ -21,7 +21,8 @@ helpers"; tests/test_module_graph.py enforces the direction). Imports run one wa
   implements for intervals and the bootstrap (``deviance_profile``, ``simulate``, ``refit``)
 * the families: ``lmm`` (with ``_lmm_profile``), ``glmm``, ``ols``
 * the consumers: ``inference``, ``confint``, ``simulate``, ``shrinkage``, ``diagnostics``,
-  ``centering``, ``report``, ``interactive`` (one module per chapter), ``widgets``, ``book``
+  ``centering``, ``report``, ``interactive`` (one module per chapter), ``widgets``, ``book``,
+  ``course`` (per-student assignment data, one module per assignment)
 """
 
 __version__ = "0.3.0"
@@ -29,6 +30,7 @@ __version__ = "0.3.0"
 from . import widgets
 from ._fit import MixedFit
 from .centering import group_mean_center
+from .course import student_data, student_seed
 from .data import (
     DataIntegrityError,
     PopularitySample,
@@ -93,6 +95,8 @@ __all__ = [
     "shrinkage_weights",
     "simulate_lmm",
     "simulate_popularity",
+    "student_data",
+    "student_seed",
     "use_book_style",
     "widgets",
 ]

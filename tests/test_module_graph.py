@@ -58,6 +58,7 @@ LAYERS: dict[str, set[str]] = {
         "interactive",
         "widgets",
         "book",
+        "course",
     },
     "package": {""},  # helpers/__init__.py: re-exports the public API
 }
