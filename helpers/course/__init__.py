@@ -58,6 +58,8 @@ def _check_assignment(assignment) -> str:
 
 
 def _normalize_id(student_id) -> str:
+    if student_id is Ellipsis:  # the student version's blank: STUDENT_ID = ...
+        student_id = ""
     if isinstance(student_id, bool) or not isinstance(student_id, str | numbers.Integral):
         raise TypeError(
             'STUDENT_ID must be your student ID as text, e.g. STUDENT_ID = "s1234567", '
