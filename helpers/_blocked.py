@@ -1,0 +1,332 @@
+"""The linear mixed model with several grouping factors: a blocked penalised system.
+
+The criterion is lme4's profiled deviance (Bates, Maechler, Bolker & Walker 2015,
+*Journal of Statistical Software* 67(1), sections 3-4), as in :mod:`helpers._pls`;
+what changes is how the penalised system is factored. The random effects of all
+factors are ``b = Lambda u``, ``Lambda`` block-diagonal with one copy of the
+factor's relative factor ``T_k`` per level, and for each theta
+
+    L L' = Lambda' Z'Z Lambda + I
+
+is factored by blocks, as MixedModels.jl does (Bates et al., the ``BlockedSparse``
+L of MixedModels.jl). The random effects are ordered by factor, the factor with
+the most random effects first (lme4's order: most levels first). Because every
+row belongs to one level of a factor, that factor's own block ``Z_1'Z_1`` is
+block-diagonal with one q_1 x q_1 block per level, so its Cholesky factor ``L_11``
+is too and costs O(J_1 q_1^3). The remaining factors (nested ones, which have
+fewer levels, or crossed ones) form the second block::
+
+    L_21 = Lambda_2' Z_2'Z_1 Lambda_1 L_11^-T           (sparse, m x J_1 q_1)
+    L_22 L_22' = Lambda_2' Z_2'Z_2 Lambda_2 + I - L_21 L_21'     (dense, m x m)
+
+where m is the number of random effects of the other factors: in a nested model
+L_21 L_21' has the nesting's block structure, in a crossed one it fills in, and
+putting the largest factor first keeps m, the size of the dense part, small.
+The fixed effects and the outcome are the last block, ``[X y]``::
+
+    R_1 = L_11^-1 Lambda_1' Z_1'[X y],   R_2 = L_22^-1 (Lambda_2' Z_2'[X y] - L_21 R_1)
+    [X y]'[X y] - R_1'R_1 - R_2'R_2 = L_X L_X',   L_X = [[R_X, 0], [c_b', r]]
+
+so that ``R_X`` is the Cholesky factor of X'V^-1 X, ``beta = R_X^-T c_b`` and r^2
+the penalised residual sum of squares; the deviance is that of :mod:`helpers._pls`
+with ``log|L|^2 = 2 sum log diag L_11 + 2 sum log diag L_22``.
+
+theta (each factor's T_k, lme4's order) minimises the deviance subject to
+``theta_ii >= 0`` with L-BFGS-B from lme4's start (T_k = I); the optimum is then
+polished by Newton steps on the free parameters with central-difference gradient
+and Hessian, whose last values are the convergence certificate (the decrease the
+quadratic model still promises, and positive curvature).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.linalg
+import scipy.optimize
+import scipy.sparse as sp
+
+from ._pls import SINGULAR_TOL, ThetaMap
+
+__all__ = ["BlockedModel", "BlockedPLS", "BlockedOptimum", "optimize_blocked"]
+
+
+def _block_diag_sparse(blocks: np.ndarray) -> sp.csr_matrix:
+    """J stacked q x q blocks (J, q, q) as one sparse block-diagonal matrix."""
+    J, q, _ = blocks.shape
+    rows = (np.arange(J)[:, None, None] * q + np.arange(q)[None, :, None]).repeat(q, axis=2)
+    cols = (np.arange(J)[:, None, None] * q + np.arange(q)[None, None, :]).repeat(q, axis=1)
+    return sp.csr_matrix((blocks.ravel(), (rows.ravel(), cols.ravel())), shape=(J * q, J * q))
+
+
+def _z_sparse(Z: np.ndarray, codes: np.ndarray, J: int) -> sp.csr_matrix:
+    """A factor's n x (J q) indicator-expanded random-effects design (level-major columns)."""
+    n, q = Z.shape
+    rows = np.repeat(np.arange(n), q)
+    cols = (codes[:, None] * q + np.arange(q)[None, :]).ravel()
+    return sp.csr_matrix((Z.ravel(), (rows, cols)), shape=(n, J * q))
+
+
+@dataclass
+class BlockedPLS:
+    deviance: float
+    beta: np.ndarray
+    u: list  # per factor: J_k x q_k spherical random effects
+    RX: np.ndarray  # p x p lower Cholesky factor of X'V^-1 X
+    r2: float
+    logdet_L: float
+
+
+class BlockedModel:
+    """The cross-products of a design with several factors, and the deviance in theta.
+
+    ``Zs``, ``codes``, ``n_levels``, ``blocks``: per factor, its n x q_k design (internal
+    units), its rows' levels, its number of levels and its blocks; the first factor
+    is the one whose block is kept block-diagonal.
+    """
+
+    def __init__(self, y, X, Zs, codes, n_levels, blocks, reml: bool):
+        self.reml = reml
+        self.n, self.p = X.shape
+        self.qs = [Z.shape[1] for Z in Zs]
+        self.Js = list(n_levels)
+        self.tmaps = [ThetaMap(b, q) for b, q in zip(blocks, self.qs, strict=True)]
+        sizes = [len(t.rows) for t in self.tmaps]
+        self.theta_slices = np.split(np.arange(sum(sizes)), np.cumsum(sizes)[:-1])
+        self.n_theta = sum(sizes)
+        diag = [t.rows == t.cols for t in self.tmaps]
+        self.diagonal = np.concatenate(diag)
+        Xt = np.column_stack([X, y])
+        q1, J1 = self.qs[0], self.Js[0]
+        Z1 = _z_sparse(Zs[0], codes[0], J1)
+        # Z_1'Z_1 per level, (J1, q1, q1)
+        S11 = np.empty((J1, q1, q1))
+        for a in range(q1):
+            for b in range(a, q1):
+                S11[:, a, b] = S11[:, b, a] = np.bincount(
+                    codes[0], weights=Zs[0][:, a] * Zs[0][:, b], minlength=J1
+                )
+        self.S11 = S11
+        self.C1X = np.asarray(Z1.T @ Xt).reshape(J1, q1, self.p + 1)
+        self.CXX = Xt.T @ Xt
+        if len(Zs) > 1:
+            Zr = sp.hstack(
+                [_z_sparse(Z, c, J) for Z, c, J in zip(Zs[1:], codes[1:], self.Js[1:], strict=True)]
+            ).tocsr()
+            self.m = Zr.shape[1]
+            self.C21 = (Zr.T @ Z1).tocsr()
+            self.C22 = (Zr.T @ Zr).toarray()
+            self.C2X = np.asarray(Zr.T @ Xt)
+        else:
+            self.m = 0
+
+    def canonical(self, theta) -> np.ndarray:
+        """The same T T' with a non-negative diagonal: flip the columns of T whose
+        diagonal is negative (the deviance depends on T only through T T')."""
+        out = np.array(theta, dtype=float)
+        for t, s in zip(self.tmaps, self.theta_slices, strict=True):
+            th = out[s]
+            diag = t.rows == t.cols
+            neg = set(t.cols[diag][th[diag] < 0])
+            flip = np.array([c in neg for c in t.cols], dtype=bool)
+            th[flip] = -th[flip]
+            out[s] = th
+        return out
+
+    def split(self, theta):
+        return [theta[s] for s in self.theta_slices]
+
+    def Ts(self, theta):
+        return [t.T(th) for t, th in zip(self.tmaps, self.split(theta), strict=True)]
+
+    def solve(self, theta) -> BlockedPLS | None:
+        """The PLS solution and the profiled deviance at theta (None if not finite)."""
+        theta = np.asarray(theta, dtype=float)
+        Ts = self.Ts(theta)
+        T1 = Ts[0]
+        q1, J1, p = self.qs[0], self.Js[0], self.p
+        A11 = np.einsum("ba,jbc,cd->jad", T1, self.S11, T1)
+        A11 += np.eye(q1)
+        try:
+            L11 = np.linalg.cholesky(A11)
+        except np.linalg.LinAlgError:
+            return None
+        L11inv = np.linalg.inv(L11)
+        R1 = L11inv @ np.einsum("ba,jbc->jac", T1, self.C1X)  # (J1, q1, p+1)
+        R1f = R1.reshape(J1 * q1, p + 1)
+        logdet = 2.0 * float(np.sum(np.log(np.diagonal(L11, axis1=1, axis2=2))))
+        SXX = self.CXX - R1f.T @ R1f
+        L22 = L21 = None
+        if self.m:
+            Lam2 = sp.block_diag(
+                [sp.kron(sp.identity(J), T) for J, T in zip(self.Js[1:], Ts[1:], strict=True)],
+                format="csr",
+            )
+            Lam1 = _block_diag_sparse(np.broadcast_to(T1, (J1, q1, q1)))
+            L11invT = _block_diag_sparse(np.swapaxes(L11inv, 1, 2))
+            L21 = (Lam2.T @ self.C21 @ (Lam1 @ L11invT)).tocsr()
+            S22 = np.asarray(Lam2.T @ np.asarray(Lam2.T @ self.C22).T)
+            S22 -= (L21 @ L21.T).toarray()
+            S22[np.diag_indices_from(S22)] += 1.0
+            try:
+                L22 = scipy.linalg.cholesky(S22, lower=True, check_finite=False)
+            except np.linalg.LinAlgError:
+                return None
+            R2 = scipy.linalg.solve_triangular(
+                L22, np.asarray(Lam2.T @ self.C2X) - L21 @ R1f, lower=True, check_finite=False
+            )
+            SXX -= R2.T @ R2
+            logdet += 2.0 * float(np.sum(np.log(np.diag(L22))))
+        try:
+            LX = np.linalg.cholesky(SXX)
+        except np.linalg.LinAlgError:
+            return None
+        RX, cb, r = LX[:p, :p], LX[p, :p], LX[p, p]
+        r2 = float(r * r)
+        if not (r2 > 0 and np.isfinite(logdet)):
+            return None
+        beta = scipy.linalg.solve_triangular(RX.T, cb, lower=False) if p else np.zeros(0)
+        n = self.n
+        if self.reml:
+            nu = n - p
+            logdet_RX = 2.0 * float(np.sum(np.log(np.diag(RX)))) if p else 0.0
+            dev = logdet + logdet_RX + nu * (1.0 + np.log(2.0 * np.pi * r2 / nu))
+        else:
+            dev = logdet + n * (1.0 + np.log(2.0 * np.pi * r2 / n))
+        pls = BlockedPLS(float(dev), beta, [], RX, r2, logdet)
+        return pls, (L11, L11inv, R1f, L21, L22)
+
+    def deviance(self, theta) -> float:
+        out = self.solve(theta)
+        return np.inf if out is None else out[0].deviance
+
+    def modes(self, theta):
+        """The PLS solution at theta with the spherical random effects u of every factor."""
+        pls, (_L11, L11inv, R1f, L21, L22) = self.solve(theta)
+        q1, J1 = self.qs[0], self.Js[0]
+        w = np.append(-pls.beta, 1.0)  # c_u - R_ZX beta = R [-beta; 1]
+        rhs1 = R1f @ w
+        u_parts = []
+        if self.m:
+            R2 = None
+            Ts = self.Ts(theta)
+            Lam2 = sp.block_diag(
+                [sp.kron(sp.identity(J), T) for J, T in zip(self.Js[1:], Ts[1:], strict=True)],
+                format="csr",
+            )
+            R2 = scipy.linalg.solve_triangular(
+                L22, np.asarray(Lam2.T @ self.C2X) - L21 @ R1f, lower=True, check_finite=False
+            )
+            u2 = scipy.linalg.solve_triangular(L22.T, R2 @ w, lower=False, check_finite=False)
+            rhs1 = rhs1 - L21.T @ u2
+        u1 = np.einsum("jba,jb->ja", L11inv, rhs1.reshape(J1, q1))  # L11^-T per level
+        u_parts.append(u1)
+        if self.m:
+            start = 0
+            for J, q in zip(self.Js[1:], self.qs[1:], strict=True):
+                u_parts.append(u2[start : start + J * q].reshape(J, q))
+                start += J * q
+        pls.u = u_parts
+        return pls
+
+
+# ------------------------------------------------------------------------ the optimiser
+
+
+@dataclass
+class BlockedOptimum:
+    theta: np.ndarray
+    pls: BlockedPLS
+    converged: bool
+    n_evals: int
+    decrement: float  # the decrease the final quadratic model still promises
+    message: str
+
+
+def _fd_derivatives(f, x, free, f0, h):
+    """Central-difference gradient and Hessian of f on the free coordinates."""
+    k = len(free)
+    g, H = np.zeros(k), np.zeros((k, k))
+    fp, fm = np.zeros(k), np.zeros(k)
+    for a, i in enumerate(free):
+        e = np.zeros_like(x)
+        e[i] = h[i]
+        fp[a], fm[a] = f(x + e), f(x - e)
+        g[a] = (fp[a] - fm[a]) / (2 * h[i])
+        H[a, a] = (fp[a] - 2 * f0 + fm[a]) / h[i] ** 2
+    for a in range(k):
+        for b in range(a + 1, k):
+            i, j = free[a], free[b]
+            e, d = np.zeros_like(x), np.zeros_like(x)
+            e[i], d[j] = h[i], h[j]
+            val = (f(x + e + d) - f(x + e - d) - f(x - e + d) + f(x - e - d)) / (4 * h[i] * h[j])
+            H[a, b] = H[b, a] = val
+    return g, H
+
+
+def optimize_blocked(model: BlockedModel, theta0=None) -> BlockedOptimum:
+    """Minimise the profiled deviance over theta (theta_ii >= 0), then certify the optimum."""
+    n_evals = [0]
+
+    def f(x):
+        n_evals[0] += 1
+        return model.deviance(x)
+
+    if theta0 is None:
+        x0 = np.concatenate([t.start for t in model.tmaps])
+    else:
+        x0 = np.asarray(theta0, dtype=float)
+    if not np.isfinite(f(x0)):
+        raise ValueError(
+            "The profiled deviance is not finite at the starting values: the fixed part "
+            "fits the outcome exactly (no residual variation is left to estimate)."
+        )
+    bounds = [(0.0, None) if d else (None, None) for d in model.diagonal]
+    res = scipy.optimize.minimize(
+        f,
+        x0,
+        method="L-BFGS-B",
+        bounds=bounds,
+        options={"ftol": 1e-15, "gtol": 1e-9, "maxiter": 500, "eps": 1e-7},
+    )
+    x = np.array(res.x, dtype=float)
+    # Polish and certify: Newton on the parameters off the bounds, with central
+    # differences (a diagonal at 0 is a boundary optimum when moving off it raises
+    # the deviance: the deviance is even in it, so it is a minimum there).
+    converged, decrement, message = False, np.inf, "no convergence"
+    for _ in range(8):
+        x = model.canonical(x)
+        at_zero = model.diagonal & (x < SINGULAR_TOL)
+        x[at_zero] = 0.0
+        f0 = f(x)
+        h = 1e-4 * np.maximum(np.abs(x), 0.1)
+        free = np.flatnonzero(~at_zero)
+        # A zero diagonal must not be a saddle: the deviance must rise off it.
+        rises = all(
+            f(np.where(np.arange(len(x)) == i, h[i], x)) >= f0 - 1e-9
+            for i in np.flatnonzero(at_zero)
+        )
+        if len(free) == 0:
+            converged, decrement, message = rises, 0.0, "converged (all at the boundary)"
+            break
+        g, H = _fd_derivatives(f, x, free, f0, h)
+        lam = np.linalg.eigvalsh(H)
+        if lam[0] <= 0:
+            break
+        step = np.linalg.solve(H, g)
+        decrement = 0.5 * float(g @ step)
+        if decrement < 1e-7 and rises:
+            converged, message = True, "converged"
+            break
+        trial = x.copy()
+        trial[free] -= step
+        if f(trial) < f0:
+            x = trial
+        else:
+            message = "the Newton polish stalled"
+            converged = decrement < 1e-5 and rises
+            break
+    x = model.canonical(x)
+    pls = model.modes(x)
+    return BlockedOptimum(x, pls, converged, n_evals[0], float(decrement), message)

@@ -1,0 +1,105 @@
+"""Formulas and designs with several grouping factors (nested, crossed, ``a:b``).
+
+Expected values: the expansion of nesting is lme4's (``findbars(y ~ (1 | a/b))`` gives
+``1 | b:a`` and ``1 | a``); level labels of a combination are those of R's ``s:c``
+for factors s and c (``levels(droplevels(s:c))``, checked in R); the other
+expectations are closed forms (the same model written two ways).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import helpers as hp
+from helpers._design_multi import NumberedWithinWarning, build_multi_design, factor_levels
+
+
+def _nested(seed=1, n=600, schools=30):
+    rng = np.random.default_rng(seed)
+    d = pd.DataFrame({"school": rng.integers(0, schools, n), "x": rng.normal(size=n)})
+    d["class"] = rng.integers(1, 4, n)  # numbered within its school
+    a = rng.normal(size=schools)
+    c = rng.normal(size=(schools, 4)) * 0.5
+    d["y"] = 1 + 0.5 * d.x + a[d.school] + c[d.school, d["class"]] + rng.normal(size=n)
+    return d
+
+
+# ------------------------------------------------------------------------ parsing
+
+
+def test_nesting_expands_as_lme4_does():
+    f = hp.parse_formula("y ~ x + (1 + x | school/class)")
+    assert [t.group for t in f.random] == ["school", "class:school"]
+    assert [t.group_columns for t in f.random] == [("school",), ("class", "school")]
+    assert all(t.expr == "1 + x" for t in f.random)
+    assert f.several_groups and f.groups == ("school", "class:school")
+    three = hp.parse_formula("y ~ (1 | a/b/c)")
+    assert [t.group for t in three.random] == ["a", "b:a", "c:b:a"]
+
+
+def test_combinations_crossing_and_independent_parts():
+    f = hp.parse_formula("y ~ (1 | school:class) + (1 + x || rater)")
+    assert [t.group for t in f.random] == ["school:class", "rater"]
+    assert f.random[0].group_columns == ("school", "class")
+    assert f.random[1].independent
+    assert f.variables() == {"y", "x", "school", "class", "rater"}
+    one = hp.parse_formula("y ~ x + (1 | g) + (0 + x | g)")
+    assert not one.several_groups and one.groups == ("g",)
+
+
+def test_tools_for_one_grouping_factor_refuse_several_by_name(binary):
+    d = _nested()
+    d["hit"] = (d.y > 1).astype(int)
+    with pytest.raises(ValueError, match="several grouping factors.*hp.fit_lmm fits"):
+        hp.fit_glmm("hit ~ x + (1 | school/class)", d, family="binomial")
+    with pytest.raises(ValueError, match="several grouping factors"):
+        hp.fit_glmm("hit ~ x + (1 | school) + (1 | class)", d, family="binomial")
+
+
+# ------------------------------------------------------------------------ the design
+
+
+def test_levels_of_a_combination_are_rs_interaction_labels():
+    d = pd.DataFrame({"s": [2, 1, 2, 1, 3], "c": ["b", "a", "a", "a", "b"]})
+    codes, levels = factor_levels(d, ("s", "c"))
+    # R: f <- droplevels(factor(s):factor(c)); levels(f) and as.character(f)
+    assert list(levels) == ["1:a", "2:a", "2:b", "3:b"]
+    assert [levels[k] for k in codes] == ["2:b", "1:a", "2:a", "1:a", "3:b"]
+
+
+def test_factors_are_ordered_by_their_number_of_levels():
+    d = _nested()
+    design = build_multi_design("y ~ x + (1 | school/class)", d)
+    assert [f.name for f in design.factors] == ["class:school", "school"]
+    assert design.factors[0].n_levels == d.groupby(["school", "class"]).ngroups
+    assert design.factors[1].n_levels == d.school.nunique()
+
+
+def test_a_class_numbered_within_its_school_is_named_when_written_crossed():
+    d = _nested()
+    d = d[~((d["class"] == 3) & (d.school % 2 == 0))]  # unequal numbers of classes
+    with pytest.warns(NumberedWithinWarning, match=r"\(1 \| school/class\)"):
+        build_multi_design("y ~ x + (1 | school) + (1 | class)", d)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", NumberedWithinWarning)
+        build_multi_design("y ~ x + (1 | school/class)", d)
+        build_multi_design("y ~ x + (1 | school) + (1 | school:class)", d)
+
+
+def test_nesting_written_two_ways_is_the_same_model():
+    d = _nested()
+    a = hp.fit_lmm("y ~ x + (1 | school/class)", d)
+    b = hp.fit_lmm("y ~ x + (1 | school) + (1 | class:school)", d)
+    assert a.deviance == pytest.approx(b.deviance, abs=1e-8)
+    np.testing.assert_allclose(a.varcorr.vcov, b.varcorr.vcov, rtol=1e-6)
+
+
+def test_a_grouping_factor_with_a_level_per_row_is_refused():
+    d = _nested()
+    d["row"] = np.arange(len(d))
+    with pytest.raises(ValueError, match="a level for every row"):
+        hp.fit_lmm("y ~ x + (1 | school) + (1 | row)", d)
