@@ -52,6 +52,25 @@ from ._pls import SINGULAR_TOL, ThetaMap
 __all__ = ["BlockedModel", "BlockedPLS", "BlockedOptimum", "optimize_blocked"]
 
 
+_SMALL = 400  # below this size dense steps go through numpy (no threaded BLAS waits)
+
+
+def _cholesky(S: np.ndarray) -> np.ndarray:
+    """Lower Cholesky factor (raises numpy's LinAlgError if S is not positive definite)."""
+    if S.shape[0] <= _SMALL:
+        return np.linalg.cholesky(S)
+    return scipy.linalg.cholesky(S, lower=True, check_finite=False)
+
+
+def _lower_solve(L: np.ndarray, B: np.ndarray, *, transpose: bool = False) -> np.ndarray:
+    """L^-1 B (or L'^-1 B). Small systems through numpy: on a busy machine
+    scipy's triangular solves with a matrix right-hand side wait for BLAS threads."""
+    A = L.T if transpose else L
+    if L.shape[0] <= _SMALL:
+        return np.linalg.solve(A, B)
+    return scipy.linalg.solve_triangular(A, B, lower=not transpose, check_finite=False)
+
+
 def _block_diag_sparse(blocks: np.ndarray) -> sp.csr_matrix:
     """J stacked q x q blocks (J, q, q) as one sparse block-diagonal matrix."""
     J, q, _ = blocks.shape
@@ -118,6 +137,9 @@ class BlockedModel:
             self.C21 = (Zr.T @ Z1).tocsr()
             self.C22 = (Zr.T @ Zr).toarray()
             self.C2X = np.asarray(Zr.T @ Xt)
+            self.scalar_rest = all(q == 1 for q in self.qs[1:])
+            if q1 == 1:
+                self._pairs = _column_pairs(self.C21.tocsc())
         else:
             self.m = 0
 
@@ -140,10 +162,84 @@ class BlockedModel:
     def Ts(self, theta):
         return [t.T(th) for t, th in zip(self.tmaps, self.split(theta), strict=True)]
 
+    def _lam2(self, Ts):
+        """Lambda_2: the relative factors of the other factors, one copy per level."""
+        return sp.block_diag(
+            [sp.kron(sp.identity(J), T) for J, T in zip(self.Js[1:], Ts[1:], strict=True)],
+            format="csr",
+        )
+
+    def _lam2_vector(self, Ts) -> np.ndarray:
+        """diag(Lambda_2) when every other factor is scalar."""
+        return np.concatenate(
+            [np.full(J, T[0, 0]) for J, T in zip(self.Js[1:], Ts[1:], strict=True)]
+        )
+
+    def _solve_scalar_first(self, Ts):
+        """solve() when the first factor has one random effect per level (q_1 = 1).
+
+        Then L_11 = diag(l_j), l_j^2 = 1 + t^2 Z_j'Z_j, and L_21 L_21' =
+        Lambda_2' C_21 W C_21' Lambda_2 with W = diag(t^2 / l_j^2): the product is
+        accumulated from the pairs of rows that share a column of C_21 = Z_2'Z_1
+        (computed once), weighted by W, with no sparse product per evaluation."""
+        t1 = Ts[0][0, 0]
+        m = self.m
+        s11 = self.S11[:, 0, 0]
+        l2 = 1.0 + t1 * t1 * s11
+        lj = np.sqrt(l2)
+        R1f = (t1 / lj)[:, None] * self.C1X[:, 0, :]  # (J1, p+1)
+        logdet = float(np.sum(np.log(l2)))
+        SXX = self.CXX - R1f.T @ R1f
+        flat, vals, col = self._pairs
+        P = np.bincount(flat, weights=vals * (t1 * t1 / l2)[col], minlength=m * m).reshape(m, m)
+        P = P + P.T
+        P[np.diag_indices(m)] *= 0.5
+        D = self.C22 - P
+        CR = self.C21 @ ((t1 / lj)[:, None] * R1f)  # C_21 Lambda_1 L_11^-T R_1
+        if self.scalar_rest:
+            lam = self._lam2_vector(Ts)
+            S22 = D * np.outer(lam, lam)
+            B = lam[:, None] * (self.C2X - CR)
+        else:
+            Lam2 = self._lam2(Ts)
+            S22 = np.asarray(Lam2.T @ np.asarray(Lam2.T @ D).T)
+            B = np.asarray(Lam2.T @ (self.C2X - CR))
+        S22[np.diag_indices(m)] += 1.0
+        try:
+            L22 = _cholesky(S22)
+        except np.linalg.LinAlgError:
+            return None
+        R2 = _lower_solve(L22, B)
+        SXX -= R2.T @ R2
+        logdet += 2.0 * float(np.sum(np.log(np.diag(L22))))
+        return self._finish(SXX, logdet), (lj, R1f, R2, L22)
+
+    def _finish(self, SXX, logdet):
+        p, n = self.p, self.n
+        try:
+            LX = np.linalg.cholesky(SXX)
+        except np.linalg.LinAlgError:
+            return None
+        RX, cb, r = LX[:p, :p], LX[p, :p], LX[p, p]
+        r2 = float(r * r)
+        if not (r2 > 0 and np.isfinite(logdet)):
+            return None
+        beta = scipy.linalg.solve_triangular(RX.T, cb, lower=False) if p else np.zeros(0)
+        if self.reml:
+            nu = n - p
+            logdet_RX = 2.0 * float(np.sum(np.log(np.diag(RX)))) if p else 0.0
+            dev = logdet + logdet_RX + nu * (1.0 + np.log(2.0 * np.pi * r2 / nu))
+        else:
+            dev = logdet + n * (1.0 + np.log(2.0 * np.pi * r2 / n))
+        return BlockedPLS(float(dev), beta, [], RX, r2, logdet)
+
     def solve(self, theta) -> BlockedPLS | None:
         """The PLS solution and the profiled deviance at theta (None if not finite)."""
         theta = np.asarray(theta, dtype=float)
         Ts = self.Ts(theta)
+        if self.m and self.qs[0] == 1:
+            out = self._solve_scalar_first(Ts)
+            return None if out is None or out[0] is None else out
         T1 = Ts[0]
         q1, J1, p = self.qs[0], self.Js[0], self.p
         A11 = np.einsum("ba,jbc,cd->jad", T1, self.S11, T1)
@@ -170,32 +266,32 @@ class BlockedModel:
             S22 -= (L21 @ L21.T).toarray()
             S22[np.diag_indices_from(S22)] += 1.0
             try:
-                L22 = scipy.linalg.cholesky(S22, lower=True, check_finite=False)
+                L22 = _cholesky(S22)
             except np.linalg.LinAlgError:
                 return None
-            R2 = scipy.linalg.solve_triangular(
-                L22, np.asarray(Lam2.T @ self.C2X) - L21 @ R1f, lower=True, check_finite=False
-            )
+            R2 = _lower_solve(L22, np.asarray(Lam2.T @ self.C2X) - L21 @ R1f)
             SXX -= R2.T @ R2
             logdet += 2.0 * float(np.sum(np.log(np.diag(L22))))
-        try:
-            LX = np.linalg.cholesky(SXX)
-        except np.linalg.LinAlgError:
+        pls = self._finish(SXX, logdet)
+        if pls is None:
             return None
-        RX, cb, r = LX[:p, :p], LX[p, :p], LX[p, p]
-        r2 = float(r * r)
-        if not (r2 > 0 and np.isfinite(logdet)):
-            return None
-        beta = scipy.linalg.solve_triangular(RX.T, cb, lower=False) if p else np.zeros(0)
-        n = self.n
-        if self.reml:
-            nu = n - p
-            logdet_RX = 2.0 * float(np.sum(np.log(np.diag(RX)))) if p else 0.0
-            dev = logdet + logdet_RX + nu * (1.0 + np.log(2.0 * np.pi * r2 / nu))
-        else:
-            dev = logdet + n * (1.0 + np.log(2.0 * np.pi * r2 / n))
-        pls = BlockedPLS(float(dev), beta, [], RX, r2, logdet)
         return pls, (L11, L11inv, R1f, L21, L22)
+
+    def _modes_scalar_first(self, theta):
+        Ts = self.Ts(theta)
+        pls, (lj, R1f, R2, L22) = self._solve_scalar_first(Ts)
+        w = np.append(-pls.beta, 1.0)
+        u2 = _lower_solve(L22, R2 @ w, transpose=True)
+        lam_u2 = self._lam2_vector(Ts) * u2 if self.scalar_rest else self._lam2(Ts) @ u2
+        t1 = Ts[0][0, 0]
+        rhs1 = R1f @ w - (t1 / lj) * (self.C21.T @ lam_u2)
+        u = [(rhs1 / lj)[:, None]]
+        start = 0
+        for J, q in zip(self.Js[1:], self.qs[1:], strict=True):
+            u.append(u2[start : start + J * q].reshape(J, q))
+            start += J * q
+        pls.u = u
+        return pls
 
     def deviance(self, theta) -> float:
         out = self.solve(theta)
@@ -203,6 +299,8 @@ class BlockedModel:
 
     def modes(self, theta):
         """The PLS solution at theta with the spherical random effects u of every factor."""
+        if self.m and self.qs[0] == 1:
+            return self._modes_scalar_first(theta)
         pls, (_L11, L11inv, R1f, L21, L22) = self.solve(theta)
         q1, J1 = self.qs[0], self.Js[0]
         w = np.append(-pls.beta, 1.0)  # c_u - R_ZX beta = R [-beta; 1]
@@ -215,10 +313,8 @@ class BlockedModel:
                 [sp.kron(sp.identity(J), T) for J, T in zip(self.Js[1:], Ts[1:], strict=True)],
                 format="csr",
             )
-            R2 = scipy.linalg.solve_triangular(
-                L22, np.asarray(Lam2.T @ self.C2X) - L21 @ R1f, lower=True, check_finite=False
-            )
-            u2 = scipy.linalg.solve_triangular(L22.T, R2 @ w, lower=False, check_finite=False)
+            R2 = _lower_solve(L22, np.asarray(Lam2.T @ self.C2X) - L21 @ R1f)
+            u2 = _lower_solve(L22, R2 @ w, transpose=True)
             rhs1 = rhs1 - L21.T @ u2
         u1 = np.einsum("jba,jb->ja", L11inv, rhs1.reshape(J1, q1))  # L11^-T per level
         u_parts.append(u1)
@@ -229,6 +325,25 @@ class BlockedModel:
                 start += J * q
         pls.u = u_parts
         return pls
+
+
+def _column_pairs(C: sp.csc_matrix):
+    """Every pair of rows (a >= b) that share a column j of C: flat index a*m + b,
+    C[a, j] C[b, j] and j (what the products C W C' need for any diagonal W)."""
+    m = C.shape[0]
+    ptr, idx, val = C.indptr, C.indices, C.data
+    k = np.diff(ptr)
+    k2 = k * k
+    total = int(k2.sum())
+    col = np.repeat(np.arange(len(k)), k2)
+    t = np.arange(total) - np.repeat(np.cumsum(k2) - k2, k2)
+    a = ptr[col] + t // k[col]
+    b = ptr[col] + t % k[col]
+    keep = idx[a] >= idx[b]
+    a, b, col = a[keep], b[keep], col[keep]
+    dtype = np.int32 if m * m < 2**31 else np.int64
+    flat = (idx[a].astype(np.int64) * m + idx[b]).astype(dtype)
+    return flat, val[a] * val[b], col.astype(np.int32)
 
 
 # ------------------------------------------------------------------------ the optimiser

@@ -225,7 +225,16 @@ class MultiLmmFit:
                         cor = tau[i, j] / sd if sd > 0 else np.nan
                         rows.append((fa.name, names[i], names[j], tau[i, j], cor))
         rows.append(("Residual", None, None, self.sigma2, np.sqrt(self.sigma2)))
-        return pd.DataFrame(rows, columns=["grp", "var1", "var2", "vcov", "sdcor"])
+        cols = list(zip(*rows, strict=True))
+        return pd.DataFrame(
+            {
+                "grp": pd.Series(cols[0], dtype=object),
+                "var1": pd.Series(cols[1], dtype=object),  # None where lme4 has NA
+                "var2": pd.Series(cols[2], dtype=object),
+                "vcov": np.array(cols[3], dtype=float),
+                "sdcor": np.array(cols[4], dtype=float),
+            }
+        )
 
     def ranef(self) -> dict:
         """Conditional modes of the random effects: one table per grouping factor."""

@@ -103,3 +103,65 @@ def test_a_grouping_factor_with_a_level_per_row_is_refused():
     d["row"] = np.arange(len(d))
     with pytest.raises(ValueError, match="a level for every row"):
         hp.fit_lmm("y ~ x + (1 | school) + (1 | row)", d)
+
+
+# ------------------------------------------------------------------------ invariance
+#
+# Exact maps of a change of units (closed forms): y -> a + c y multiplies the fixed
+# slopes, the standard errors and the random effects by c and the variances by c^2, and
+# adds 2 n log c to the ML deviance; x -> x / k multiplies x's coefficient (fixed and
+# random) by k. The engine works in internal units, so the fits must agree.
+
+
+def _reference_data(name):
+    from pathlib import Path
+
+    return pd.read_csv(Path(__file__).parent / "reference" / "crossed" / f"{name}.csv")
+
+
+@pytest.mark.parametrize(
+    "name, formula",
+    [
+        ("nested3", "y ~ x + (1 + x | school) + (1 | school:class)"),
+        ("pupils", "y ~ x + (1 | primary) + (1 | secondary)"),
+    ],
+)
+def test_estimates_do_not_depend_on_units(name, formula):
+    d = _reference_data(name)
+    c, a, k = 1e3, 1e6, 1e-6
+    e = d.assign(y=a + c * d.y, x=d.x * k)
+    m, u = hp.fit_lmm(formula, d, reml=False), hp.fit_lmm(formula, e, reml=False)
+    assert u.converged and m.converged
+    assert u.deviance == pytest.approx(m.deviance + 2 * m.n_obs * np.log(c), abs=1e-6)
+    assert u.fixed.loc["x", "estimate"] == pytest.approx(m.fixed.loc["x", "estimate"] * c / k)
+    assert u.fixed.loc["x", "std_error"] == pytest.approx(m.fixed.loc["x", "std_error"] * c / k)
+    assert u.sigma2 == pytest.approx(m.sigma2 * c**2, rel=1e-6)
+    for g in m.tau:
+        scale = np.array([c if t == "Intercept" else c / k for t in m.tau[g].index])
+        np.testing.assert_allclose(
+            u.tau[g].to_numpy(), m.tau[g].to_numpy() * np.outer(scale, scale), rtol=1e-5
+        )
+        b, expected = u.ranef()[g].to_numpy(), m.ranef()[g].to_numpy() * scale
+        assert np.all(np.abs(b - expected) <= 1e-6 * np.abs(expected).max(axis=0))
+
+
+def test_predict_with_an_unseen_level_of_one_factor_and_a_known_one_of_another():
+    d = _reference_data("pupils")
+    m = hp.fit_lmm("y ~ x + (1 | primary) + (1 | secondary)", d)
+    new = pd.DataFrame({"x": [0.5, 0.5], "primary": [1, 999], "secondary": [3, 3]})
+    with pytest.warns(UserWarning, match="1 row.*'primary'"):
+        got = m.predict(new)
+    fixed = m.fixed.estimate["Intercept"] + 0.5 * m.fixed.estimate["x"]
+    re_p, re_s = m.ranef()["primary"], m.ranef()["secondary"]
+    assert got.iloc[0] == pytest.approx(fixed + re_p.loc[1, "Intercept"] + re_s.loc[3, "Intercept"])
+    assert got.iloc[1] == pytest.approx(fixed + re_s.loc[3, "Intercept"])
+    np.testing.assert_allclose(m.predict(d), m.fitted(), rtol=1e-12)
+
+
+def test_what_is_not_available_for_several_factors_says_so():
+    m = hp.fit_lmm("y ~ x + (1 | primary) + (1 | secondary)", _reference_data("pupils"))
+    with pytest.raises(ValueError, match="ddf='z'"):
+        m.wald(ddf="satterthwaite")
+    with pytest.raises(NotImplementedError, match="several grouping factors"):
+        m.confint()
+    assert np.isinf(m.fixed["df"]).all()
