@@ -41,7 +41,7 @@ from ._validate import check_bool, check_count, check_level, check_option, check
 from .ddf import DDF_OPTIONS, LmmDdf
 from .formula import parse_formula
 
-__all__ = ["LmmFit", "ConvergenceWarning", "SingularFitWarning", "fit_lmm"]
+__all__ = ["LmmFit", "MultiLmmFit", "ConvergenceWarning", "SingularFitWarning", "fit_lmm"]
 
 
 class ConvergenceWarning(UserWarning):

@@ -165,3 +165,12 @@ def test_what_is_not_available_for_several_factors_says_so():
     with pytest.raises(NotImplementedError, match="several grouping factors"):
         m.confint()
     assert np.isinf(m.fixed["df"]).all()
+
+
+def test_tools_for_one_factor_fits_name_a_fit_with_several():
+    m = hp.fit_lmm("y ~ x + (1 | primary) + (1 | secondary)", _reference_data("pupils"))
+    assert isinstance(m, hp.MultiLmmFit)
+    with pytest.raises(TypeError, match="several grouping factors"):
+        hp.icc(m)
+    with pytest.raises(TypeError, match="several grouping factors"):
+        hp.compare(m, m)
