@@ -89,6 +89,8 @@ models <- list(
   list(id = "nested3", data = "nested3", formula = "y ~ x + (1 | school/class)"),
   list(id = "nested3_slopes", data = "nested3",
        formula = "y ~ x + (1 + x | school) + (1 | school:class)"),
+  list(id = "nested3_class_slopes", data = "nested3",
+       formula = "y ~ x + (1 + x | school:class) + (1 | school)"),
   list(id = "nested3_uncorr", data = "nested3",
        formula = "y ~ x + (1 + x || school) + (1 | school:class)"),
   list(id = "pupils_crossed", data = "pupils",
