@@ -113,13 +113,13 @@ def worker_statsmodels(model: str, csv: str) -> dict:
 
     import statsmodels.formula.api as smf
 
-    df = pd.read_csv(csv)
+    df = pd.read_csv(csv).rename(columns={"class": "klass"})  # "class" is a Python keyword
     start, cpu = time.perf_counter(), _cpu()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        r = smf.mixedlm("y ~ x", df, groups=df["school"], vc_formula={"class": "0 + C(class)"}).fit(
-            reml=True
-        )
+        r = smf.mixedlm(
+            "y ~ x", df, groups=df["school"], re_formula="1", vc_formula={"class": "0 + C(klass)"}
+        ).fit(reml=True)
     seconds, cpu = time.perf_counter() - start, _cpu() - cpu
     return {
         "seconds": seconds,
