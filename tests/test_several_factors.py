@@ -174,3 +174,32 @@ def test_tools_for_one_factor_fits_name_a_fit_with_several():
         hp.icc(m)
     with pytest.raises(TypeError, match="several grouping factors"):
         hp.compare(m, m)
+
+
+@pytest.mark.parametrize("reml", [True, False])
+@pytest.mark.parametrize(
+    "name, formula",
+    [
+        ("pupils", "y ~ x + (1 | primary) + (1 | secondary)"),
+        ("singular", "score ~ 1 + (1 | rater) + (1 | item) + (1 | session)"),
+        ("nested3", "y ~ x + (1 | school/class)"),
+    ],
+)
+def test_exact_gradient_matches_central_differences(name, formula, reml):
+    from helpers._blocked import BlockedModel
+
+    design = build_multi_design(formula, _reference_data(name))
+    y, X, Zs = design.internal
+    fa = design.factors
+    model = BlockedModel(
+        y, X, Zs, [f.codes for f in fa], [f.n_levels for f in fa], [f.blocks for f in fa], reml
+    )
+    theta = np.array([0.7, 0.4, 0.3][: len(fa)])
+    dev, grad = model.deviance_and_gradient(theta)
+    assert dev == model.deviance(theta)
+    h = 1e-5
+    fd = [
+        (model.deviance(theta + e) - model.deviance(theta - e)) / (2 * h)
+        for e in np.eye(len(theta)) * h
+    ]
+    np.testing.assert_allclose(grad, fd, rtol=1e-6, atol=1e-6)
