@@ -66,6 +66,8 @@ def _cholesky(S: np.ndarray) -> np.ndarray:
 def _lower_solve(L: np.ndarray, B: np.ndarray, *, transpose: bool = False) -> np.ndarray:
     """L^-1 B (or L'^-1 B). Small systems through numpy: on a busy machine
     scipy's triangular solves with a matrix right-hand side wait for BLAS threads."""
+    if L.ndim == 1:  # a diagonal factor, stored as its diagonal
+        return B / (L[:, None] if B.ndim == 2 else L)
     A = L.T if transpose else L
     if L.shape[0] <= _SMALL:
         return np.linalg.solve(A, B)
@@ -143,6 +145,14 @@ class BlockedModel:
                 self._pairs = _column_pairs(self.C21.tocsc())
                 # each pair a > b stands for (a, b) and (b, a) in a quadratic form
                 flat = self._pairs[0]
+                # Nested factors: L21 L21' and Z2'Z2 are diagonal, and so is L22.
+                off = self.C22 - np.diag(np.diag(self.C22))
+                self.rest_diagonal = (
+                    self.scalar_rest
+                    and not off.any()
+                    and bool(np.all(flat // self.m == flat % self.m))
+                )
+                self._pair_rows = flat // self.m
                 self._pair_weight = self._pairs[1] * np.where(
                     flat // self.m == flat % self.m, 1.0, 2.0
                 )
@@ -197,11 +207,22 @@ class BlockedModel:
         logdet = float(np.sum(np.log(l2)))
         SXX = self.CXX - R1f.T @ R1f
         flat, vals, col = self._pairs
+        CR = self.C21 @ ((t1 / lj)[:, None] * R1f)  # C_21 Lambda_1 L_11^-T R_1
+        if self.rest_diagonal:
+            lam = self._lam2_vector(Ts)
+            Pd = np.bincount(self._pair_rows, weights=vals * (t1 * t1 / l2)[col], minlength=m)
+            s22 = (np.diag(self.C22) - Pd) * lam * lam + 1.0
+            if not np.all(s22 > 0):
+                return None
+            L22 = np.sqrt(s22)
+            R2 = (lam[:, None] * (self.C2X - CR)) / L22[:, None]
+            SXX -= R2.T @ R2
+            logdet += float(np.sum(np.log(s22)))
+            return self._finish(SXX, logdet), (lj, R1f, R2, L22)
         P = np.bincount(flat, weights=vals * (t1 * t1 / l2)[col], minlength=m * m).reshape(m, m)
         P = P + P.T
         P[np.diag_indices(m)] *= 0.5
         D = self.C22 - P
-        CR = self.C21 @ ((t1 / lj)[:, None] * R1f)  # C_21 Lambda_1 L_11^-T R_1
         if self.scalar_rest:
             lam = self._lam2_vector(Ts)
             S22 = D * np.outer(lam, lam)
@@ -334,14 +355,18 @@ class BlockedModel:
         L21t = lambda v: (t1 / lj) * (self.C21.T @ (lam * v))  # noqa: E731  L_21' v
         u1 = (R1f @ w - L21t(u2)) / lj
         # G = (L22 L22')^-1, lower triangle (LAPACK's potri, from the factor)
-        G, info = scipy.linalg.lapack.dpotri(L22, lower=1)
-        if info != 0:
-            return np.inf, np.zeros_like(theta)
         flat, vals, col = self._pairs
-        Gl = (G * np.outer(lam, lam)).ravel()[flat] * self._pair_weight
+        if L22.ndim == 1:  # nested: G is diagonal
+            dG = 1.0 / L22**2
+            Gl = (dG * lam * lam)[self._pair_rows] * self._pair_weight
+        else:
+            G, info = scipy.linalg.lapack.dpotri(L22, lower=1)
+            if info != 0:
+                return np.inf, np.zeros_like(theta)
+            Gl = (G * np.outer(lam, lam)).ravel()[flat] * self._pair_weight
+            dG = np.diag(G)
         quad = np.bincount(col, weights=Gl, minlength=self.Js[0]) * (t1 * t1) / lj**2
         diag_inv = [np.sum((1.0 + quad) / lj**2)]
-        dG = np.diag(G)
         sizes = self.Js[1:]
         bounds = np.cumsum([0, *sizes])
         diag_inv += [float(dG[bounds[i] : bounds[i + 1]].sum()) for i in range(len(sizes))]

@@ -184,12 +184,13 @@ def build_multi_design(formula: str | LmmFormula, data: pd.DataFrame, missing="r
                 "variance and the residual variance cannot be told apart (lme4 refuses "
                 "this too). Remove that random part."
             )
-    q_total = sum(fa.n_levels * fa.q for fa in factors)
-    if n <= q_total:
-        raise ValueError(
-            f"{n} rows cannot identify {q_total} random effects and a residual variance "
-            "(lme4 refuses this too): simplify the random part."
-        )
+    for fa in factors:  # lme4's check.nobs.vs.nRE, per random term
+        if n <= fa.n_levels * fa.q and fa.q > 1:
+            raise ValueError(
+                f"{n} rows cannot identify {fa.n_levels} levels of {fa.name!r} x {fa.q} "
+                f"random effects = {fa.n_levels * fa.q} random effects and a residual "
+                "variance (lme4 refuses this too): simplify that random part."
+            )
     Zall = np.hstack([fa.Z for fa in factors])
     blocks_all, start = [], 0
     for fa in factors:
