@@ -31,11 +31,19 @@ so that ``R_X`` is the Cholesky factor of X'V^-1 X, ``beta = R_X^-T c_b`` and r^
 the penalised residual sum of squares; the deviance is that of :mod:`helpers._pls`
 with ``log|L|^2 = 2 sum log diag L_11 + 2 sum log diag L_22``.
 
+When the first factor is scalar (q_1 = 1), L_21 L_21' is accumulated from the
+pairs of rows of Z_2'Z_1 that share a level of the first factor (found once), and
+when the other factors are nested in it that product and L_22 are diagonal.
+
 theta (each factor's T_k, lme4's order) minimises the deviance subject to
-``theta_ii >= 0`` with L-BFGS-B from lme4's start (T_k = I); the optimum is then
-polished by Newton steps on the free parameters with central-difference gradient
-and Hessian, whose last values are the convergence certificate (the decrease the
-quadratic model still promises, and positive curvature).
+``theta_ii >= 0`` with L-BFGS-B from lme4's start (T_k = I). When every factor is
+scalar (random intercepts, nested or crossed) the deviance comes with its exact
+gradient (:meth:`BlockedModel.deviance_and_gradient`), and the optimum is polished
+by Newton steps whose Hessian is the forward difference of that gradient;
+otherwise the gradient is a difference of deviances and the polish uses central
+differences of the deviance. The last gradient and Hessian are the convergence
+certificate: the decrease the quadratic model still promises (below 1e-7 deviance
+units), positive curvature, and a deviance that rises off any parameter at zero.
 """
 
 from __future__ import annotations
