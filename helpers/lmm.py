@@ -70,7 +70,7 @@ def fit_lmm(
         ``(1 | school) + (1 | class:school)``), combinations ``(1 | school:class)``,
         crossed ``(1 | rater) + (1 | item)``, random slopes at any level; these are
         fitted by the engine for several factors and give a
-        :class:`~helpers._lmm_multi.MultiLmmFit` (``varcorr``, ``ranef()`` and
+        :class:`~helpers.MultiLmmFit` (``varcorr``, ``ranef()`` and
         ``tau`` per factor; tests of fixed effects with ``ddf="z"``).
     data
         A DataFrame holding every column the formula uses.
