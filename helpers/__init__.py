@@ -43,7 +43,7 @@ from .diagnostics import influence
 from .formula import FormulaError, parse_formula
 from .glmm import GlmmFit, PerfectSeparationError, fit_glmm
 from .inference import compare, design_effect, icc
-from .lmm import ConvergenceWarning, LmmFit, SingularFitWarning, fit_lmm
+from .lmm import ConvergenceWarning, LmmFit, MultiLmmFit, SingularFitWarning, fit_lmm
 from .ols import OlsFit, fit_by_group, fit_ols
 from .plots import OKABE_ITO, use_book_style
 from .report import model_table
@@ -64,6 +64,7 @@ __all__ = [
     "FormulaError",
     "GlmmFit",
     "LmmFit",
+    "MultiLmmFit",
     "MixedFit",
     "OlsFit",
     "PerfectSeparationError",

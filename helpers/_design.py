@@ -36,6 +36,7 @@ __all__ = [
     "Design",
     "build_design",
     "check_identifiable",
+    "check_one_group",
     "checked_model_matrix",
     "check_outcome_varies",
     "check_random_slopes",
@@ -302,6 +303,7 @@ def build_design(
     an outcome constant within groups are legitimate data there.
     """
     f = parse_formula(formula)
+    check_one_group(f)
     group = f.group
     data, n_dropped = rows_used(f, data, missing, group=group)
     what = f"the fixed-effects design of {f.fixed!r}"
@@ -372,6 +374,18 @@ def build_design(
         units=units,
         internal_XZ=(Xi, Zi),
     )
+
+
+def check_one_group(f: LmmFormula) -> None:
+    """The design of this module has one grouping column; name what else was written."""
+    if f.several_groups:
+        raise ValueError(
+            f"The random parts of {f.text!r} use several grouping factors "
+            f"({', '.join(f.groups)}): this function handles models with one grouping "
+            "column. hp.fit_lmm fits linear mixed models with several (nested or crossed) "
+            "grouping factors; generalized mixed models (hp.fit_glmm), simulation and "
+            "the other tools take one grouping column for now."
+        )
 
 
 def factorize_groups(col: pd.Series) -> tuple[np.ndarray, pd.Index]:

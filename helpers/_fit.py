@@ -726,6 +726,12 @@ def invertible(M: np.ndarray) -> np.ndarray:
 def check_fit(fit, what: str = "the argument") -> None:
     """fit must be a fitted mixed model; the message names the argument and its type."""
     if not isinstance(fit, MixedFit):
+        if type(fit).__name__ == "MultiLmmFit":
+            raise TypeError(
+                f"{what} is a model with several grouping factors ({fit.formula!r}): this "
+                "function takes fits with one grouping factor for now. Such a fit reports "
+                "its own varcorr, tau, ranef(), fixed and deviance."
+            )
         hint = (
             " A single-level fit from hp.fit_ols has no random part to test or shrink."
             if type(fit).__name__ == "OlsFit"

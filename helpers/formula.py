@@ -55,8 +55,14 @@ class RandomTerm:
     """One ``(expr | group)`` part: the random-effects expression and its group."""
 
     expr: str
-    group: str  # the grouping column's name, without backticks or Q("...")
+    group: str  # the grouping factor's name: a column ("class") or lme4's "class:school"
     independent: bool = False  # written with || : no correlations among its effects
+    columns: tuple[str, ...] = ()  # the columns whose interaction is the group (default: group)
+
+    @property
+    def group_columns(self) -> tuple[str, ...]:
+        """The data columns that identify a group (one, or several for ``a:b``)."""
+        return self.columns or (self.group,)
 
 
 @dataclass(frozen=True)
@@ -73,12 +79,22 @@ class LmmFormula:
     def group(self) -> str:
         return self.random[0].group
 
+    @property
+    def groups(self) -> tuple[str, ...]:
+        """The grouping factors, in the order of their first random part."""
+        return tuple(dict.fromkeys(t.group for t in self.random))
+
+    @property
+    def several_groups(self) -> bool:
+        """Several grouping factors (nested or crossed), or one that is an interaction."""
+        return len(self.groups) > 1 or any(len(t.group_columns) > 1 for t in self.random)
+
     def variables(self) -> set[str]:
         """Every data column the formula uses."""
         names = formula_variables(self.fixed)
         for term in self.random:
             names |= formula_variables(term.expr)
-            names.add(term.group)
+            names.update(term.group_columns)
         return names
 
     @property
@@ -116,7 +132,8 @@ class LmmFormula:
 _EXPECTED = (
     "Expected an lme4-style formula such as 'y ~ x + (1 | g)' or "
     "'y ~ x + z + (1 + x | g)': an outcome, '~', fixed terms, and one or more "
-    "random parts '(terms | group)' that all use the same grouping column."
+    "random parts '(terms | group)' (grouping factors may be nested, '(1 | school/class)', "
+    "or crossed, '(1 | rater) + (1 | item)')."
 )
 
 _QUOTES = "'\"`"
@@ -306,19 +323,54 @@ def _split_bars(rhs: str, text: str) -> tuple[str, list[str]]:
     return fixed.strip(), bars
 
 
-def _group_name(group: str, bar: str) -> str:
-    """The grouping column of '(... | group)': a name, `a name` or Q("a name")."""
+def _one_column(group: str, bar: str) -> str:
+    """One column of a grouping part: a name, `a name` or Q("a name")."""
     m = _QUOTED.fullmatch(group)
     if m:
         return m.group(1) or m.group(3)
     if _NAME.fullmatch(group):
         return group
     raise FormulaError(
-        f"The grouping part of '({bar})' must be a single column name, not {group!r} "
-        "(write a name with spaces or symbols in backticks, `my group`, or as "
-        'Q("my group"); nested or crossed groupings are beyond this package\'s '
-        "two-level models)."
+        f"The grouping part of '({bar})' must be a column name, or column names joined by "
+        f"'/' (nesting: school/class) or ':' (their combinations: school:class), not "
+        f"{group!r} (write a name with spaces or symbols in backticks, `my group`, or as "
+        'Q("my group")).'
     )
+
+
+def _split_top(text: str, sep: str) -> list[str]:
+    """Split text at sep outside quotes, backticks and parentheses."""
+    parts, depth, last = [], 0, 0
+    for i, ch in _unquoted(text):
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == sep and depth == 0:
+            parts.append(text[last:i])
+            last = i + 1
+    parts.append(text[last:])
+    return [p.strip() for p in parts]
+
+
+def _group_terms(group: str, bar: str) -> list[tuple[str, ...]]:
+    """The grouping factors of a grouping part, each as its columns, as lme4 reads it.
+
+    ``g`` -> [(g,)]; ``a:b`` -> [(a, b)]; ``a/b`` -> [(a,), (b, a)] -- lme4's expansion
+    of nesting, ``(1 | a/b)`` = ``(1 | a) + (1 | b:a)``; ``a/b/c`` adds (c, b, a).
+    """
+    nested = _split_top(group, "/")
+    levels = []
+    for part in nested:
+        cols = tuple(_one_column(c, bar) for c in _split_top(part, ":"))
+        if any(not c for c in cols):
+            raise FormulaError(f"The grouping part of '({bar})' has an empty name.")
+        levels.append(cols)
+    out, inner = [], ()
+    for cols in levels:
+        inner = cols + inner if inner else cols
+        out.append(inner)
+    return out
 
 
 def parse_formula(text: str) -> LmmFormula:
@@ -327,8 +379,12 @@ def parse_formula(text: str) -> LmmFormula:
     Supported random parts: ``(1 | g)``, ``(1 + x | g)``, ``(x | g)`` (with an
     implicit intercept, as in lme4), ``(0 + x | g)``, several parts for the same
     group (independent of each other, e.g. ``(1 | g) + (0 + x | g)``), and
-    ``(1 + x || g)`` for uncorrelated effects. Only one grouping column
-    (two-level models). The fixed part may be empty of predictors or drop the
+    ``(1 + x || g)`` for uncorrelated effects. One grouping column, or several:
+    nested ``(1 | school/class)`` (lme4's
+    ``(1 | school) + (1 | class:school)``), interaction groupings
+    ``(1 | school:class)`` and crossed factors ``(1 | rater) + (1 | item)``
+    (:func:`helpers.fit_lmm` fits these with its engine for several grouping
+    factors). The fixed part may be empty of predictors or drop the
     intercept: ``y ~ 0 + (1 | g)``, ``y ~ -1 + x + (1 | g)``. The outcome may be
     transformed: ``np.log(y)``, ``log(y)``, ``I(y / 10)``.
     """
@@ -382,16 +438,25 @@ def _parse(text: str, *, random: bool) -> LmmFormula:
         expr, group = expr.strip(), group.strip()
         if "|" in group:
             raise FormulaError(f"Too many '|' in '({bar})'. {_EXPECTED}")
-        group = _group_name(group, bar)
+        if not group:
+            raise FormulaError(f"'({bar})' has no grouping column right of '|'. {_EXPECTED}")
+        factors = _group_terms(group, bar)
         if not expr:
-            raise FormulaError(f"'({bar})' has nothing left of '|'; write (1 | {group}).")
-        terms.append(RandomTerm(expr=_rewrite(expr), group=group, independent=independent))
-    groups = {t.group for t in terms}
-    if len(groups) > 1:
-        raise FormulaError(
-            f"The random parts use several grouping columns ({', '.join(sorted(groups))}); "
-            "this package fits two-level models with one grouping column."
-        )
+            raise FormulaError(
+                f"'({bar})' has nothing left of '|'; write (1 | {':'.join(factors[-1])})."
+            )
+        for cols in factors:
+            if len(set(cols)) < len(cols):
+                raise FormulaError(f"'({bar})' names a grouping column twice.")
+            name = ":".join(cols)
+            terms.append(
+                RandomTerm(
+                    expr=_rewrite(expr),
+                    group=name,
+                    independent=independent,
+                    columns=cols if len(cols) > 1 else (),
+                )
+            )
     if not fixed_rhs:
         fixed_rhs = "1"
     outcome, fixed_rhs = _rewrite(lhs), _rewrite(fixed_rhs)

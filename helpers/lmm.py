@@ -25,6 +25,7 @@ import scipy.stats
 
 from ._design import build_design, check_outcome_varies
 from ._fit import MixedFit
+from ._lmm_multi import MultiLmmFit, fit_multi
 from ._lmm_profile import LmmProfile
 from ._pls import (
     SINGULAR_TOL,
@@ -38,8 +39,9 @@ from ._pls import (
 )
 from ._validate import check_bool, check_count, check_level, check_option, check_seed
 from .ddf import DDF_OPTIONS, LmmDdf
+from .formula import parse_formula
 
-__all__ = ["LmmFit", "ConvergenceWarning", "SingularFitWarning", "fit_lmm"]
+__all__ = ["LmmFit", "MultiLmmFit", "ConvergenceWarning", "SingularFitWarning", "fit_lmm"]
 
 
 class ConvergenceWarning(UserWarning):
@@ -55,8 +57,8 @@ class SingularFitWarning(UserWarning):
 
 def fit_lmm(
     formula: str, data: pd.DataFrame, *, reml: bool = True, missing: str = "raise"
-) -> LmmFit:
-    """Fit a two-level linear mixed model written in lme4's formula syntax.
+) -> LmmFit | MultiLmmFit:
+    """Fit a linear mixed model written in lme4's formula syntax.
 
     Parameters
     ----------
@@ -64,6 +66,12 @@ def fit_lmm(
         E.g. ``"popular ~ extrav + gender + texp + extrav:texp + (1 + extrav | class)"``.
         Random parts: ``(1 | g)``, ``(1 + x | g)``, ``(0 + x | g)``, several parts
         for the same group (independent of each other), ``(1 + x || g)``.
+        Several grouping factors: nested ``(1 | school/class)`` (=
+        ``(1 | school) + (1 | class:school)``), combinations ``(1 | school:class)``,
+        crossed ``(1 | rater) + (1 | item)``, random slopes at any level; these are
+        fitted by the engine for several factors and give a
+        :class:`~helpers.MultiLmmFit` (``varcorr``, ``ranef()`` and
+        ``tau`` per factor; tests of fixed effects with ``ddf="z"``).
     data
         A DataFrame holding every column the formula uses.
     reml
@@ -92,6 +100,11 @@ def fit_lmm(
         with ``converged=False`` and a :class:`ConvergenceWarning`.
     """
     reml = check_bool(reml, "reml")
+    if isinstance(formula, str) and parse_formula(formula).several_groups:
+        fit = fit_multi(formula, data, reml, missing)
+        detail = f"the deviance may still fall by {fit.decrement:.2g}"
+        warn_fit_problems(fit, detail, converged=fit.converged, stacklevel=3)
+        return fit
     design = build_design(formula, data, missing)
     internal = design.internal()  # centred and scaled columns; results are mapped back
     return _fit(design, internal, sufficient_stats(internal), reml)

@@ -42,11 +42,11 @@ HELPERS = Path(__file__).resolve().parents[1] / "helpers"
 # Layers, lowest first: a module may import its own layer and the ones before it.
 LAYERS: dict[str, set[str]] = {
     "plain values": {"_validate", "_scale", "_coef", "formula", "plots", "data"},
-    "design": {"_design"},
-    "engines": {"_pls", "_pirls"},
+    "design": {"_design", "_design_multi"},
+    "engines": {"_pls", "_pirls", "_blocked"},
     "generic over a fit's interface": {"resample", "_profile", "ddf"},
     "base class": {"_fit"},
-    "families": {"lmm", "_lmm_profile", "glmm", "ols"},
+    "families": {"lmm", "_lmm_profile", "_lmm_multi", "glmm", "ols"},
     "consumers": {
         "inference",
         "confint",
