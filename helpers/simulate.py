@@ -29,7 +29,7 @@ import pandas as pd
 import scipy.special
 import scipy.stats
 
-from ._design import checked_model_matrix
+from ._design import check_one_group, checked_model_matrix
 from ._validate import check_bool, check_count, check_seed
 from .formula import parse_formula
 from .resample import Progress
@@ -66,7 +66,8 @@ class _Spec:
                 f"fitted model (hp.fit_lmm), not {type(formula).__name__}."
             )
         self.f = parse_formula(formula)
-        self.group = self.f.random[0].group  # parse_formula allows one grouping column
+        check_one_group(self.f)
+        self.group = self.f.random[0].group
         self.outcome = self.f.outcome
         if not self.outcome.isidentifier():
             raise ValueError(

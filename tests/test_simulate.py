@@ -197,7 +197,7 @@ def test_bad_simulation_options(kwargs, error, words):
 def test_bad_model_arguments():
     with pytest.raises(TypeError, match="formula string"):
         hp.simulate_lmm(42, seed=1)
-    with pytest.raises(ValueError, match="one grouping column"):
+    with pytest.raises(ValueError, match="several grouping factors.*one grouping"):
         hp.simulate_lmm("y ~ x + (1 | g) + (1 | h)", seed=1, **SPEC)
     d = hp.simulate_lmm(FORMULA, seed=6, **SPEC)
     m = hp.fit_lmm(FORMULA, d)
