@@ -38,6 +38,7 @@ from ._pls import (
 )
 from ._validate import check_bool, check_count, check_level, check_option, check_seed
 from .ddf import DDF_OPTIONS, LmmDdf
+from .residuals import bind, containment_df, fit_residuals
 
 __all__ = ["LmmFit", "ConvergenceWarning", "SingularFitWarning", "fit_lmm"]
 
@@ -54,7 +55,12 @@ class SingularFitWarning(UserWarning):
 
 
 def fit_lmm(
-    formula: str, data: pd.DataFrame, *, reml: bool = True, missing: str = "raise"
+    formula: str,
+    data: pd.DataFrame,
+    *,
+    reml: bool = True,
+    missing: str = "raise",
+    residuals=None,
 ) -> LmmFit:
     """Fit a two-level linear mixed model written in lme4's formula syntax.
 
@@ -73,6 +79,13 @@ def fit_lmm(
         ``"raise"`` (default): missing values in a used column are an error that
         names the column. ``"drop"``: fit the complete rows and warn how many were
         dropped (also in ``fit.n_dropped``).
+    residuals
+        ``None`` (default): independent residuals with one variance. A residual
+        correlation structure within groups, as nlme's ``correlation=``:
+        ``hp.AR1(time="Days")`` (integer occasions) or ``hp.CAR1(time="t")``
+        (continuous time); see :mod:`helpers.residuals`. The fit then reports
+        ``residual_params`` and ``residual_cov(group)``, and its fixed-effect table
+        uses nlme's containment df.
 
     The model is estimated on internally centred and scaled columns and every
     result is mapped back exactly (:mod:`helpers._scale`), so the answer does not
@@ -93,8 +106,27 @@ def fit_lmm(
     """
     reml = check_bool(reml, "reml")
     design = build_design(formula, data, missing)
+    bound = None if residuals is None else bind(residuals, design, data)
     internal = design.internal()  # centred and scaled columns; results are mapped back
+    if bound is not None:
+        return _fit_residuals(design, internal, reml, bound)
     return _fit(design, internal, sufficient_stats(internal), reml)
+
+
+def _fit_residuals(design, internal, reml: bool, bound) -> LmmFit:
+    """A fit with a residual correlation structure (helpers.residuals): phi chosen by the
+    profiled deviance, theta by the engine on the whitened design at that phi."""
+    tmap = ThetaMap(design.blocks, design.Z.shape[1])
+    res = fit_residuals(internal, tmap, reml, bound)
+    opt = res.opt
+    fit = LmmFit._from_optimum(design, internal, res.stats, tmap, opt, reml)
+    fit.deviance = fit.deviance + res.logdet  # the density of the un-whitened rows
+    fit._residual = (bound, res.phi)
+    fit._ddf_methods = ("containment", "z")
+    fit._containment_df = containment_df(design.X, design.codes, len(design.groups))
+    detail = f"the deviance may still fall by {opt.decrement:.2g}; {opt.message}"
+    warn_fit_problems(fit, detail, converged=opt.converged, stacklevel=4)
+    return fit
 
 
 def _fit(design, internal, stats, reml: bool, theta0=None) -> LmmFit:
@@ -171,6 +203,71 @@ class LmmFit(MixedFit):
     _pls = None  # the PLS solution at the optimum (internal units)
     _ddf = None  # the LmmDdf (Satterthwaite and Kenward-Roger pieces), when first needed
     _ddf_methods: ClassVar[tuple[str, ...]] = DDF_OPTIONS  # Satterthwaite is the default
+    _residual = None  # (helpers.residuals.Bound, phi) of a fit with residuals=
+    _containment_df = None  # nlme's df per coefficient (fits with residuals=)
+
+    # -- the residual structure ----------------------------------------------------------
+    @property
+    def residual_structure(self):
+        """The residual correlation structure (``residuals=`` of :func:`fit_lmm`), or None."""
+        return None if self._residual is None else self._residual[0].structure
+
+    @property
+    def residual_params(self) -> pd.Series:
+        """The residual structure's parameters: ``phi`` for AR1 and CAR1 (empty without one)."""
+        if self._residual is None:
+            return pd.Series(dtype=float, name="residual_params")
+        return pd.Series({"phi": float(self._residual[1])}, name="residual_params")
+
+    def residual_cov(self, group) -> pd.DataFrame:
+        """The implied covariance of the residuals of one group, sigma^2 R_j(phi).
+
+        Rows and columns are the group's occasions (values of the structure's time
+        column) in time order. Without a residual structure: sigma^2 I over the
+        group's rows (labelled by the data's row index)."""
+        pos = np.flatnonzero(self.groups == group)
+        if pos.size == 0:
+            raise ValueError(
+                f"{group!r} is not a group of this fit (grouping column {self.group!r}; "
+                f"e.g. {self.groups[0]!r})."
+            )
+        j = int(pos[0])
+        if self._residual is None:
+            rows = np.flatnonzero(self._design.codes == j)
+            index = self._design.row_index[rows]
+            return pd.DataFrame(self.sigma2 * np.eye(len(rows)), index=index, columns=index)
+        bound, phi = self._residual
+        rows, R = bound.group_cov(j, phi)
+        index = pd.Index(bound.times[rows], name=bound.structure.time)
+        return pd.DataFrame(self.sigma2 * R, index=index, columns=index)
+
+    def random_part(self) -> pd.DataFrame:
+        """The variance components (:meth:`MixedFit.random_part`) and, with a residual
+        structure, its parameters (``phi``; level ``"residual"``)."""
+        out = super().random_part()
+        if self._residual is not None:
+            s = self.residual_structure
+            for name, value in self.residual_params.items():
+                out.loc[name] = ["residual", f"{s.name} in {s.time}", value]
+        return out
+
+    def _header(self) -> str:
+        text = super()._header()
+        if self._residual is not None:
+            text += (
+                f"\nResiduals: {self.residual_structure.name} in {self.residual_structure.time!r}"
+                "; fixed-effect df: nlme's containment"
+            )
+        return text
+
+    def _refuse_residuals(self, what: str) -> None:
+        if self._residual is not None:
+            raise NotImplementedError(
+                f"{what} is not implemented for a model with a residual structure "
+                f"({self.residual_structure!r}) yet; it would ignore the residual "
+                "correlation. Fit without residuals= for it, or use the estimates, "
+                "fixed (containment df), tau, ranef(), predict() and hp.compare."
+            )
 
     # -- construction -----------------------------------------------------------------
     @classmethod
@@ -253,6 +350,7 @@ class LmmFit(MixedFit):
         are not changed. It is what simulation studies and
         :func:`~helpers.bootstrap` call many times.
         """
+        self._refuse_residuals("refit")
         y = self._new_outcome(y)
         design, internal, stats = self._with_outcome(y)
         return _fit(design, internal, stats, self.reml, theta0=self._refit_start(stats))
@@ -287,6 +385,7 @@ class LmmFit(MixedFit):
         :meth:`_from_optimum` computes them (a test checks they are equal). ``y`` is
         a float array of length ``n_obs`` (not checked further here).
         """
+        self._refuse_residuals("The parametric bootstrap")
         design, internal, stats = self._with_outcome(y)
         tmap = self._tmap
         opt = optimize(stats, tmap, self.reml, self._refit_start(stats))
@@ -317,6 +416,7 @@ class LmmFit(MixedFit):
         ``e ~ N(0, sigma2)``; the design stays as it is. Returns an array of
         shape ``(n, n_obs)``. ``seed``: an integer, a numpy Generator or None.
         """
+        self._refuse_residuals("simulate")
         n = check_count(n, "n")
         rng = check_seed(seed)
         d = self._design
@@ -333,12 +433,14 @@ class LmmFit(MixedFit):
     def deviance_profile(self) -> LmmProfile:
         """The deviance as a function of (sd, cor, sigma, beta), for intervals (see
         :class:`helpers._lmm_profile.LmmProfile`)."""
+        self._refuse_residuals("confint (the deviance profile)")
         return LmmProfile(self)
 
     @property
     def n_params(self) -> int:
-        """Number of estimated parameters: fixed effects, theta, and sigma^2."""
-        return len(self._beta) + len(self.theta) + 1
+        """Number of estimated parameters: fixed effects, theta, sigma^2 and the residual
+        structure's parameters."""
+        return len(self._beta) + len(self.theta) + 1 + len(self.residual_params)
 
     # -- explained variance ------------------------------------------------------------
     def r2(self, *, null: LmmFit | None = None, n: float | None = None) -> pd.Series:
@@ -359,6 +461,7 @@ class LmmFit(MixedFit):
         representative group size (default: the harmonic mean of the group sizes, which
         the result reports as ``n``).
         """
+        self._refuse_residuals("r2")
         out = super().r2()
         if n is not None and (
             isinstance(n, bool) or not isinstance(n, int | float | np.number) or not n > 0
@@ -437,6 +540,7 @@ class LmmFit(MixedFit):
         """
         if interval is None:
             return super().predict(newdata, include_random=include_random, new_levels=new_levels)
+        self._refuse_residuals("predict(interval=...)")
         check_option(interval, "interval", ("confidence", "prediction"))
         check_level(level)
         check_bool(include_random, "include_random")

@@ -1,0 +1,321 @@
+"""Residual correlation within groups, as nlme's ``correlation=`` (``corAR1``, ``corCAR1``).
+
+The model is lme4's linear mixed model with a within-group residual covariance
+``sigma^2 R_j(phi)`` instead of ``sigma^2 I``::
+
+    y_j = X_j beta + Z_j b_j + e_j,     b_j ~ N(0, tau),     e_j ~ N(0, sigma^2 R_j(phi))
+
+With ``R_j = C_j C_j'`` (Cholesky), the whitened rows ``C_j^-1 X_j``, ``C_j^-1 Z_j``,
+``C_j^-1 y_j`` follow the ordinary model with independent residuals, so for a fixed
+``phi`` the profiled deviance of :mod:`helpers._pls` (sufficient statistics of the
+whitened design, the same theta map, optimiser and certificate) applies unchanged;
+the density of the original rows adds ``log|R| = sum_j log|R_j|`` (the Jacobian of
+the whitening) to the deviance, ML or REML. ``phi`` is then chosen to minimise that
+profiled deviance: a grid over its range, then Brent's method in the best bracket.
+
+``R_j`` depends on ``phi`` and on the group's occasions only through their
+differences, so the Cholesky factors are computed once per distinct pattern of
+occasions (a balanced design has one) and each evaluation costs O(n p) for the
+whitening plus the engine's O(J q^3).
+
+Structures (the public names, re-exported by :mod:`helpers`):
+
+* :class:`AR1` ``(time=)``: occasions at integer positions ``t`` within each group,
+  ``corr(e_ij, e_ik) = phi^|t_ij - t_ik|``, ``-1 < phi < 1`` (``corAR1(form = ~ t | g)``);
+* :class:`CAR1` ``(time=)``: continuous time, the same correlation with any real
+  times and ``0 <= phi < 1`` (``corCAR1``); ``phi = 0`` (independence) is on the
+  boundary of its range.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+import scipy.optimize
+
+from ._design import Design
+from ._pls import Optimum, ThetaMap, moment_start, optimize, sufficient_stats
+
+__all__ = ["AR1", "CAR1", "ResidualStructure", "bind", "containment_df", "fit_residuals"]
+
+
+class ResidualStructure:
+    """A within-group residual correlation structure (the base of :class:`AR1`, ...)."""
+
+    name = ""
+    param_names: tuple[str, ...] = ()
+    lower, upper = -1.0, 1.0
+    boundary_note = ""  # where the absence of the structure (phi = 0) lies in the range
+
+    def __init__(self, *, time: str):
+        if not isinstance(time, str) or not time:
+            raise TypeError(
+                f"{type(self).__name__}(time=...) takes the name of the column that holds "
+                f'each row\'s occasion, e.g. {type(self).__name__}(time="Days"); got {time!r}.'
+            )
+        self.time = time
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(time={self.time!r})"
+
+    def __eq__(self, other) -> bool:
+        return type(self) is type(other) and self.__dict__ == other.__dict__
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, self.time))
+
+    def _check_times(self, t: np.ndarray) -> None:
+        """Values of the time column this structure accepts (subclasses)."""
+
+    def correlation(self, phi: float, diffs: np.ndarray) -> np.ndarray:
+        """R for arrays of occasion differences |t_i - t_k| (any leading shape)."""
+        if phi == 0.0:
+            return (diffs == 0).astype(float)
+        return np.power(phi, diffs)
+
+
+class AR1(ResidualStructure):
+    """First-order autoregressive residuals at integer occasions (nlme's ``corAR1``).
+
+    ``time``: the column holding each row's occasion as an integer position within
+    its group (e.g. ``"Days"``; gaps are allowed, repeats within a group are not).
+    The correlation of two residuals of a group ``|t_i - t_k|`` occasions apart is
+    ``phi^|t_i - t_k|``, ``-1 < phi < 1``. ``phi = 0`` (independent residuals) lies
+    inside the range, so a likelihood-ratio test of it uses chi-square(1).
+    """
+
+    name = "AR(1)"
+    param_names = ("phi",)
+    lower, upper = -1.0, 1.0
+    boundary_note = "phi = 0 lies inside (-1, 1)"
+
+    def _check_times(self, t: np.ndarray) -> None:
+        if not np.all(t == np.round(t)):
+            raise ValueError(
+                f"AR1(time={self.time!r}) needs integer occasions; {self.time!r} holds "
+                f"non-integer values (e.g. {t[t != np.round(t)][0]!r}). Use "
+                f"CAR1(time={self.time!r}) for continuous time."
+            )
+
+
+class CAR1(ResidualStructure):
+    """Continuous-time first-order autoregressive residuals (nlme's ``corCAR1``).
+
+    ``time``: a numeric column of each row's time within its group (any real values,
+    distinct within a group). ``corr(e_i, e_k) = phi^|t_i - t_k|``, ``0 <= phi < 1``.
+    Rescaling time by ``c`` turns ``phi`` into ``phi^(1/c)`` with the same fit.
+    ``phi = 0`` (independent residuals) is on the boundary of the range, so a
+    likelihood-ratio test of it uses the 50:50 mixture of chi-square(0) and (1).
+    """
+
+    name = "CAR(1)"
+    param_names = ("phi",)
+    lower, upper = 0.0, 1.0
+    boundary_note = "phi = 0 is on the boundary of [0, 1)"
+
+
+# ------------------------------------------------------------------ the bound structure
+
+
+@dataclass
+class Pattern:
+    """Groups with the same number of rows (k): their rows in time order and occasions."""
+
+    groups: np.ndarray  # (G,) group codes
+    rows: np.ndarray  # (G, k) row positions, in time order
+    diffs: np.ndarray  # (U, k, k) |t_i - t_k| of each distinct pattern of occasions
+    which: np.ndarray  # (G,) index of each group's pattern in diffs
+
+
+@dataclass
+class Bound:
+    """A structure bound to the rows of a design: the occasion patterns."""
+
+    structure: ResidualStructure
+    times: np.ndarray  # (n,) each row's time
+    patterns: list[Pattern]
+
+    def factors(self, phi: float):
+        """Per pattern, the inverse Cholesky factors of its distinct R (U, k, k), and
+        log|R| summed over all groups; None where R is not positive definite."""
+        out, logdet = [], 0.0
+        for pat in self.patterns:
+            R = self.structure.correlation(phi, pat.diffs)
+            try:
+                C = np.linalg.cholesky(R)
+            except np.linalg.LinAlgError:
+                return None
+            d = np.log(np.diagonal(C, axis1=1, axis2=2)).sum(axis=1)
+            logdet += 2.0 * float(np.sum(d[pat.which]))
+            k = R.shape[1]
+            out.append(np.linalg.solve(C, np.broadcast_to(np.eye(k), C.shape)))
+        return out, logdet
+
+    def whiten(self, d: Design, phi: float):
+        """(the design with whitened X, Z, y; log|R|), or None."""
+        got = self.factors(phi)
+        if got is None:
+            return None
+        Cinv, logdet = got
+        X, Z, y = np.empty_like(d.X), np.empty_like(d.Z), np.empty_like(d.y)
+        for pat, Ci in zip(self.patterns, Cinv, strict=True):
+            M = Ci[pat.which]  # (G, k, k)
+            r = pat.rows
+            X[r] = np.einsum("gab,gbp->gap", M, d.X[r])
+            Z[r] = np.einsum("gab,gbq->gaq", M, d.Z[r])
+            y[r] = np.einsum("gab,gb->ga", M, d.y[r])
+        return replace(d, X=X, Z=Z, y=y), logdet
+
+    def group_cov(self, j: int, phi: float) -> tuple[np.ndarray, np.ndarray]:
+        """(row positions of group j in time order, R_j)."""
+        for pat in self.patterns:
+            hit = np.flatnonzero(pat.groups == j)
+            if hit.size:
+                g = hit[0]
+                return pat.rows[g], self.structure.correlation(phi, pat.diffs[pat.which[g]])
+        raise IndexError(j)
+
+
+def bind(structure, design: Design, data: pd.DataFrame) -> Bound:
+    """Check the structure's column in the rows the design uses and find the patterns."""
+    if not isinstance(structure, ResidualStructure):
+        raise TypeError(
+            'residuals= takes a residual structure such as hp.AR1(time="Days") or '
+            f'hp.CAR1(time="t"), not {type(structure).__name__}.'
+        )
+    col = structure.time
+    if col not in data.columns:
+        raise ValueError(
+            f"{structure!r}: the data have no column {col!r}; name the column that holds "
+            "each row's occasion."
+        )
+    if design.n_dropped == 0:
+        values = data[col].to_numpy()
+    else:
+        if not data.index.is_unique:
+            raise ValueError(
+                "With missing='drop' and residuals=, the data's index must label rows "
+                "uniquely (it has repeated labels): call data.reset_index(drop=True) first."
+            )
+        values = data.loc[design.row_index, col].to_numpy()
+    try:
+        t = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"{structure!r}: the column {col!r} must hold numbers (occasions), not "
+            f"{data[col].dtype} values."
+        ) from None
+    if not np.all(np.isfinite(t)):
+        raise ValueError(
+            f"{structure!r}: the column {col!r} has missing or infinite values in the rows "
+            "the model uses; drop those rows or fill in their occasions."
+        )
+    structure._check_times(t)
+    codes = design.codes
+    order = np.lexsort((t, codes))
+    sc, st = codes[order], t[order]
+    same = (sc[1:] == sc[:-1]) & (st[1:] == st[:-1])
+    if same.any():
+        i = int(np.flatnonzero(same)[0])
+        raise ValueError(
+            f"{structure!r}: group {design.groups[sc[i]]!r} has two rows at {col} = "
+            f"{st[i]:g}; occasions must be distinct within a group (one row per occasion)."
+        )
+    n_j = np.bincount(codes, minlength=len(design.groups))
+    start = np.concatenate([[0], np.cumsum(n_j)[:-1]])
+    patterns = []
+    for k in np.unique(n_j):
+        groups = np.flatnonzero(n_j == k)
+        rows = order[start[groups][:, None] + np.arange(k)]  # (G, k)
+        tt = t[rows]
+        rel = tt - tt[:, :1]
+        uniq, which = np.unique(rel, axis=0, return_inverse=True)
+        diffs = np.abs(uniq[:, :, None] - uniq[:, None, :])
+        patterns.append(Pattern(groups, rows, diffs, np.asarray(which).reshape(-1)))
+    return Bound(structure, t, patterns)
+
+
+# ------------------------------------------------------------------------ optimisation
+
+
+@dataclass
+class ResidualOptimum:
+    phi: float
+    opt: Optimum  # the engine's optimum over theta at phi (whitened statistics)
+    stats: object  # the whitened sufficient statistics at phi
+    logdet: float  # log|R| at phi
+    deviance: float  # the profiled deviance (internal units) including log|R|
+    n_evals: int  # inner optimisations
+
+
+def fit_residuals(internal: Design, tmap: ThetaMap, reml: bool, bound: Bound):
+    """Minimise the profiled deviance over phi (theta profiled by the engine).
+
+    A grid of 13 values over the structure's range, then bounded Brent in the bracket
+    around the best (to 1e-10 in phi). Each evaluation warm-starts the engine's
+    trust-region optimiser from the theta of the previous one."""
+    s = bound.structure
+    state = {"theta": None, "n": 0}
+    cache: dict[float, ResidualOptimum | None] = {}
+
+    def profile(phi: float) -> float:
+        phi = float(phi)
+        if phi in cache:
+            r = cache[phi]
+            return np.inf if r is None else r.deviance
+        got = bound.whiten(internal, phi)
+        if got is None:
+            cache[phi] = None
+            return np.inf
+        w, logdet = got
+        stats = sufficient_stats(w)
+        theta0 = state["theta"] if state["theta"] is not None else moment_start(stats, tmap)
+        try:
+            opt = optimize(stats, tmap, reml, theta0)
+        except ValueError:
+            cache[phi] = None
+            return np.inf
+        state["theta"], state["n"] = opt.theta.copy(), state["n"] + 1
+        r = ResidualOptimum(phi, opt, stats, logdet, opt.pls.deviance + logdet, 0)
+        cache[phi] = r
+        return r.deviance
+
+    eps = 1e-8
+    lo, hi = s.lower + (0.0 if s.lower == 0.0 else eps), s.upper - 1e-6
+    grid = np.linspace(lo, hi, 13)
+    vals = [profile(x) for x in grid]
+    i = int(np.argmin(vals))
+    a, b = grid[max(i - 1, 0)], grid[min(i + 1, len(grid) - 1)]
+    res = scipy.optimize.minimize_scalar(
+        profile, bounds=(a, b), method="bounded", options={"xatol": 1e-10, "maxiter": 200}
+    )
+    best = min((r for r in cache.values() if r is not None), key=lambda r: r.deviance)
+    if res.fun < best.deviance:  # pragma: no cover - the cache holds res.x
+        best = cache[float(res.x)]
+    return replace(best, n_evals=state["n"])
+
+
+def containment_df(X: np.ndarray, codes: np.ndarray, n_groups: int) -> np.ndarray:
+    """nlme's denominator df for a two-level model, one per column of X.
+
+    A column constant within every group (a group-level term) gets
+    ``J - (number of group-level terms) - 1`` (the intercept is counted there); every
+    other column, and the intercept, ``n - J - (number of within-group terms)``
+    (Pinheiro & Bates 2000, sec. 2.4.2)."""
+    n, p = X.shape
+    lo = np.full((n_groups, p), np.inf)
+    hi = np.full((n_groups, p), -np.inf)
+    np.minimum.at(lo, codes, X)
+    np.maximum.at(hi, codes, X)
+    between = np.all(hi - lo <= 1e-12 * np.maximum(1.0, np.abs(hi)), axis=0)
+    intercept = np.all(X == X[:1], axis=0) & (X[0] != 0)
+    between_terms = between & ~intercept
+    within_terms = ~between
+    df = np.where(
+        between_terms,
+        n_groups - int(between_terms.sum()) - int(intercept.any()),
+        n - n_groups - int(within_terms.sum()),
+    )
+    return df.astype(float)
