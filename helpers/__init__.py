@@ -48,7 +48,7 @@ from .ols import OlsFit, fit_by_group, fit_ols
 from .plots import OKABE_ITO, use_book_style
 from .report import model_table
 from .resample import bootstrap
-from .residuals import AR1, CAR1
+from .residuals import AR1, CAR1, VarIdent
 from .shrinkage import (
     PoolingSimulation,
     own_estimates,
@@ -73,6 +73,7 @@ __all__ = [
     "PoolingSimulation",
     "PopularitySample",
     "SingularFitWarning",
+    "VarIdent",
     "__version__",
     "bootstrap",
     "codebook",

@@ -285,7 +285,7 @@ def check_ddf(fit, ddf) -> str:
             return ddf.lower()
         raise ValueError(
             f"ddf={ddf!r} is not available for a model with a residual structure "
-            f"({fit.residual_structure!r}): Satterthwaite's and Kenward-Roger's df would need "
+            f"({fit._residual_label}): Satterthwaite's and Kenward-Roger's df would need "
             "the derivatives in its parameters too. Use ddf='containment' (nlme's df, the "
             "default here) or 'z'."
         )

@@ -98,10 +98,10 @@ def influence(fit: LmmFit, *, refit: bool = True) -> pd.DataFrame:
         )
     if not isinstance(refit, bool | np.bool_):
         raise TypeError(f"refit must be True or False, not {refit!r}.")
-    if fit.residual_structure is not None:
+    if fit.residual_params.size:
         raise NotImplementedError(
             f"influence is not implemented for a model with a residual structure "
-            f"({fit.residual_structure!r}) yet: each refit would ignore the residual "
+            f"({fit._residual_label}) yet: each refit would ignore the residual "
             "correlation."
         )
     J = fit.n_groups

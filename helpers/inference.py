@@ -103,14 +103,15 @@ def _residual_structure(f: MixedFit):
 def _check_nested(fs: MixedFit, fb: MixedFit, ks: str, kb: str) -> None:
     """The smaller model's fixed and random designs must lie in the larger model's, and
     its residual structure must be the larger's or none (independent residuals)."""
-    rs, rb = _residual_structure(fs), _residual_structure(fb)
-    if rs is not None and rs != rb:
-        raise ValueError(
-            f"{_name(ks, fs)} is not nested in {_name(kb, fb)}: its residual structure "
-            f"{rs!r} is not contained in the larger model's ({rb!r}). Independent residuals "
-            "are nested in AR1 and CAR1 (phi = 0), a structure in itself; compare other "
-            "structures by AIC or BIC instead."
-        )
+    for what in ("residual_structure", "variance_function"):
+        rs, rb = getattr(fs, what, None), getattr(fb, what, None)
+        if rs is not None and rs != rb:
+            raise ValueError(
+                f"{_name(ks, fs)} is not nested in {_name(kb, fb)}: its residual structure "
+                f"{rs!r} is not contained in the larger model's ({rb!r}). Independent "
+                "residuals with one variance are nested in AR1, CAR1 (phi = 0) and VarIdent "
+                "(ratios 1), a structure in itself; compare other structures by AIC or BIC."
+            )
     i_s, i_b = _aligned(fs, fb)
     for part, names, S, B in (
         ("fixed", fs.fixed_names, fs.X[i_s], fb.X[i_b]),
@@ -415,6 +416,8 @@ def compare(*fits, method: str = "chi2", n: int = 1000, seed=None) -> pd.DataFra
                 and _residual_structure(prev) is None
                 and _residual_structure(f) is not None
                 and set(prev.random_terms) == set(f.random_terms)
+                and getattr(prev, "variance_function", None)
+                == getattr(f, "variance_function", None)
             ):
                 # Only the residual correlation is added: its phi = 0 is independence.
                 s = _residual_structure(f)
@@ -503,6 +506,13 @@ def icc(fit: MixedFit) -> float:
     check_fit(fit, "The argument of icc")
     if callable(getattr(fit, "icc", None)):
         return fit.icc()
+    if getattr(fit, "residual_params", pd.Series(dtype=float)).size:
+        raise ValueError(
+            "icc is sigma2_u0 / (sigma2_u0 + sigma2_e) for independent residuals with one "
+            "variance; with a residual structure the correlation of two rows of a group "
+            "depends on them (see fit.residual_cov(group) and fit.tau). Fit without "
+            "residuals= and variance= for the ICC."
+        )
     if "Intercept" not in fit.tau.index:
         raise ValueError("icc needs a model with a random intercept, e.g. 'y ~ 1 + (1 | g)'.")
     t00 = float(fit.tau.loc["Intercept", "Intercept"])

@@ -61,6 +61,7 @@ def fit_lmm(
     reml: bool = True,
     missing: str = "raise",
     residuals=None,
+    variance=None,
 ) -> LmmFit:
     """Fit a two-level linear mixed model written in lme4's formula syntax.
 
@@ -86,6 +87,11 @@ def fit_lmm(
         (continuous time); see :mod:`helpers.residuals`. The fit then reports
         ``residual_params`` and ``residual_cov(group)``, and its fixed-effect table
         uses nlme's containment df.
+    variance
+        ``None`` (default): one residual variance. ``hp.VarIdent(by="Sex")``: a
+        residual SD per level of a column, as nlme's ``weights = varIdent(form = ~ 1 |
+        Sex)``; ``residual_params`` holds the SD ratio of each level to the first
+        (sorted) level. Combines with ``residuals=``.
 
     The model is estimated on internally centred and scaled columns and every
     result is mapped back exactly (:mod:`helpers._scale`), so the answer does not
@@ -106,7 +112,9 @@ def fit_lmm(
     """
     reml = check_bool(reml, "reml")
     design = build_design(formula, data, missing)
-    bound = None if residuals is None else bind(residuals, design, data)
+    bound = None
+    if residuals is not None or variance is not None:
+        bound = bind(residuals, design, data, variance)
     internal = design.internal()  # centred and scaled columns; results are mapped back
     if bound is not None:
         return _fit_residuals(design, internal, reml, bound)
@@ -121,7 +129,7 @@ def _fit_residuals(design, internal, reml: bool, bound) -> LmmFit:
     opt = res.opt
     fit = LmmFit._from_optimum(design, internal, res.stats, tmap, opt, reml)
     fit.deviance = fit.deviance + res.logdet  # the density of the un-whitened rows
-    fit._residual = (bound, res.phi)
+    fit._residual = (bound, res.params)
     fit._ddf_methods = ("containment", "z")
     fit._containment_df = containment_df(design.X, design.codes, len(design.groups))
     detail = f"the deviance may still fall by {opt.decrement:.2g}; {opt.message}"
@@ -203,21 +211,38 @@ class LmmFit(MixedFit):
     _pls = None  # the PLS solution at the optimum (internal units)
     _ddf = None  # the LmmDdf (Satterthwaite and Kenward-Roger pieces), when first needed
     _ddf_methods: ClassVar[tuple[str, ...]] = DDF_OPTIONS  # Satterthwaite is the default
-    _residual = None  # (helpers.residuals.Bound, phi) of a fit with residuals=
+    _residual = None  # (helpers.residuals.Residual, params) of a fit with residuals=/variance=
     _containment_df = None  # nlme's df per coefficient (fits with residuals=)
 
     # -- the residual structure ----------------------------------------------------------
     @property
     def residual_structure(self):
         """The residual correlation structure (``residuals=`` of :func:`fit_lmm`), or None."""
-        return None if self._residual is None else self._residual[0].structure
+        if self._residual is None or self._residual[0].corr is None:
+            return None
+        return self._residual[0].corr.structure
+
+    @property
+    def variance_function(self):
+        """The residual variance function (``variance=`` of :func:`fit_lmm`), or None."""
+        if self._residual is None or self._residual[0].var is None:
+            return None
+        return self._residual[0].var.variance
+
+    @property
+    def _residual_label(self) -> str:
+        parts = [repr(x) for x in (self.residual_structure, self.variance_function) if x]
+        return " and ".join(parts)
 
     @property
     def residual_params(self) -> pd.Series:
-        """The residual structure's parameters: ``phi`` for AR1 and CAR1 (empty without one)."""
+        """The residual structure's parameters: ``phi`` for AR1 and CAR1; for VarIdent the
+        SD ratio of each level to the reference level, named ``"by=level"`` (empty
+        without a structure)."""
         if self._residual is None:
             return pd.Series(dtype=float, name="residual_params")
-        return pd.Series({"phi": float(self._residual[1])}, name="residual_params")
+        resid, params = self._residual
+        return pd.Series(np.asarray(params, float), index=resid.names, name="residual_params")
 
     def residual_cov(self, group) -> pd.DataFrame:
         """The implied covariance of the residuals of one group, sigma^2 R_j(phi).
@@ -236,9 +261,12 @@ class LmmFit(MixedFit):
             rows = np.flatnonzero(self._design.codes == j)
             index = self._design.row_index[rows]
             return pd.DataFrame(self.sigma2 * np.eye(len(rows)), index=index, columns=index)
-        bound, phi = self._residual
-        rows, R = bound.group_cov(j, phi)
-        index = pd.Index(bound.times[rows], name=bound.structure.time)
+        resid, params = self._residual
+        rows, R = resid.group_cov(j, self._design.codes, params)
+        if resid.corr is not None:
+            index = pd.Index(resid.corr.times[rows], name=resid.corr.structure.time)
+        else:
+            index = self._design.row_index[rows]
         return pd.DataFrame(self.sigma2 * R, index=index, columns=index)
 
     def random_part(self) -> pd.DataFrame:
@@ -246,25 +274,23 @@ class LmmFit(MixedFit):
         structure, its parameters (``phi``; level ``"residual"``)."""
         out = super().random_part()
         if self._residual is not None:
-            s = self.residual_structure
+            s, v = self.residual_structure, self.variance_function
             for name, value in self.residual_params.items():
-                out.loc[name] = ["residual", f"{s.name} in {s.time}", value]
+                what = f"{s.name} in {s.time}" if name == "phi" else f"SD ratio, {v!r}"
+                out.loc[name] = ["residual", what, value]
         return out
 
     def _header(self) -> str:
         text = super()._header()
         if self._residual is not None:
-            text += (
-                f"\nResiduals: {self.residual_structure.name} in {self.residual_structure.time!r}"
-                "; fixed-effect df: nlme's containment"
-            )
+            text += f"\nResiduals: {self._residual_label}; fixed-effect df: nlme's containment"
         return text
 
     def _refuse_residuals(self, what: str) -> None:
         if self._residual is not None:
             raise NotImplementedError(
                 f"{what} is not implemented for a model with a residual structure "
-                f"({self.residual_structure!r}) yet; it would ignore the residual "
+                f"({self._residual_label}) yet; it would ignore the residual "
                 "correlation. Fit without residuals= for it, or use the estimates, "
                 "fixed (containment df), tau, ranef(), predict() and hp.compare."
             )

@@ -24,7 +24,12 @@ Structures (the public names, re-exported by :mod:`helpers`):
   ``corr(e_ij, e_ik) = phi^|t_ij - t_ik|``, ``-1 < phi < 1`` (``corAR1(form = ~ t | g)``);
 * :class:`CAR1` ``(time=)``: continuous time, the same correlation with any real
   times and ``0 <= phi < 1`` (``corCAR1``); ``phi = 0`` (independence) is on the
-  boundary of its range.
+  boundary of its range;
+* :class:`VarIdent` ``(by=)`` (``variance=``): a residual SD per level of a column,
+  ``sigma delta_l`` with ``delta = 1`` for the first level in sorted order
+  (``varIdent``); the rows are divided by their ``delta`` before the correlation's
+  whitening, and ``2 sum log delta`` joins the deviance. With ratios the parameters
+  are found by BFGS on (phi's transform, log delta).
 """
 
 from __future__ import annotations
@@ -38,7 +43,16 @@ import scipy.optimize
 from ._design import Design
 from ._pls import Optimum, ThetaMap, moment_start, optimize, sufficient_stats
 
-__all__ = ["AR1", "CAR1", "ResidualStructure", "bind", "containment_df", "fit_residuals"]
+__all__ = [
+    "AR1",
+    "CAR1",
+    "Residual",
+    "ResidualStructure",
+    "VarIdent",
+    "bind",
+    "containment_df",
+    "fit_residuals",
+]
 
 
 class ResidualStructure:
@@ -116,6 +130,33 @@ class CAR1(ResidualStructure):
     boundary_note = "phi = 0 is on the boundary of [0, 1)"
 
 
+class VarIdent:
+    """A residual standard deviation per level of a column (nlme's ``varIdent``).
+
+    ``by``: the column whose levels have their own residual SD, e.g. ``"Sex"``. The
+    first level (in sorted order, as R's factor levels) is the reference with SD
+    ``sigma``; each other level ``l`` has SD ``delta_l * sigma``, and the fit reports
+    the ratios ``delta_l`` (as nlme's ``coef(varIdent, unconstrained = FALSE)``).
+    """
+
+    def __init__(self, *, by: str):
+        if not isinstance(by, str) or not by:
+            raise TypeError(
+                "VarIdent(by=...) takes the name of a column whose levels get their own "
+                f'residual SD, e.g. VarIdent(by="Sex"); got {by!r}.'
+            )
+        self.by = by
+
+    def __repr__(self) -> str:
+        return f"VarIdent(by={self.by!r})"
+
+    def __eq__(self, other) -> bool:
+        return type(self) is type(other) and self.by == other.by
+
+    def __hash__(self) -> int:
+        return hash(("VarIdent", self.by))
+
+
 # ------------------------------------------------------------------ the bound structure
 
 
@@ -161,7 +202,14 @@ class Bound:
         Cinv, logdet = got
         X, Z, y = np.empty_like(d.X), np.empty_like(d.Z), np.empty_like(d.y)
         for pat, Ci in zip(self.patterns, Cinv, strict=True):
-            M = Ci[pat.which]  # (G, k, k)
+            if len(Ci) <= 8:  # few distinct patterns: one matrix product per pattern
+                for u in range(len(Ci)):
+                    r = pat.rows if len(Ci) == 1 else pat.rows[pat.which == u]
+                    X[r] = np.matmul(Ci[u], d.X[r])
+                    Z[r] = np.matmul(Ci[u], d.Z[r])
+                    y[r] = d.y[r] @ Ci[u].T
+                continue
+            M = Ci[pat.which]  # (G, k, k): irregular occasions, every group its own
             r = pat.rows
             X[r] = np.einsum("gab,gbp->gap", M, d.X[r])
             Z[r] = np.einsum("gab,gbq->gaq", M, d.Z[r])
@@ -178,7 +226,118 @@ class Bound:
         raise IndexError(j)
 
 
-def bind(structure, design: Design, data: pd.DataFrame) -> Bound:
+def _column(design: Design, data: pd.DataFrame, col: str, what: str) -> np.ndarray:
+    """The values of a column in the rows the design uses."""
+    if col not in data.columns:
+        raise ValueError(f"{what}: the data have no column {col!r}.")
+    if design.n_dropped == 0:
+        return data[col].to_numpy()
+    if not data.index.is_unique:
+        raise ValueError(
+            "With missing='drop' and a residual structure, the data's index must label rows "
+            "uniquely (it has repeated labels): call data.reset_index(drop=True) first."
+        )
+    return data.loc[design.row_index, col].to_numpy()
+
+
+@dataclass
+class Strata:
+    """VarIdent bound to the rows: each row's level and the level labels."""
+
+    variance: VarIdent
+    codes: np.ndarray  # (n,) level of each row, 0 = reference
+    levels: list
+
+
+def bind_variance(variance, design: Design, data: pd.DataFrame) -> Strata:
+    if not isinstance(variance, VarIdent):
+        raise TypeError(
+            'variance= takes a variance structure such as hp.VarIdent(by="Sex"), not '
+            f"{type(variance).__name__}."
+        )
+    values = _column(design, data, variance.by, repr(variance))
+    if pd.isna(values).any():
+        raise ValueError(
+            f"{variance!r}: the column {variance.by!r} has missing values in the rows the "
+            "model uses; drop those rows or fill them in."
+        )
+    levels, codes = np.unique(
+        values.astype(str) if values.dtype == object else values, return_inverse=True
+    )
+    if len(levels) < 2:
+        raise ValueError(
+            f"{variance!r}: the column {variance.by!r} has one level ({levels[0]!r}) in the "
+            "rows the model uses; a residual SD per level needs at least two."
+        )
+    counts = np.bincount(codes)
+    if counts.min() < 2:
+        raise ValueError(
+            f"{variance!r}: level {levels[int(np.argmin(counts))]!r} of {variance.by!r} has "
+            f"{counts.min()} row; its residual SD cannot be estimated. Merge it with another "
+            "level or drop it."
+        )
+    return Strata(variance, np.asarray(codes).reshape(-1), list(levels))
+
+
+@dataclass
+class Residual:
+    """The residual covariance of a fit: a correlation structure (Bound) and/or a
+    variance function (Strata). Parameters, in natural units: [phi] + [delta_l]."""
+
+    corr: Bound | None
+    var: Strata | None
+
+    @property
+    def names(self) -> list[str]:
+        out = ["phi"] if self.corr is not None else []
+        if self.var is not None:
+            out += [f"{self.var.variance.by}={lev}" for lev in self.var.levels[1:]]
+        return out
+
+    def scales(self, params) -> np.ndarray | None:
+        """Each row's residual SD relative to sigma (None without a variance function)."""
+        if self.var is None:
+            return None
+        delta = np.concatenate([[1.0], np.asarray(params)[1 if self.corr else 0 :]])
+        return delta[self.var.codes]
+
+    def whiten(self, d: Design, params):
+        """(the design with rows whitened by (D_j C_j)^-1; log|Sigma / sigma^2|), or None."""
+        logdet = 0.0
+        s = self.scales(params)
+        if s is not None:
+            d = replace(d, X=d.X / s[:, None], Z=d.Z / s[:, None], y=d.y / s)
+            logdet += 2.0 * float(np.sum(np.log(s)))
+        if self.corr is not None:
+            got = self.corr.whiten(d, float(params[0]))
+            if got is None:
+                return None
+            d, ld = got
+            logdet += ld
+        return d, logdet
+
+    def group_cov(self, j: int, codes: np.ndarray, params):
+        """(row positions of group j, Sigma_j / sigma^2): in time order with a correlation
+        structure, else in the data's order."""
+        if self.corr is not None:
+            rows, R = self.corr.group_cov(j, float(params[0]))
+        else:
+            rows = np.flatnonzero(codes == j)
+            R = np.eye(len(rows))
+        s = self.scales(params)
+        if s is not None:
+            R = R * np.outer(s[rows], s[rows])
+        return rows, R
+
+
+def bind(structure, design: Design, data: pd.DataFrame, variance=None) -> Residual:
+    """The residual structure (``residuals=``, ``variance=``) bound to the design's rows."""
+    corr = None if structure is None else bind_correlation(structure, design, data)
+    var = None if variance is None else bind_variance(variance, design, data)
+    return Residual(corr, var)
+
+
+def bind_correlation(structure, design: Design, data: pd.DataFrame) -> Bound:
     """Check the structure's column in the rows the design uses and find the patterns."""
     if not isinstance(structure, ResidualStructure):
         raise TypeError(
@@ -242,32 +401,33 @@ def bind(structure, design: Design, data: pd.DataFrame) -> Bound:
 
 @dataclass
 class ResidualOptimum:
-    phi: float
-    opt: Optimum  # the engine's optimum over theta at phi (whitened statistics)
-    stats: object  # the whitened sufficient statistics at phi
-    logdet: float  # log|R| at phi
-    deviance: float  # the profiled deviance (internal units) including log|R|
+    params: np.ndarray  # [phi] + [delta_l], natural units
+    opt: Optimum  # the engine's optimum over theta at params (whitened statistics)
+    stats: object  # the whitened sufficient statistics at params
+    logdet: float  # log|Sigma / sigma^2| at params
+    deviance: float  # the profiled deviance (internal units) including logdet
     n_evals: int  # inner optimisations
 
 
-def fit_residuals(internal: Design, tmap: ThetaMap, reml: bool, bound: Bound):
-    """Minimise the profiled deviance over phi (theta profiled by the engine).
+def fit_residuals(internal: Design, tmap: ThetaMap, reml: bool, resid: Residual):
+    """Minimise the profiled deviance over the residual parameters (theta profiled by
+    the engine, warm-started from the theta of the previous evaluation).
 
-    A grid of 13 values over the structure's range, then bounded Brent in the bracket
-    around the best (to 1e-10 in phi). Each evaluation warm-starts the engine's
-    trust-region optimiser from the theta of the previous one."""
-    s = bound.structure
+    phi alone: a grid of 7 values over its range, then bounded Brent in the bracket
+    around the best (to 1e-9 in phi). With SD ratios: BFGS on (atanh or logit phi, log
+    delta) with central-difference gradients, from the best phi of the grid and
+    delta = 1."""
     state = {"theta": None, "n": 0}
-    cache: dict[float, ResidualOptimum | None] = {}
+    cache: dict[tuple, ResidualOptimum | None] = {}
 
-    def profile(phi: float) -> float:
-        phi = float(phi)
-        if phi in cache:
-            r = cache[phi]
+    def profile(params) -> float:
+        key = tuple(float(v) for v in np.atleast_1d(params))
+        if key in cache:
+            r = cache[key]
             return np.inf if r is None else r.deviance
-        got = bound.whiten(internal, phi)
+        got = resid.whiten(internal, np.array(key))
         if got is None:
-            cache[phi] = None
+            cache[key] = None
             return np.inf
         w, logdet = got
         stats = sufficient_stats(w)
@@ -275,25 +435,57 @@ def fit_residuals(internal: Design, tmap: ThetaMap, reml: bool, bound: Bound):
         try:
             opt = optimize(stats, tmap, reml, theta0)
         except ValueError:
-            cache[phi] = None
+            cache[key] = None
             return np.inf
         state["theta"], state["n"] = opt.theta.copy(), state["n"] + 1
-        r = ResidualOptimum(phi, opt, stats, logdet, opt.pls.deviance + logdet, 0)
-        cache[phi] = r
+        r = ResidualOptimum(np.array(key), opt, stats, logdet, opt.pls.deviance + logdet, 0)
+        cache[key] = r
         return r.deviance
 
-    eps = 1e-8
-    lo, hi = s.lower + (0.0 if s.lower == 0.0 else eps), s.upper - 1e-6
-    grid = np.linspace(lo, hi, 13)
-    vals = [profile(x) for x in grid]
-    i = int(np.argmin(vals))
-    a, b = grid[max(i - 1, 0)], grid[min(i + 1, len(grid) - 1)]
-    res = scipy.optimize.minimize_scalar(
-        profile, bounds=(a, b), method="bounded", options={"xatol": 1e-10, "maxiter": 200}
-    )
+    n_var = 0 if resid.var is None else len(resid.var.levels) - 1
+    phi0 = None
+    if resid.corr is not None:
+        s = resid.corr.structure
+        lo, hi = s.lower + (0.0 if s.lower == 0.0 else 1e-8), s.upper - 1e-6
+        grid = np.linspace(lo, hi, 7)
+        ones = [1.0] * n_var
+        vals = [profile([x, *ones]) for x in grid]
+        i = int(np.argmin(vals))
+        phi0 = grid[i]
+        if n_var == 0:
+            a, b = grid[max(i - 1, 0)], grid[min(i + 1, len(grid) - 1)]
+            scipy.optimize.minimize_scalar(
+                profile, bounds=(a, b), method="bounded", options={"xatol": 1e-9, "maxiter": 200}
+            )
+    if n_var:
+        corr = resid.corr.structure if resid.corr is not None else None
+
+        def to_params(u):
+            head = []
+            if corr is not None:
+                head = [np.tanh(u[0]) if corr.lower < 0 else 1.0 / (1.0 + np.exp(-u[0]))]
+            return np.array([*head, *np.exp(u[len(head) :])])
+
+        u0 = []
+        if corr is not None:
+            p0 = min(max(phi0, 1e-3), 1 - 1e-3)
+            u0 = [np.arctanh(p0) if corr.lower < 0 else np.log(p0 / (1 - p0))]
+        u0 = np.array([*u0, *np.zeros(n_var)])
+
+        def f(u):
+            return profile(to_params(u))
+
+        def grad(u, h=1e-5):
+            g = np.empty_like(u)
+            for k in range(len(u)):
+                e = np.zeros_like(u)
+                e[k] = h
+                g[k] = (f(u + e) - f(u - e)) / (2 * h)
+            return g
+
+        res = scipy.optimize.minimize(f, u0, jac=grad, method="BFGS", options={"gtol": 1e-6})
+        profile(to_params(res.x))
     best = min((r for r in cache.values() if r is not None), key=lambda r: r.deviance)
-    if res.fun < best.deviance:  # pragma: no cover - the cache holds res.x
-        best = cache[float(res.x)]
     return replace(best, n_evals=state["n"])
 
 

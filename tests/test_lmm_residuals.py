@@ -102,7 +102,7 @@ def _profile_at(m: hp.LmmFit, phi: float) -> float:
 
     bound = m._residual[0]
     internal = m._design.internal()
-    w, logdet = bound.whiten(internal, phi)
+    w, logdet = bound.whiten(internal, [phi])
     stats = sufficient_stats(w)
     tmap = ThetaMap(m._design.blocks, m._design.Z.shape[1])
     opt = optimize(stats, tmap, m.reml, m._theta_internal)
@@ -209,12 +209,14 @@ def test_unwired_uses_refuse():
     ):
         with pytest.raises(NotImplementedError, match="residual structure"):
             call()
+    with pytest.raises(ValueError, match="residual structure"):
+        hp.icc(m)
     with pytest.raises(ValueError, match="containment"):
         m.wald(ddf="satterthwaite")
     assert m.wald(ddf="z")["df"].tolist() == [np.inf, np.inf]
     assert m.anova().loc["Days", "den_df"] == 161  # nlme's containment df (n - J - 1)
     assert m.random_part().loc["phi", "estimate"] == m.residual_params["phi"]
-    assert "containment" in repr(m) and "AR(1) in 'Days'" in repr(m)
+    assert "containment" in repr(m) and "AR1(time='Days')" in repr(m)
 
 
 def test_input_checks():
@@ -267,3 +269,106 @@ def test_invariance_shift_rescale_and_time_scale():
     shuffled = sim.sample(frac=1.0, random_state=3).reset_index(drop=True)
     m = hp.fit_lmm("yc ~ t + z + (1 | id)", shuffled, reml=False, residuals=hp.CAR1(time="t"))
     assert m.loglik == pytest.approx(base.loglik, rel=1e-12)
+
+
+# ---------------------------------------------------------------- VarIdent (a SD per level)
+
+
+@cache
+def varident_fit(key: str, reml: bool) -> hp.LmmFit:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", hp.SingularFitWarning)
+        if key == "hsb":
+            return hp.fit_lmm(
+                "mAch ~ ses + sector + (1 | school)",
+                hp.load_dataset("hsb"),
+                reml=reml,
+                variance=hp.VarIdent(by="sx"),
+            )
+        return hp.fit_lmm(
+            "y ~ occ + z + x + (occ | id)",
+            data("sim"),
+            reml=reml,
+            residuals=hp.AR1(time="occ"),
+            variance=hp.VarIdent(by="z"),
+        )
+
+
+@pytest.mark.parametrize("reml", [True, False], ids=["REML", "ML"])
+@pytest.mark.parametrize("key", ["hsb", "sim_ar1"])
+def test_varident_against_nlme(key, reml):
+    """nlme's varIdent takes the level of the first row as reference; helpers the first
+    in sorted order (independent of row order). On the simulated data the first row
+    has z = 1, so nlme reports the ratio of z = 0 to z = 1, the inverse of ours.
+    High School and Beyond: R's reference sector is Catholic (alphabetical), the
+    book's data set codes Public first, so the intercepts differ by the sector effect."""
+    r = REF[f"{key}_varident_{'REML' if reml else 'ML'}"]
+    m = varident_fit(key, reml)
+    assert m.loglik == pytest.approx(r["loglik"], rel=1e-6)
+    assert m.loglik >= r["loglik"] - 1e-9 * abs(r["loglik"])
+    beta_r = np.array(list(r["fixed"].values()))
+    se_r = np.array(list(r["std_error"].values()))
+    if key == "hsb":
+        ratio = m.residual_params["sx=Male"]
+        assert ratio == pytest.approx(r["var_ratio"]["Male"], rel=1e-4)
+        # (Intercept, ses, sectorPublic) of R -> (Intercept at Public, ses, Catholic - Public)
+        beta_r = np.array([beta_r[0] + beta_r[2], beta_r[1], -beta_r[2]])
+        se_r = se_r[[1, 2]]  # the intercept's SE differs by the parametrisation
+        se = m.fixed["std_error"].to_numpy()[[1, 2]]
+    else:
+        assert m.residual_params["phi"] == pytest.approx(r["phi"], abs=1e-4)
+        assert m.residual_params["z=1"] == pytest.approx(1 / r["var_ratio"]["0"], rel=1e-4)
+        se = m.fixed["std_error"].to_numpy()
+    np.testing.assert_allclose(m.beta, beta_r, rtol=1e-5)
+    if not reml:
+        se_r = se_r * np.sqrt((m.n_obs - len(m.beta)) / m.n_obs)
+    np.testing.assert_allclose(se, se_r, rtol=1e-4)
+    np.testing.assert_array_equal(sorted(m.fixed["df"]), sorted(r["df"].values()))
+    assert np.sqrt(m.sigma2) == pytest.approx(
+        r["sigma"] if key == "hsb" else r["sigma"] / m.residual_params["z=1"], rel=1e-4
+    )
+
+
+def test_varident_residual_cov_and_checks():
+    m = varident_fit("sim_ar1", False)
+    sim = data("sim")
+    rows = sim[sim["id"] == 3].sort_values("occ")
+    t, z = rows["occ"].to_numpy(), rows["z"].iloc[0]
+    delta = m.residual_params["z=1"] if z == 1 else 1.0
+    R = m.residual_params["phi"] ** np.abs(t[:, None] - t[None, :])
+    np.testing.assert_allclose(m.residual_cov(3).to_numpy(), m.sigma2 * delta**2 * R, rtol=1e-12)
+    assert m.n_params == 4 + 4 + 2  # beta, theta and sigma, phi and one ratio
+    # compare: the same model with only AR(1) is nested (ratio 1), chi-square(1)
+    small = fitted("sim_ar1_slope", False)
+    table = hp.compare(small, m)
+    assert table["df"].iloc[1] == 1 and table["test"].iloc[1] == "chi2(1)"
+    assert table["chisq"].iloc[1] == pytest.approx(small.deviance - m.deviance)
+    f = "y ~ occ + (1 | id)"
+    with pytest.raises(ValueError, match="not nested.*VarIdent"):
+        small = hp.fit_lmm(
+            "y ~ occ + z + x + (1 | id)", sim, reml=False, variance=hp.VarIdent(by="z")
+        )
+        hp.compare(small, fitted("sim_ar1_slope", False))
+    with pytest.raises(ValueError, match="one level"):
+        hp.fit_lmm(f, sim.assign(k="a"), variance=hp.VarIdent(by="k"))
+    with pytest.raises(ValueError, match="no column 'sex'"):
+        hp.fit_lmm(f, sim, variance=hp.VarIdent(by="sex"))
+    with pytest.raises(TypeError, match="variance structure"):
+        hp.fit_lmm(f, sim, variance=hp.AR1(time="occ"))
+    with pytest.raises(TypeError, match="name of a column"):
+        hp.VarIdent(by=None)
+
+
+def test_shifting_time_and_a_predictor():
+    """AR(1) over Days + 5 (and the predictor Days + 5): R is unchanged, so phi, the
+    likelihood and the slope stay, and the intercept moves by -5 * slope."""
+    sleep = data("sleep")
+    base = fitted("sleep_ar1_int", True)
+    m = hp.fit_lmm(
+        "Reaction ~ Days + (1 | Subject)",
+        sleep.assign(Days=sleep["Days"] + 5),
+        residuals=hp.AR1(time="Days"),
+    )
+    assert m.residual_params["phi"] == pytest.approx(base.residual_params["phi"], abs=1e-8)
+    assert m.loglik == pytest.approx(base.loglik, rel=1e-11)
+    np.testing.assert_allclose(m.beta, [base.beta[0] - 5 * base.beta[1], base.beta[1]], rtol=1e-8)

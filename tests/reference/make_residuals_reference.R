@@ -4,9 +4,11 @@
 # Needs R with nlme and jsonlite. Writes tests/reference/residuals_reference.json; the
 # tests read that file and never need R.
 #
-# nlme::lme fits (REML and ML) with corAR1 (integer occasions) and corCAR1 (continuous
-# time): the sleep-deprivation study (data/sleepstudy.csv, Reaction ~ Days with a random
-# intercept and slope per Subject, AR(1) over Days) and simulated unbalanced designs
+# nlme::lme fits (REML and ML) with corAR1 (integer occasions), corCAR1 (continuous
+# time) and varIdent (a residual SD per level: High School and Beyond, data/hsb.csv,
+# by sex; and with AR(1) on the simulated design): the sleep-deprivation study
+# (data/sleepstudy.csv, Reaction ~ Days with a random intercept and slope per
+# Subject, AR(1) over Days) and simulated unbalanced designs
 # with known truth (phi = 0.6), generated here with a fixed seed and written into the
 # JSON, so Python fits exactly the same numbers. Tight tolerances: nlme's defaults can
 # stop a little short of the optimum (the tests then judge by the criterion).
@@ -98,6 +100,23 @@ for (method in c("REML", "ML")) {
   m <- lme(yc ~ t + z, random = ~ 1 | id, data = sim, method = method,
            correlation = corCAR1(form = ~ t | id), control = ctrl)
   out[[paste0("sim_car1_int_", method)]] <- describe(m)
+}
+
+# -- a residual SD per level (varIdent) ---------------------------------------------------
+hsb <- read.csv("data/hsb.csv", stringsAsFactors = FALSE)
+for (method in c("REML", "ML")) {
+  m <- lme(mAch ~ ses + sector, random = ~ 1 | school, data = hsb, method = method,
+           weights = varIdent(form = ~ 1 | sx), control = ctrl)
+  r <- describe(m)
+  r$var_ratio <- as.list(coef(m$modelStruct$varStruct, unconstrained = FALSE))
+  out[[paste0("hsb_varident_", method)]] <- r
+  # AR(1) and a residual SD per level of z together, on the simulated design
+  m <- lme(y ~ occ + z + x, random = ~ occ | id, data = sim, method = method,
+           correlation = corAR1(form = ~ occ | id), weights = varIdent(form = ~ 1 | z),
+           control = ctrl)
+  r <- describe(m)
+  r$var_ratio <- as.list(coef(m$modelStruct$varStruct, unconstrained = FALSE))
+  out[[paste0("sim_ar1_varident_", method)]] <- r
 }
 
 write_json(out, "tests/reference/residuals_reference.json", digits = NA, auto_unbox = TRUE,
