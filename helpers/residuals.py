@@ -413,10 +413,12 @@ def fit_residuals(internal: Design, tmap: ThetaMap, reml: bool, resid: Residual)
     """Minimise the profiled deviance over the residual parameters (theta profiled by
     the engine, warm-started from the theta of the previous evaluation).
 
-    phi alone: a grid of 7 values over its range, then bounded Brent in the bracket
-    around the best (to 1e-9 in phi). With SD ratios: BFGS on (atanh or logit phi, log
-    delta) with central-difference gradients, from the best phi of the grid and
-    delta = 1."""
+    phi alone: a grid of 7 values from -0.9 (0 for CAR1) to 0.9, then Brent's method
+    in the bracket around the best, to about 1e-7 in phi (below that the profile is
+    flat to within the inner optimum's tolerance of 1e-10); bounded Brent up to the
+    end of the range when the best is an end of the grid. With SD ratios: BFGS on
+    (atanh or logit phi, log delta) with central-difference gradients, from the best
+    phi of the grid and delta = 1."""
     state = {"theta": None, "n": 0}
     cache: dict[tuple, ResidualOptimum | None] = {}
 
@@ -447,15 +449,27 @@ def fit_residuals(internal: Design, tmap: ThetaMap, reml: bool, resid: Residual)
     if resid.corr is not None:
         s = resid.corr.structure
         lo, hi = s.lower + (0.0 if s.lower == 0.0 else 1e-8), s.upper - 1e-6
-        grid = np.linspace(lo, hi, 7)
+        # The grid stays off the ends (near phi = 1 the residuals of a group become
+        # one shared value, which the random intercept also is: theta is then slow to
+        # find); the bracket of an end point reaches the end of the range.
+        grid = np.linspace(max(s.lower, -0.9), 0.9, 7)
         ones = [1.0] * n_var
         vals = [profile([x, *ones]) for x in grid]
         i = int(np.argmin(vals))
         phi0 = grid[i]
-        if n_var == 0:
-            a, b = grid[max(i - 1, 0)], grid[min(i + 1, len(grid) - 1)]
+        if n_var == 0 and 0 < i < len(grid) - 1:
+            # grid[i] is lower than both neighbours: Brent's method inside that bracket
+            # (parabolic steps from the start)
             scipy.optimize.minimize_scalar(
-                profile, bounds=(a, b), method="bounded", options={"xatol": 1e-9, "maxiter": 200}
+                profile,
+                bracket=(grid[i - 1], grid[i], grid[i + 1]),
+                method="brent",
+                options={"xtol": 1e-7, "maxiter": 200},
+            )
+        elif n_var == 0:  # the best grid point is an end: search up to the end of the range
+            a, b = (lo, grid[1]) if i == 0 else (grid[-2], hi)
+            scipy.optimize.minimize_scalar(
+                profile, bounds=(a, b), method="bounded", options={"xatol": 1e-7, "maxiter": 200}
             )
     if n_var:
         corr = resid.corr.structure if resid.corr is not None else None

@@ -242,7 +242,9 @@ def test_input_checks():
 def test_invariance_shift_rescale_and_time_scale():
     """Shifting and rescaling y: beta and sigma follow the algebra, phi and the shape
     stay; rescaling a predictor rescales its coefficient; CAR1 with time * c has phi^(1/c)
-    and the same likelihood (tested on the CAR1 model of the simulated data, ML)."""
+    and the same likelihood (tested on the CAR1 model of the simulated data, ML).
+    phi is found to about 1e-7 (the profile is flat below that), so phi and what depends
+    on it agree to 1e-6; the likelihood, flat at the optimum, to 1e-10."""
     sim = data("sim")
     base = fitted("sim_car1_int", False)
     a, c = 1e4, 1e-3
@@ -252,16 +254,16 @@ def test_invariance_shift_rescale_and_time_scale():
         reml=False,
         residuals=hp.CAR1(time="t"),
     )
-    assert m.residual_params["phi"] == pytest.approx(base.residual_params["phi"], rel=1e-7)
-    np.testing.assert_allclose(m.beta, [a + c * base.beta[0], *(c * base.beta[1:])], rtol=1e-7)
-    assert m.sigma2 == pytest.approx(c**2 * base.sigma2, rel=1e-7)
+    assert m.residual_params["phi"] == pytest.approx(base.residual_params["phi"], rel=1e-6)
+    np.testing.assert_allclose(m.beta, [a + c * base.beta[0], *(c * base.beta[1:])], rtol=1e-6)
+    assert m.sigma2 == pytest.approx(c**2 * base.sigma2, rel=1e-6)
     assert m.loglik == pytest.approx(base.loglik - base.n_obs * np.log(c), rel=1e-10)
     k = 60.0  # time in other units: phi -> phi^(1/k); t's coefficient / k
     m = hp.fit_lmm(
         "yc ~ t + z + (1 | id)", sim.assign(t=k * sim["t"]), reml=False, residuals=hp.CAR1(time="t")
     )
     assert m.residual_params["phi"] == pytest.approx(
-        base.residual_params["phi"] ** (1 / k), rel=1e-8
+        base.residual_params["phi"] ** (1 / k), rel=1e-6
     )
     assert m.loglik == pytest.approx(base.loglik, rel=1e-10)
     np.testing.assert_allclose(m.beta, base.beta / [1, k, 1], rtol=1e-6)
@@ -369,6 +371,6 @@ def test_shifting_time_and_a_predictor():
         sleep.assign(Days=sleep["Days"] + 5),
         residuals=hp.AR1(time="Days"),
     )
-    assert m.residual_params["phi"] == pytest.approx(base.residual_params["phi"], abs=1e-8)
+    assert m.residual_params["phi"] == pytest.approx(base.residual_params["phi"], abs=1e-6)
     assert m.loglik == pytest.approx(base.loglik, rel=1e-11)
-    np.testing.assert_allclose(m.beta, [base.beta[0] - 5 * base.beta[1], base.beta[1]], rtol=1e-8)
+    np.testing.assert_allclose(m.beta, [base.beta[0] - 5 * base.beta[1], base.beta[1]], rtol=1e-6)
