@@ -359,13 +359,13 @@ def bind_correlation(structure, design: Design, data: pd.DataFrame) -> Bound:
                 "uniquely (it has repeated labels): call data.reset_index(drop=True) first."
             )
         values = data.loc[design.row_index, col].to_numpy()
-    try:
-        t = np.asarray(values, dtype=float)
-    except (TypeError, ValueError):
+    dtype = data[col].dtype
+    if not pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
         raise TypeError(
             f"{structure!r}: the column {col!r} must hold numbers (occasions), not "
-            f"{data[col].dtype} values."
-        ) from None
+            f"{dtype} values; convert it first, e.g. pd.to_numeric(data[{col!r}])."
+        )
+    t = np.asarray(values, dtype=float)
     if not np.all(np.isfinite(t)):
         raise ValueError(
             f"{structure!r}: the column {col!r} has missing or infinite values in the rows "

@@ -234,6 +234,12 @@ def test_input_checks():
     dup = sleep.assign(Days=sleep["Days"] // 2)
     with pytest.raises(ValueError, match="two rows at Days"):
         hp.fit_lmm(f, dup, residuals=hp.AR1(time="Days"))
+    with pytest.raises(TypeError, match="must hold numbers.*to_numeric"):
+        hp.fit_lmm(
+            "Reaction ~ 1 + (1 | Subject)",  # Days only as the occasion, stored as text
+            sleep.assign(Days=sleep["Days"].astype(str)),
+            residuals=hp.AR1(time="Days"),
+        )
     gap = sleep.assign(Days=sleep["Days"].where(sleep.index != 5))
     with pytest.raises(ValueError, match="missing"):
         hp.fit_lmm(f, gap, residuals=hp.AR1(time="Days"))
