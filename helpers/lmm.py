@@ -133,7 +133,10 @@ def _fit_residuals(design, internal, reml: bool, bound) -> LmmFit:
     fit._ddf_methods = ("containment", "z")
     fit._containment_df = containment_df(design.X, design.codes, len(design.groups))
     detail = f"the deviance may still fall by {opt.decrement:.2g}; {opt.message}"
-    warn_fit_problems(fit, detail, converged=opt.converged, stacklevel=4)
+    if not res.converged:
+        fit.converged = False
+        detail = f"the search over the residual parameters: {res.message}"
+    warn_fit_problems(fit, detail, converged=fit.converged, stacklevel=4)
     return fit
 
 

@@ -407,6 +407,8 @@ class ResidualOptimum:
     logdet: float  # log|Sigma / sigma^2| at params
     deviance: float  # the profiled deviance (internal units) including logdet
     n_evals: int  # inner optimisations
+    converged: bool = True  # the search over the residual parameters confirmed its optimum
+    message: str = ""
 
 
 def fit_residuals(internal: Design, tmap: ThetaMap, reml: bool, resid: Residual):
@@ -446,6 +448,7 @@ def fit_residuals(internal: Design, tmap: ThetaMap, reml: bool, resid: Residual)
 
     n_var = 0 if resid.var is None else len(resid.var.levels) - 1
     phi0 = None
+    converged, message = True, ""
     if resid.corr is not None:
         s = resid.corr.structure
         lo, hi = s.lower + (0.0 if s.lower == 0.0 else 1e-8), s.upper - 1e-6
@@ -460,7 +463,7 @@ def fit_residuals(internal: Design, tmap: ThetaMap, reml: bool, resid: Residual)
         if n_var == 0 and 0 < i < len(grid) - 1:
             # grid[i] is lower than both neighbours: Brent's method inside that bracket
             # (parabolic steps from the start)
-            scipy.optimize.minimize_scalar(
+            r1 = scipy.optimize.minimize_scalar(
                 profile,
                 bracket=(grid[i - 1], grid[i], grid[i + 1]),
                 method="brent",
@@ -468,9 +471,11 @@ def fit_residuals(internal: Design, tmap: ThetaMap, reml: bool, resid: Residual)
             )
         elif n_var == 0:  # the best grid point is an end: search up to the end of the range
             a, b = (lo, grid[1]) if i == 0 else (grid[-2], hi)
-            scipy.optimize.minimize_scalar(
+            r1 = scipy.optimize.minimize_scalar(
                 profile, bounds=(a, b), method="bounded", options={"xatol": 1e-7, "maxiter": 200}
             )
+        if n_var == 0:
+            converged, message = bool(r1.success), f"Brent's method: {r1.message}"
     if n_var:
         corr = resid.corr.structure if resid.corr is not None else None
 
@@ -499,8 +504,12 @@ def fit_residuals(internal: Design, tmap: ThetaMap, reml: bool, resid: Residual)
 
         res = scipy.optimize.minimize(f, u0, jac=grad, method="BFGS", options={"gtol": 1e-6})
         profile(to_params(res.x))
+        # BFGS often ends on "precision loss" at the optimum (the profile is flat to
+        # 1e-10 there): judge by the gradient itself, in deviance units.
+        g_max = float(np.abs(grad(res.x)).max())
+        converged, message = g_max < 1e-3, f"largest gradient {g_max:.2g} ({res.message})"
     best = min((r for r in cache.values() if r is not None), key=lambda r: r.deviance)
-    return replace(best, n_evals=state["n"])
+    return replace(best, n_evals=state["n"], converged=converged, message=message)
 
 
 def containment_df(X: np.ndarray, codes: np.ndarray, n_groups: int) -> np.ndarray:

@@ -56,6 +56,7 @@ def fitted(key: str, reml: bool) -> hp.LmmFit:
 def test_against_nlme(key, reml):
     r = REF[f"{key}_{'REML' if reml else 'ML'}"]
     m = fitted(key, reml)
+    assert m.converged
     # log-likelihood: 1e-6 relative, and never below nlme's (ours is the optimum)
     assert m.loglik == pytest.approx(r["loglik"], rel=1e-6)
     assert m.loglik >= r["loglik"] - 1e-9 * abs(r["loglik"])
@@ -312,6 +313,7 @@ def test_varident_against_nlme(key, reml):
     book's data set codes Public first, so the intercepts differ by the sector effect."""
     r = REF[f"{key}_varident_{'REML' if reml else 'ML'}"]
     m = varident_fit(key, reml)
+    assert m.converged
     assert m.loglik == pytest.approx(r["loglik"], rel=1e-6)
     assert m.loglik >= r["loglik"] - 1e-9 * abs(r["loglik"])
     beta_r = np.array(list(r["fixed"].values()))
