@@ -38,6 +38,7 @@ from ._pls import (
 )
 from ._validate import check_bool, check_count, check_level, check_option, check_seed
 from .ddf import DDF_OPTIONS, LmmDdf
+from .formula import parse_formula
 from .residuals import bind, containment_df, fit_residuals
 
 __all__ = ["LmmFit", "ConvergenceWarning", "SingularFitWarning", "fit_lmm"]
@@ -111,6 +112,8 @@ def fit_lmm(
         with ``converged=False`` and a :class:`ConvergenceWarning`.
     """
     reml = check_bool(reml, "reml")
+    if residuals is not None or variance is not None:
+        _check_one_factor(formula)
     design = build_design(formula, data, missing)
     bound = None
     if residuals is not None or variance is not None:
@@ -119,6 +122,18 @@ def fit_lmm(
     if bound is not None:
         return _fit_residuals(design, internal, reml, bound)
     return _fit(design, internal, sufficient_stats(internal), reml)
+
+
+def _check_one_factor(formula) -> None:
+    """Residual structures are fitted for one grouping factor (this check must come
+    before any dispatch of several factors to another engine)."""
+    f = parse_formula(formula) if isinstance(formula, str) else None
+    if f is not None and getattr(f, "several_groups", False):
+        raise ValueError(
+            f"residuals= and variance= are fitted for one grouping factor; {formula!r} has "
+            "several. Fit the residual structure with one grouping factor, or the several "
+            "factors without it."
+        )
 
 
 def _fit_residuals(design, internal, reml: bool, bound) -> LmmFit:
