@@ -48,6 +48,7 @@ from .ols import OlsFit, fit_by_group, fit_ols
 from .plots import OKABE_ITO, use_book_style
 from .report import model_table
 from .resample import bootstrap
+from .residuals import AR1, CAR1, VarIdent
 from .shrinkage import (
     PoolingSimulation,
     own_estimates,
@@ -58,6 +59,8 @@ from .shrinkage import (
 from .simulate import power_simulation, power_summary, simulate_lmm
 
 __all__ = [
+    "AR1",
+    "CAR1",
     "ConvergenceWarning",
     "OKABE_ITO",
     "DataIntegrityError",
@@ -71,6 +74,7 @@ __all__ = [
     "PoolingSimulation",
     "PopularitySample",
     "SingularFitWarning",
+    "VarIdent",
     "__version__",
     "bootstrap",
     "codebook",

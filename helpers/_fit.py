@@ -453,7 +453,11 @@ class MixedFit:
           lmerTest): standard errors from Kenward and Roger's adjusted covariance
           and their degrees of freedom;
         - ``"z"`` (generalized mixed models' only option): the normal
-          distribution, ``df`` infinite.
+          distribution, ``df`` infinite;
+        - ``"containment"`` (the default, and with ``"z"`` the only option, of a linear
+          mixed model with a residual structure, ``fit_lmm(..., residuals=)``):
+          nlme's df, ``n - J - (within-group terms)`` for within-group terms and
+          the intercept, ``J - 1 - (group-level terms)`` for group-level terms.
         """
         ddf = _ddf.check_ddf(self, ddf)
         level = check_level(level)

@@ -280,6 +280,15 @@ def check_ddf(fit, ddf) -> str:
     allowed = fit._ddf_methods
     if ddf is None:
         return allowed[0]
+    if "containment" in allowed:  # a model with a residual correlation structure
+        if isinstance(ddf, str) and ddf.lower() in allowed:
+            return ddf.lower()
+        raise ValueError(
+            f"ddf={ddf!r} is not available for a model with a residual structure "
+            f"({fit._residual_label}): Satterthwaite's and Kenward-Roger's df would need "
+            "the derivatives in its parameters too. Use ddf='containment' (nlme's df, the "
+            "default here) or 'z'."
+        )
     if not isinstance(ddf, str) or ddf.lower() not in DDF_OPTIONS:
         raise ValueError(f"ddf must be one of {', '.join(map(repr, DDF_OPTIONS))}, not {ddf!r}.")
     ddf = ddf.lower()
@@ -302,6 +311,9 @@ def contrast_rows(fit, L: np.ndarray, ddf: str) -> tuple[np.ndarray, ...]:
     est = L @ fit._beta
     if ddf == "z":
         return est, np.sqrt(np.einsum("rp,pq,rq->r", L, fit._vcov, L)), np.full(len(L), np.inf)
+    if ddf == "containment":
+        se = np.sqrt(np.einsum("rp,pq,rq->r", L, fit._vcov, L))
+        return est, se, containment_rows(fit, L)
     state, Ainv = fit._ddf_state()
     Li = L @ Ainv
     if ddf == "satterthwaite":
@@ -312,6 +324,14 @@ def contrast_rows(fit, L: np.ndarray, ddf: str) -> tuple[np.ndarray, ...]:
     se = np.sqrt(np.einsum("rp,pq,rq->r", L, PhiA_data, L))
     df = np.array([kr_adjust(row, Phi, P, W)[0] for row in Li])
     return est, se, df
+
+
+def containment_rows(fit, L: np.ndarray) -> np.ndarray:
+    """nlme's containment df of each contrast row: the smallest df of the coefficients it
+    involves (``fit._containment_df``, one per coefficient)."""
+    per = fit._containment_df
+    used = np.abs(L) > 0
+    return np.array([float(per[row].min()) if row.any() else np.inf for row in used])
 
 
 def joint_test(fit, L: np.ndarray, ddf: str) -> tuple[int, float, float, float]:
@@ -336,6 +356,9 @@ def joint_test(fit, L: np.ndarray, ddf: str) -> tuple[int, float, float, float]:
     F = float(t2.sum() / q)
     if ddf == "z":
         return q, np.inf, F, float(scipy.stats.chi2.sf(F * q, q))
+    if ddf == "containment":
+        den = float(np.min(containment_rows(fit, L)))
+        return q, den, F, float(scipy.stats.f.sf(F, q, den))
     state, Ainv = fit._ddf_state()
     nu = state.satterthwaite_df(PtL @ Ainv)
     den = fstat_ddf(nu)

@@ -98,6 +98,12 @@ def influence(fit: LmmFit, *, refit: bool = True) -> pd.DataFrame:
         )
     if not isinstance(refit, bool | np.bool_):
         raise TypeError(f"refit must be True or False, not {refit!r}.")
+    if fit.residual_params.size:
+        raise NotImplementedError(
+            f"influence is not implemented for a model with a residual structure "
+            f"({fit._residual_label}) yet: each refit would ignore the residual "
+            "correlation."
+        )
     J = fit.n_groups
     if J < 3:
         raise ValueError(

@@ -95,8 +95,23 @@ def _outside_span(small: np.ndarray, big: np.ndarray) -> int | None:
     return int(bad[0]) if bad.size else None
 
 
+def _residual_structure(f: MixedFit):
+    """A fit's residual correlation structure (``fit_lmm(..., residuals=)``), or None."""
+    return getattr(f, "residual_structure", None)
+
+
 def _check_nested(fs: MixedFit, fb: MixedFit, ks: str, kb: str) -> None:
-    """The smaller model's fixed and random designs must lie in the larger model's."""
+    """The smaller model's fixed and random designs must lie in the larger model's, and
+    its residual structure must be the larger's or none (independent residuals)."""
+    for what in ("residual_structure", "variance_function"):
+        rs, rb = getattr(fs, what, None), getattr(fb, what, None)
+        if rs is not None and rs != rb:
+            raise ValueError(
+                f"{_name(ks, fs)} is not nested in {_name(kb, fb)}: its residual structure "
+                f"{rs!r} is not contained in the larger model's ({rb!r}). Independent "
+                "residuals with one variance are nested in AR1, CAR1 (phi = 0) and VarIdent "
+                "(ratios 1), a structure in itself; compare other structures by AIC or BIC."
+            )
     i_s, i_b = _aligned(fs, fb)
     for part, names, S, B in (
         ("fixed", fs.fixed_names, fs.X[i_s], fb.X[i_b]),
@@ -277,6 +292,13 @@ def compare(*fits, method: str = "chi2", n: int = 1000, seed=None) -> pd.DataFra
     criterion of models with different fixed parts is not comparable): refit them
     with ``reml=False``. Each refusal says which condition failed.
 
+    Fits with a residual structure (``fit_lmm(..., residuals=)``) are nested in the
+    same structure or contain the same model with independent residuals. When only the
+    structure is added, ``phi = 0`` is tested: for AR1 it lies inside (-1, 1) and the
+    reference is chi-square(1); for CAR1 it is on the boundary of [0, 1) and the
+    reference is the 50:50 mixture of chi-square(0) and chi-square(1). Column ``test``
+    names which.
+
     When the larger model adds one random term (its variance and its covariances
     with the terms already there), the variance is tested on the boundary of its
     parameter space (zero), where the chi-square reference is wrong; the p-value
@@ -389,6 +411,24 @@ def compare(*fits, method: str = "chi2", n: int = 1000, seed=None) -> pd.DataFra
                 _check_nested(prev, f, labels[prev_k], labels[k])
             if df <= 0:
                 row["test"] = "not nested (same number of parameters)"
+            elif (
+                df == 1
+                and _residual_structure(prev) is None
+                and _residual_structure(f) is not None
+                and set(prev.random_terms) == set(f.random_terms)
+                and getattr(prev, "variance_function", None)
+                == getattr(f, "variance_function", None)
+            ):
+                # Only the residual correlation is added: its phi = 0 is independence.
+                s = _residual_structure(f)
+                stat = max(chisq, 0.0)
+                if s.lower == 0.0:  # phi = 0 on the boundary of the range (CAR1)
+                    p = 0.5 * scipy.stats.chi2.sf(stat, 1) + 0.5 * float(stat <= 0)
+                    test = f"mixture chi2(0):chi2(1) 50:50 ({s.boundary_note})"
+                else:
+                    p = scipy.stats.chi2.sf(stat, 1)
+                    test = f"chi2(1) ({s.boundary_note})"
+                row.update(p_value=p, test=test)
             elif _same_fixed_design(prev, f) and _adds_one_variance(prev, f):
                 stat = max(chisq, 0.0)
                 p_hi = scipy.stats.chi2.sf(stat, df)
@@ -466,6 +506,13 @@ def icc(fit: MixedFit) -> float:
     check_fit(fit, "The argument of icc")
     if callable(getattr(fit, "icc", None)):
         return fit.icc()
+    if getattr(fit, "residual_params", pd.Series(dtype=float)).size:
+        raise ValueError(
+            "icc is sigma2_u0 / (sigma2_u0 + sigma2_e) for independent residuals with one "
+            "variance; with a residual structure the correlation of two rows of a group "
+            "depends on them (see fit.residual_cov(group) and fit.tau). Fit without "
+            "residuals= and variance= for the ICC."
+        )
     if "Intercept" not in fit.tau.index:
         raise ValueError("icc needs a model with a random intercept, e.g. 'y ~ 1 + (1 | g)'.")
     t00 = float(fit.tau.loc["Intercept", "Intercept"])

@@ -40,6 +40,7 @@ from ._pls import (
 from ._validate import check_bool, check_count, check_level, check_option, check_seed
 from .ddf import DDF_OPTIONS, LmmDdf
 from .formula import parse_formula
+from .residuals import bind, containment_df, fit_residuals
 
 __all__ = ["LmmFit", "MultiLmmFit", "ConvergenceWarning", "SingularFitWarning", "fit_lmm"]
 
@@ -56,7 +57,13 @@ class SingularFitWarning(UserWarning):
 
 
 def fit_lmm(
-    formula: str, data: pd.DataFrame, *, reml: bool = True, missing: str = "raise"
+    formula: str,
+    data: pd.DataFrame,
+    *,
+    reml: bool = True,
+    missing: str = "raise",
+    residuals=None,
+    variance=None,
 ) -> LmmFit | MultiLmmFit:
     """Fit a linear mixed model written in lme4's formula syntax.
 
@@ -81,6 +88,18 @@ def fit_lmm(
         ``"raise"`` (default): missing values in a used column are an error that
         names the column. ``"drop"``: fit the complete rows and warn how many were
         dropped (also in ``fit.n_dropped``).
+    residuals
+        ``None`` (default): independent residuals with one variance. A residual
+        correlation structure within groups, as nlme's ``correlation=``:
+        ``hp.AR1(time="Days")`` (integer occasions) or ``hp.CAR1(time="t")``
+        (continuous time); see :mod:`helpers.residuals`. The fit then reports
+        ``residual_params`` and ``residual_cov(group)``, and its fixed-effect table
+        uses nlme's containment df.
+    variance
+        ``None`` (default): one residual variance. ``hp.VarIdent(by="Sex")``: a
+        residual SD per level of a column, as nlme's ``weights = varIdent(form = ~ 1 |
+        Sex)``; ``residual_params`` holds the SD ratio of each level to the first
+        (sorted) level. Combines with ``residuals=``.
 
     The model is estimated on internally centred and scaled columns and every
     result is mapped back exactly (:mod:`helpers._scale`), so the answer does not
@@ -100,14 +119,52 @@ def fit_lmm(
         with ``converged=False`` and a :class:`ConvergenceWarning`.
     """
     reml = check_bool(reml, "reml")
+    if residuals is not None or variance is not None:
+        _check_one_factor(formula)  # before the dispatch: never drop the structure
     if isinstance(formula, str) and parse_formula(formula).several_groups:
         fit = fit_multi(formula, data, reml, missing)
         detail = f"the deviance may still fall by {fit.decrement:.2g}"
         warn_fit_problems(fit, detail, converged=fit.converged, stacklevel=3)
         return fit
     design = build_design(formula, data, missing)
+    bound = None
+    if residuals is not None or variance is not None:
+        bound = bind(residuals, design, data, variance)
     internal = design.internal()  # centred and scaled columns; results are mapped back
+    if bound is not None:
+        return _fit_residuals(design, internal, reml, bound)
     return _fit(design, internal, sufficient_stats(internal), reml)
+
+
+def _check_one_factor(formula) -> None:
+    """Residual structures are fitted for one grouping factor (this check must come
+    before any dispatch of several factors to another engine)."""
+    f = parse_formula(formula) if isinstance(formula, str) else None
+    if f is not None and f.several_groups:
+        raise ValueError(
+            f"residuals= and variance= are fitted for one grouping factor; {formula!r} has "
+            "several. Fit the residual structure with one grouping factor, or the several "
+            "factors without it."
+        )
+
+
+def _fit_residuals(design, internal, reml: bool, bound) -> LmmFit:
+    """A fit with a residual correlation structure (helpers.residuals): phi chosen by the
+    profiled deviance, theta by the engine on the whitened design at that phi."""
+    tmap = ThetaMap(design.blocks, design.Z.shape[1])
+    res = fit_residuals(internal, tmap, reml, bound)
+    opt = res.opt
+    fit = LmmFit._from_optimum(design, internal, res.stats, tmap, opt, reml)
+    fit.deviance = fit.deviance + res.logdet  # the density of the un-whitened rows
+    fit._residual = (bound, res.params)
+    fit._ddf_methods = ("containment", "z")
+    fit._containment_df = containment_df(design.X, design.codes, len(design.groups))
+    detail = f"the deviance may still fall by {opt.decrement:.2g}; {opt.message}"
+    if not res.converged:
+        fit.converged = False
+        detail = f"the search over the residual parameters: {res.message}"
+    warn_fit_problems(fit, detail, converged=fit.converged, stacklevel=4)
+    return fit
 
 
 def _fit(design, internal, stats, reml: bool, theta0=None) -> LmmFit:
@@ -184,6 +241,89 @@ class LmmFit(MixedFit):
     _pls = None  # the PLS solution at the optimum (internal units)
     _ddf = None  # the LmmDdf (Satterthwaite and Kenward-Roger pieces), when first needed
     _ddf_methods: ClassVar[tuple[str, ...]] = DDF_OPTIONS  # Satterthwaite is the default
+    _residual = None  # (helpers.residuals.Residual, params) of a fit with residuals=/variance=
+    _containment_df = None  # nlme's df per coefficient (fits with residuals=)
+
+    # -- the residual structure ----------------------------------------------------------
+    @property
+    def residual_structure(self):
+        """The residual correlation structure (``residuals=`` of :func:`fit_lmm`), or None."""
+        if self._residual is None or self._residual[0].corr is None:
+            return None
+        return self._residual[0].corr.structure
+
+    @property
+    def variance_function(self):
+        """The residual variance function (``variance=`` of :func:`fit_lmm`), or None."""
+        if self._residual is None or self._residual[0].var is None:
+            return None
+        return self._residual[0].var.variance
+
+    @property
+    def _residual_label(self) -> str:
+        parts = [repr(x) for x in (self.residual_structure, self.variance_function) if x]
+        return " and ".join(parts)
+
+    @property
+    def residual_params(self) -> pd.Series:
+        """The residual structure's parameters: ``phi`` for AR1 and CAR1; for VarIdent the
+        SD ratio of each level to the reference level, named ``"by=level"`` (empty
+        without a structure)."""
+        if self._residual is None:
+            return pd.Series(dtype=float, name="residual_params")
+        resid, params = self._residual
+        return pd.Series(np.asarray(params, float), index=resid.names, name="residual_params")
+
+    def residual_cov(self, group) -> pd.DataFrame:
+        """The implied covariance of the residuals of one group, sigma^2 R_j(phi).
+
+        Rows and columns are the group's occasions (values of the structure's time
+        column) in time order. Without a residual structure: sigma^2 I over the
+        group's rows (labelled by the data's row index)."""
+        pos = np.flatnonzero(self.groups == group)
+        if pos.size == 0:
+            raise ValueError(
+                f"{group!r} is not a group of this fit (grouping column {self.group!r}; "
+                f"e.g. {self.groups[0]!r})."
+            )
+        j = int(pos[0])
+        if self._residual is None:
+            rows = np.flatnonzero(self._design.codes == j)
+            index = self._design.row_index[rows]
+            return pd.DataFrame(self.sigma2 * np.eye(len(rows)), index=index, columns=index)
+        resid, params = self._residual
+        rows, R = resid.group_cov(j, self._design.codes, params)
+        if resid.corr is not None:
+            index = pd.Index(resid.corr.times[rows], name=resid.corr.structure.time)
+        else:
+            index = self._design.row_index[rows]
+        return pd.DataFrame(self.sigma2 * R, index=index, columns=index)
+
+    def random_part(self) -> pd.DataFrame:
+        """The variance components (:meth:`MixedFit.random_part`) and, with a residual
+        structure, its parameters (``phi``; level ``"residual"``)."""
+        out = super().random_part()
+        if self._residual is not None:
+            s, v = self.residual_structure, self.variance_function
+            for name, value in self.residual_params.items():
+                what = f"{s.name} in {s.time}" if name == "phi" else f"SD ratio, {v!r}"
+                out.loc[name] = ["residual", what, value]
+        return out
+
+    def _header(self) -> str:
+        text = super()._header()
+        if self._residual is not None:
+            text += f"\nResiduals: {self._residual_label}; fixed-effect df: nlme's containment"
+        return text
+
+    def _refuse_residuals(self, what: str) -> None:
+        if self._residual is not None:
+            raise NotImplementedError(
+                f"{what} is not implemented for a model with a residual structure "
+                f"({self._residual_label}) yet; it would ignore the residual "
+                "correlation. Fit without residuals= for it, or use the estimates, "
+                "fixed (containment df), tau, ranef(), predict() and hp.compare."
+            )
 
     # -- construction -----------------------------------------------------------------
     @classmethod
@@ -266,6 +406,7 @@ class LmmFit(MixedFit):
         are not changed. It is what simulation studies and
         :func:`~helpers.bootstrap` call many times.
         """
+        self._refuse_residuals("refit")
         y = self._new_outcome(y)
         design, internal, stats = self._with_outcome(y)
         return _fit(design, internal, stats, self.reml, theta0=self._refit_start(stats))
@@ -300,6 +441,7 @@ class LmmFit(MixedFit):
         :meth:`_from_optimum` computes them (a test checks they are equal). ``y`` is
         a float array of length ``n_obs`` (not checked further here).
         """
+        self._refuse_residuals("The parametric bootstrap")
         design, internal, stats = self._with_outcome(y)
         tmap = self._tmap
         opt = optimize(stats, tmap, self.reml, self._refit_start(stats))
@@ -330,6 +472,7 @@ class LmmFit(MixedFit):
         ``e ~ N(0, sigma2)``; the design stays as it is. Returns an array of
         shape ``(n, n_obs)``. ``seed``: an integer, a numpy Generator or None.
         """
+        self._refuse_residuals("simulate")
         n = check_count(n, "n")
         rng = check_seed(seed)
         d = self._design
@@ -346,12 +489,14 @@ class LmmFit(MixedFit):
     def deviance_profile(self) -> LmmProfile:
         """The deviance as a function of (sd, cor, sigma, beta), for intervals (see
         :class:`helpers._lmm_profile.LmmProfile`)."""
+        self._refuse_residuals("confint (the deviance profile)")
         return LmmProfile(self)
 
     @property
     def n_params(self) -> int:
-        """Number of estimated parameters: fixed effects, theta, and sigma^2."""
-        return len(self._beta) + len(self.theta) + 1
+        """Number of estimated parameters: fixed effects, theta, sigma^2 and the residual
+        structure's parameters."""
+        return len(self._beta) + len(self.theta) + 1 + len(self.residual_params)
 
     # -- explained variance ------------------------------------------------------------
     def r2(self, *, null: LmmFit | None = None, n: float | None = None) -> pd.Series:
@@ -372,6 +517,7 @@ class LmmFit(MixedFit):
         representative group size (default: the harmonic mean of the group sizes, which
         the result reports as ``n``).
         """
+        self._refuse_residuals("r2")
         out = super().r2()
         if n is not None and (
             isinstance(n, bool) or not isinstance(n, int | float | np.number) or not n > 0
@@ -450,6 +596,7 @@ class LmmFit(MixedFit):
         """
         if interval is None:
             return super().predict(newdata, include_random=include_random, new_levels=new_levels)
+        self._refuse_residuals("predict(interval=...)")
         check_option(interval, "interval", ("confidence", "prediction"))
         check_level(level)
         check_bool(include_random, "include_random")

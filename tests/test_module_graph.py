@@ -43,7 +43,7 @@ HELPERS = Path(__file__).resolve().parents[1] / "helpers"
 LAYERS: dict[str, set[str]] = {
     "plain values": {"_validate", "_scale", "_coef", "formula", "plots", "data"},
     "design": {"_design", "_design_multi"},
-    "engines": {"_pls", "_pirls", "_blocked"},
+    "engines": {"_pls", "_pirls", "_blocked", "residuals"},
     "generic over a fit's interface": {"resample", "_profile", "ddf"},
     "base class": {"_fit"},
     "families": {"lmm", "_lmm_profile", "_lmm_multi", "glmm", "ols"},
