@@ -581,21 +581,23 @@ class MixedFit:
     def summary(self) -> pd.DataFrame:
         """A compact table in Hox's layout: fixed part, random part, deviance.
 
-        Rows without a standard error (variance components, deviance, AIC, BIC)
-        show "—" in the std_error column, not NaN; the fixed effects' standard
-        errors are numbers (and in ``fixed``).
+        The fixed effects carry their standard errors and the degrees of freedom of
+        their tests (those of ``fixed``: Satterthwaite's for a linear mixed model,
+        infinite -- the z test -- for a generalized one). Rows without a standard
+        error or df (variance components, deviance, AIC, BIC) show "—" there, not
+        NaN.
         """
         rows = []
         for term, r in self.fixed.iterrows():
-            rows.append(("Fixed part", term, r["estimate"], r["std_error"]))
+            rows.append(("Fixed part", term, r["estimate"], r["std_error"], r["df"]))
         for par, r in self.random_part().iterrows():
             label = par if not r["term"] else f"{par} ({r['term']})"
-            rows.append(("Random part", label, r["estimate"], NO_VALUE))
+            rows.append(("Random part", label, r["estimate"], NO_VALUE, NO_VALUE))
         crit = "REML criterion" if self.reml else "Deviance (-2 log L)"
-        rows.append(("Model fit", crit, self.deviance, NO_VALUE))
-        rows.append(("Model fit", "AIC", self.aic, NO_VALUE))
-        rows.append(("Model fit", "BIC", self.bic, NO_VALUE))
-        table = pd.DataFrame(rows, columns=["part", "term", "estimate", "std_error"])
+        rows.append(("Model fit", crit, self.deviance, NO_VALUE, NO_VALUE))
+        rows.append(("Model fit", "AIC", self.aic, NO_VALUE, NO_VALUE))
+        rows.append(("Model fit", "BIC", self.bic, NO_VALUE, NO_VALUE))
+        table = pd.DataFrame(rows, columns=["part", "term", "estimate", "std_error", "df"])
         return table.set_index(["part", "term"])
 
     def _header(self) -> str:

@@ -25,7 +25,12 @@ def _label_random(fit: MixedFit) -> dict[str, float]:
     return out
 
 
-def model_table(*fits, digits: int = 3) -> pd.DataFrame:
+def _df_text(df: float) -> str:
+    """Degrees of freedom of a test as the table shows them: one decimal, or ∞ (a z test)."""
+    return "\u221e" if np.isinf(df) else f"{df:.1f}"
+
+
+def model_table(*fits, digits: int = 3, df: bool = True) -> pd.DataFrame:
     """Fixed part, random part and fit statistics of several models, one column each.
 
     Parameters
@@ -37,11 +42,16 @@ def model_table(*fits, digits: int = 3) -> pd.DataFrame:
         one list (labelled M0, M1, ... in the order given).
     digits
         Decimals shown (keyword only).
+    df
+        Show the degrees of freedom of each fixed effect's test (keyword only;
+        default True), those of ``fit.fixed``: Satterthwaite's for a linear mixed
+        model, ∞ (a z test) for a generalized one.
 
     Returns
     -------
     pandas.DataFrame
         Rows grouped as in Hox's tables: the fixed part as "estimate (s.e.)", the
+        degrees of freedom of their tests ("Fixed-effect df", unless ``df=False``), the
         random part (variances and covariances; the residual variance for linear
         mixed models only), then deviance (the REML criterion for REML fits), AIC
         and BIC. AIC and BIC of REML fits are labelled "(REML)", and left out of a
@@ -55,6 +65,8 @@ def model_table(*fits, digits: int = 3) -> pd.DataFrame:
         raise TypeError(f"digits must be a whole number, not {digits!r}.")
     if digits < 0:
         raise ValueError(f"digits must be >= 0, not {digits}.")
+    if not isinstance(df, bool):
+        raise TypeError(f"df must be True or False, not {df!r}.")
     fmt = f"{{:.{digits}f}}"
     rows: dict[tuple[str, str], dict[str, str]] = {}
 
@@ -69,6 +81,9 @@ def model_table(*fits, digits: int = 3) -> pd.DataFrame:
                 name,
                 f"{fmt.format(r['estimate'])} ({fmt.format(r['std_error'])})",
             )
+        if df:
+            for term, value in fit.fixed["df"].items():
+                put("Fixed-effect df", term, name, _df_text(value))
         for term, value in _label_random(fit).items():
             put("Random part", term, name, fmt.format(value))
         crit = "REML criterion" if fit.reml else "Deviance"
@@ -83,7 +98,7 @@ def model_table(*fits, digits: int = 3) -> pd.DataFrame:
             put("Model fit", "BIC (REML)", name, f"{fit.bic:.1f}")
         if fit.singular:
             put("Model fit", "singular fit", name, "yes")
-    order = {"Fixed part": 0, "Random part": 1, "Model fit": 2}
+    order = {"Fixed part": 0, "Fixed-effect df": 1, "Random part": 2, "Model fit": 3}
     keys = sorted(rows, key=lambda k: (order[k[0]], list(rows).index(k)))
     table = pd.DataFrame([rows[k] for k in keys], index=pd.MultiIndex.from_tuples(keys))
     table = table.reindex(columns=list(named)).fillna("")

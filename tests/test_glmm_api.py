@@ -49,6 +49,7 @@ def test_is_a_mixed_fit_with_the_shared_api(m_contra, contra):
     with pytest.raises(ValueError):
         m.y[0] = 3.0  # the design view is read-only
     assert "Random part" in m.summary().index.get_level_values(0)
+    assert (m.summary().loc["Fixed part", "df"] == np.inf).all()  # z tests
     assert "sigma2_e" not in m.random_part().index
     assert "binomial, logit link" in repr(m) and "Laplace" in repr(m)
     assert "<table" in m._repr_html_()

@@ -113,6 +113,10 @@ def test_summary_and_html(final):
     )
     no_se = s.loc[["Random part", "Model fit"], "std_error"]
     assert len(no_se) == len(final.random_part()) + 3 and (no_se == "\u2014").all()
+    # the fixed part carries the df of its tests (Satterthwaite, as ``fixed``)
+    df = s.loc["Fixed part", "df"].astype(float)
+    np.testing.assert_array_equal(df.to_numpy(), final.fixed["df"].to_numpy())
+    assert (s.loc[["Random part", "Model fit"], "df"] == "\u2014").all()
     assert "NaN" not in repr(final) and "NaN" not in s.to_html()
 
 

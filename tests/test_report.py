@@ -50,3 +50,22 @@ def test_model_table_of_glmms_has_no_residual_variance(pop):
         hp.model_table(m, digits=2.5)
     with pytest.raises(ValueError, match="digits must be >= 0"):
         hp.model_table(m, digits=-1)
+
+
+def test_model_table_carries_the_df_of_each_fixed_effect(pop):
+    m0 = hp.fit_lmm("popular ~ 1 + (1 | class)", pop)
+    m1 = hp.fit_lmm("popular ~ extrav + texp + (1 | class)", pop)
+    table = hp.model_table({"empty": m0, "full": m1})
+    df_rows = table.loc["Fixed-effect df"]
+    # the Satterthwaite df of fit.fixed, one decimal; blank where the term is absent
+    for term, value in m1.fixed["df"].items():
+        assert df_rows.loc[term, "full"] == f"{value:.1f}"
+    assert df_rows.loc["texp", "empty"] == ""
+    parts = list(dict.fromkeys(table.index.get_level_values("part")))
+    assert parts == ["Fixed part", "Fixed-effect df", "Random part", "Model fit"]
+    assert "Fixed-effect df" not in hp.model_table(m1, df=False).index.get_level_values(0)
+    binary = hp.load_dataset("sim_binary")
+    g = hp.fit_glmm("y ~ x + (1 | group)", binary, family="binomial")
+    assert (hp.model_table(g).loc["Fixed-effect df", "M0"] == "\u221e").all()  # z tests
+    with pytest.raises(TypeError, match="df must be True or False"):
+        hp.model_table(m1, df="yes")
