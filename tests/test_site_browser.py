@@ -323,11 +323,9 @@ NOTATION_JS = """
 """
 
 
+@pytest.mark.parametrize("phone", ["book/notation"], indirect=True)  # the same page load
 def test_notation_table_stacks_on_a_phone(phone):
-    name, page, _, _ = phone
-    if name != "book/notation":
-        pytest.skip("the notation page only")
-    found = page.evaluate(NOTATION_JS)
+    found = phone[1].evaluate(NOTATION_JS)
     assert found["rows"] >= 10, found
     assert found["table"] <= found["column"], found
     assert found["off"] == [], found

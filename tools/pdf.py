@@ -4,7 +4,11 @@
    ``make book``: no chapter runs again) writes every page into one HTML file;
 2. that page is served on 127.0.0.1 and opened in headless Chromium (Debian's
    ``chromium``, driven by Playwright); the script waits until MathJax has typeset
-   every equation, then prints to PDF (A4, with backgrounds);
+   every equation, then prints to PDF (A4, with backgrounds): every page of the book
+   starts a new sheet, hidden cells are left out, and the headings make the PDF's
+   outline (bookmarks: each page of the book, its sections below it);
+2b. it prints a second time with the page numbers of the first print in the contents
+   (and checks that no page moved);
 3. the PDF goes to ``_build/pdf/book.pdf`` and, when the site is built, also to
    ``_build/html/book.pdf``, where the download menu of every page links to it.
 
@@ -114,7 +118,8 @@ HEADINGS_JS = """
   .map((h) => {
     const copy = h.cloneNode(true);
     copy.querySelectorAll(".headerlink, .toc-page").forEach((x) => x.remove());
-    return copy.textContent.replace(/\\s+/g, " ").trim();
+    const level = /^H[1-6]$/.test(h.tagName) ? Number(h.tagName[1]) : Number(h.ariaLevel || 2);
+    return [level, copy.textContent.replace(/\\s+/g, " ").trim()];
   })
 """
 
@@ -123,13 +128,8 @@ def _key(title: str) -> str:
     return re.sub(r"[^a-z0-9]+", "", title.lower())
 
 
-def retitle_outline(pdf: Path, titles: list[str]) -> None:
-    """Name the outline entries of ``pdf`` (Chromium's, one per heading, in order) by
-    ``titles``, the headings' own text; open the PDF with its outline shown."""
-    from pypdf import PdfWriter
-    from pypdf.generic import NameObject, TextStringObject
-
-    writer = PdfWriter(clone_from=str(pdf))
+def _outline_entries(writer) -> list:
+    """The outline entries of a PDF opened for writing, in order (depth first)."""
     entries = []
 
     def walk(node):
@@ -141,9 +141,22 @@ def retitle_outline(pdf: Path, titles: list[str]) -> None:
             child = child.get("/Next")
 
     walk(writer.get_outline_root())
-    if len(entries) != len(titles):
-        raise BuildError(f"the PDF's outline has {len(entries)} entries for {len(titles)} headings")
-    for entry, title in zip(entries, titles, strict=True):
+    return entries
+
+
+def retitle_outline(pdf: Path, headings: list[tuple[int, str]]) -> None:
+    """Name the outline entries of ``pdf`` (Chromium's, one per heading, in order) by
+    the headings' own text; open the PDF with its outline shown."""
+    from pypdf import PdfWriter
+    from pypdf.generic import NameObject, TextStringObject
+
+    writer = PdfWriter(clone_from=str(pdf))
+    entries = _outline_entries(writer)
+    if len(entries) != len(headings):
+        raise BuildError(
+            f"the PDF's outline has {len(entries)} entries for {len(headings)} headings"
+        )
+    for entry, (_, title) in zip(entries, headings, strict=True):
         if _key(title)[:12] not in _key(str(entry["/Title"])):
             raise BuildError(f"outline entry {entry['/Title']!r} is not the heading {title!r}")
         entry[NameObject("/Title")] = TextStringObject(title)
@@ -151,16 +164,20 @@ def retitle_outline(pdf: Path, titles: list[str]) -> None:
     writer.write(pdf)
 
 
-def outline_starts(pdf: Path) -> dict[str, int]:
-    """Top-level outline entries of ``pdf``: their title (lower case, letters and digits
-    only) and the number of the page each points at."""
+def outline_starts(pdf: Path, headings: list[tuple[int, str]]) -> dict[str, int]:
+    """The page number each top-level outline entry of ``pdf`` points at, by its heading's
+    title (lower case, letters and digits only): Chromium's top-level entries are the
+    level-1 headings, in order."""
     from pypdf import PdfReader
 
     reader = PdfReader(pdf)
+    top = [item for item in reader.outline if not isinstance(item, list)]
+    titles = [title for level, title in headings if level == 1]
+    if len(top) != len(titles):
+        raise BuildError(f"the PDF's outline has {len(top)} top entries for {len(titles)} titles")
     return {
-        _key(item.title): reader.get_destination_page_number(item) + 1
-        for item in reader.outline
-        if not isinstance(item, list)
+        _key(title): reader.get_destination_page_number(item) + 1
+        for item, title in zip(top, titles, strict=True)
     }
 
 
@@ -252,13 +269,12 @@ def print_pdf(page: Path, target: Path, root: Path, timeout_ms: int = 120_000) -
             )
             headings = tab.evaluate(HEADINGS_JS)
             tab.pdf(path=str(target), **options)
-            retitle_outline(target, headings)
-            starts = outline_starts(target)
+            starts = outline_starts(target, headings)
             tab.evaluate(TOC_NUMBERS_JS, starts)
             tab.pdf(path=str(target), **options)
-            retitle_outline(target, headings)
-            if outline_starts(target) != starts:
+            if outline_starts(target, headings) != starts:
                 raise BuildError("the page numbers of the contents moved the pages they name")
+            retitle_outline(target, headings)
             browser.close()
     finally:
         server.shutdown()
