@@ -132,3 +132,31 @@ def test_make_notebooks_writes_a_plain_ipynb_per_chapter(tmp_path: Path, root: P
         nb = nbformat.read(nb_path, as_version=4)
         nbformat.validate(nb)
         assert any(c.cell_type == "code" for c in nb.cells)
+
+
+def test_hidden_cells_are_not_in_the_search_index(built_site: Path):
+    """A word that a page holds only in hidden cells (the ``share(...)`` and ``assert``
+    checks behind its text) does not find that page in the site's search."""
+    import json
+    import re
+
+    from bs4 import BeautifulSoup
+
+    raw = (built_site / "searchindex.js").read_text(encoding="utf-8")
+    index = json.loads(raw[raw.index("(") + 1 : raw.rindex(")")])
+    hidden_only = 0
+    for word in ("share", "assert"):
+        found = index["terms"].get(word, [])
+        found = {found} if isinstance(found, int) else set(found)
+        for i, doc in enumerate(index["docnames"]):
+            html = (built_site / f"{doc}.html").read_text(encoding="utf-8")
+            article = BeautifulSoup(html, "html.parser").select_one("article")
+            boxes = article.select("details.hide")
+            in_hidden = any(re.search(rf"\b{word}\b", b.get_text(" ")) for b in boxes)
+            for box in boxes:
+                box.decompose()
+            visible = re.search(rf"\b{word}", article.get_text(" ").lower())
+            if i in found:
+                assert visible, f"{doc} is found by {word!r}, which only its hidden cells hold"
+            hidden_only += bool(in_hidden and not visible)
+    assert hidden_only > 0  # the check meets pages whose hidden cells hold the words

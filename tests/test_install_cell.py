@@ -63,3 +63,18 @@ def test_install_line_names_the_configured_repository(tmp_path, monkeypatch):
     with pytest.raises(FileNotFoundError) as err:
         hp.load_dataset("popularity")
     assert f'pip install "multilevel-book-helpers[student] @ git+{url}@main"' in str(err.value)
+
+
+def test_myst_fences_become_blockquotes_a_notebook_shows():
+    """Colab and classic Jupyter show ``:::{note}`` as text; the published notebooks
+    carry a blockquote headed by the directive's name or title, options dropped."""
+    source = (
+        "Before.\n\n:::{note}\nRead **this**.\nTwo lines.\n:::\nAfter.\n\n"
+        "::::{exercise}\n:label: ex-1\n\nDo it.\n:::{hint}\nLook.\n:::\n::::\n\n"
+        ":::{admonition} Key points\n:class: tip\n- one\n:::\n"
+    )
+    assert publish.plain_markdown(source) == (
+        "Before.\n\n> **Note.** Read **this**.\n> Two lines.\n\nAfter.\n\n"
+        "> **Exercise.** Do it.\n> > **Hint.** Look.\n\n\n"
+        "> **Key points.**\n>\n> - one\n\n"
+    )

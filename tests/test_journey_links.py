@@ -135,3 +135,38 @@ def test_the_pdf_entry_appears_only_with_the_pdf(tmp_path):
     links = _menu_links(page)["download"]
     assert links == ["../book.pdf"]
     assert "<!--book-pdf" not in page.read_text(encoding="utf-8")
+
+
+def test_the_download_menu_offers_the_launch_notebook(built_site, tmp_path):
+    """The ``.ipynb`` of every page's download menu opens like the launch notebook: the
+    install cell first (Colab, a bare Jupyter), and Markdown those show (no MyST fence,
+    which Colab and classic Jupyter print as text); a chapter keeps its outputs and an
+    assignment its otter metadata (``grader.check`` finds the notebook by it)."""
+    import nbformat
+
+    launch = tmp_path / "launch"
+    publish.write_notebooks(launch)
+    install = publish.INSTALL_CELL.format(requirement=publish.package_requirement(ROOT, "student"))
+    fence = re.compile(r"^:{3,}\{", re.M)
+    rels = publish.published_notebooks(ROOT)
+    assert any(r.startswith("book/assignments/") for r in rels)
+    for rel in rels:
+        download = nbformat.read(built_site / "_sources" / rel, as_version=4)
+        launched = nbformat.read(launch / rel, as_version=4)
+        for kind, nb in (("download", download), ("launch", launched)):
+            first = nb.cells[0]
+            assert first.cell_type == "code" and first.source == install, f"{rel} ({kind})"
+            assert [c for c in nb.cells if c.source == install] == [first], f"{rel} ({kind})"
+            myst = [
+                c.source[:60]
+                for c in nb.cells
+                if c.cell_type == "markdown" and fence.search(c.source)
+            ]
+            assert not myst, f"{rel} ({kind}): MyST directives {myst}"
+        if rel.startswith("chapters/"):
+            assert any(c.get("outputs") for c in download.cells), f"{rel}: no outputs"
+        if rel.startswith("book/assignments/"):
+            name = Path(rel).stem
+            assert download.metadata["otter"]["assignment_name"] == name
+            notes = [c.source for c in download.cells if c.source.startswith("> **Note.**")]
+            assert notes and "student version" in notes[0], f"{rel}: no note as a blockquote"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import http.server
 import os
+import re
 import shutil
 import threading
 from pathlib import Path
@@ -301,3 +302,74 @@ def test_figure_text_is_at_least_9_px_at_desktop_width(desktop):
 def test_figure_text_is_at_least_9_px_on_a_phone(phone):
     """At a 390 px screen a figure shrinks to its column; its text must stay >= 9 px."""
     assert _small_figure_text(phone[1]) == []
+
+
+# The notation table on a phone: its rows stack (symbol, meaning, name in the code),
+# so that every cell is on the screen without scrolling the table sideways.
+NOTATION_JS = """
+() => {
+  const table = document.querySelector("section#notation table");
+  const col = document.querySelector("article.bd-article section").getBoundingClientRect();
+  const cells = Array.from(table.querySelectorAll("tbody td"));
+  const off = cells.filter((td) => {
+    const r = td.getBoundingClientRect();
+    return r.width > 0 && (r.right > col.right + 1.5 || r.left < col.left - 1.5);
+  }).map((td) => td.textContent.trim().slice(0, 30));
+  const code = cells.filter((td, i) => td.cellIndex === 2 || i % 3 === 2)[0];
+  return {table: Math.round(table.getBoundingClientRect().width), column: Math.round(col.width),
+          rows: table.querySelectorAll("tbody tr").length, off,
+          label: getComputedStyle(code, "::before").content};
+}
+"""
+
+
+@pytest.mark.parametrize("phone", ["book/notation"], indirect=True)  # the same page load
+def test_notation_table_stacks_on_a_phone(phone):
+    found = phone[1].evaluate(NOTATION_JS)
+    assert found["rows"] >= 10, found
+    assert found["table"] <= found["column"], found
+    assert found["off"] == [], found
+    assert "In the code" in found["label"], found
+
+
+# The search page on a phone: the magnifier beside the query, not over its first
+# letter; the summaries under the results are the pages' visible text, without the
+# hidden cells (share(...), assert ...) and without raw TeX.
+SEARCH_JS = """
+() => {
+  const form = document.querySelector(".bd-search-container form.bd-search");
+  const icon = form.querySelector(".fa-magnifying-glass").getBoundingClientRect();
+  const input = form.querySelector("input");
+  const r = input.getBoundingClientRect();
+  const textLeft = r.left + parseFloat(getComputedStyle(input).paddingLeft);
+  const summaries = Array.from(document.querySelectorAll("#search-results ul.search li"))
+    .map((li) => (li.querySelector(".context") || {}).textContent || "");
+  return {iconRight: icon.right, iconWidth: icon.width, textLeft, summaries};
+}
+"""
+
+
+def test_search_on_a_phone_shows_the_query_and_clean_summaries(browser, site_url):
+    context = browser.new_context(viewport={"width": VIEWPORTS["phone"], "height": 900})
+    page = context.new_page()
+    errors, escaped = _watch(page)
+    try:
+        page.goto(f"{site_url}/search.html?q=variance", wait_until="networkidle")
+        # every result gets its summary from its page (fetched after the list is shown)
+        page.wait_for_function(
+            "() => { const li = document.querySelectorAll('#search-results ul.search li');"
+            " return li.length > 3 && Array.from(li).every((x) => x.querySelector('.context')); }",
+            timeout=30_000,
+        )
+        found = page.evaluate(SEARCH_JS)
+    finally:
+        context.close()
+    assert found["iconWidth"] > 0
+    assert found["iconRight"] <= found["textLeft"], found
+    text = "\n".join(found["summaries"])
+    assert "variance" in text.lower()
+    leaked = [
+        s for s in found["summaries"] if re.search(r"share\(|assert |\\\(|\\\[|\\[a-zA-Z]{2,}", s)
+    ]
+    assert leaked == []
+    assert errors == [] and escaped == []

@@ -331,6 +331,7 @@ def _build(book: Path, output: Path | None, quiet: bool) -> Path:
     if missing:
         raise BuildError(f"Pages listed in _toc.yml produced no HTML: {', '.join(missing)}")
     chapter_runs.write_executed_copies(book, output, [book / r.page for r in records])
+    publish.download_copies(html, book)  # install cell first, plain Markdown
     changed = publish.rewrite_links(html, book)
     say(f"[book] launch buttons point at the published notebooks ({changed} pages)")
     say(f"[book] built in {elapsed:.0f} s")

@@ -4,7 +4,11 @@
    ``make book``: no chapter runs again) writes every page into one HTML file;
 2. that page is served on 127.0.0.1 and opened in headless Chromium (Debian's
    ``chromium``, driven by Playwright); the script waits until MathJax has typeset
-   every equation, then prints to PDF (A4, with backgrounds);
+   every equation, then prints to PDF (A4, with backgrounds): every page of the book
+   starts a new sheet, hidden cells are left out, and the headings make the PDF's
+   outline (bookmarks: each page of the book, its sections below it);
+2b. it prints a second time with the page numbers of the first print in the contents
+   (and checks that no page moved);
 3. the PDF goes to ``_build/pdf/book.pdf`` and, when the site is built, also to
    ``_build/html/book.pdf``, where the download menu of every page links to it.
 
@@ -32,17 +36,149 @@ from publish import PDF_NAME, rewrite_links
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync"]
 
 # Single-page output: hide the navigation chrome that means nothing on paper.
+# The single page holds the title and contents (the theme's print block), the root
+# page's section, and in it, after each part's caption, a section per page of the
+# book: each such section starts a new sheet. The theme lays its columns out with
+# flex boxes, which ignore page breaks: on paper they are blocks. Hidden cells (their
+# "Show code cell content" toggle and the closed box under it) are left out.
 PRINT_CSS = """
 @media print {
   .bd-header, .bd-sidebar-primary, .bd-sidebar-secondary, .header-article,
   .prev-next-area, .bd-footer, .bd-footer-content, .bd-header-article,
   .toggle-secondary-sidebar, .headerlink, .copybtn { display: none !important; }
+  .bd-container, .bd-container__inner, .bd-page-width, .bd-main, .bd-content,
+  .bd-article-container, .bd-article, .bd-main .bd-content .bd-article-container,
+  #jb-print-docs-body, #print-main-content { display: block !important; }
   .bd-main .bd-content .bd-article-container { max-width: 100% !important; }
-  h1 { break-before: page; }
+  article.bd-article > section, div.toctree-wrapper > section { break-before: page; }
+  details.hide, .cell.tag_hide-cell, .toctree-wrapper > p.caption { display: none !important; }
+  h1, h2, h3, h4 { break-after: avoid; break-inside: avoid; }
   figure, table, .cell_output img { break-inside: avoid; }
   pre { white-space: pre-wrap !important; overflow-wrap: anywhere; }
+  p.book-title { font-size: 2.4rem; font-weight: 700; margin: 2rem 0 3rem; }
+  #jb-print-toc .toc-page { float: right; }
+  /* the theme hides the first h1 (the root page's title, printed on the title sheet):
+     here every page's title is an h1, and the title sheet's title is no heading */
+  .bd-main .bd-content .bd-article h1:first-of-type { display: block !important; }
 }
 """
+
+# Headings become the PDF's outline (Chromium's tagged PDF): the title sheet's "Contents"
+# and every page of the book are top-level entries (the single page nests the pages
+# one level below the root page: their headings move one level up), their sections
+# below them. The book's title on the title sheet is no heading: the root page's
+# section repeats it.
+OUTLINE_JS = """
+() => {
+  const rename = (el, tag) => {
+    const node = document.createElement(tag);
+    for (const a of el.attributes) node.setAttribute(a.name, a.value);
+    while (el.firstChild) node.appendChild(el.firstChild);
+    el.replaceWith(node);
+    return node;
+  };
+  const sheet = document.querySelector("#jb-print-docs-body");
+  const title = sheet && sheet.querySelector(":scope > h1");
+  if (title) rename(title, "p").classList.add("book-title");
+  const contents = sheet && sheet.querySelector("#jb-print-toc h2");
+  if (contents) rename(contents, "h1");
+  document.querySelectorAll("div.toctree-wrapper > section").forEach((page) => {
+    page.querySelectorAll("h2, h3, h4, h5, h6").forEach((h) => {
+      rename(h, "h" + (Number(h.tagName[1]) - 1));
+    });
+  });
+}
+"""
+
+
+# The contents with page numbers: each entry gets the page the first print put its
+# page on (a number floated to the right takes no line of its own, so a second print
+# puts every page on the same sheet; make_pdf checks that it did).
+TOC_NUMBERS_JS = """
+(starts) => {
+  const key = (t) => t.toLowerCase().replace(/[^a-z0-9]+/g, "");
+  document.querySelectorAll("#jb-print-toc nav a").forEach((a) => {
+    const page = starts[key(a.textContent)];
+    if (page === undefined) return;
+    const number = document.createElement("span");
+    number.className = "toc-page";
+    number.textContent = page;
+    a.after(number);
+  });
+}
+"""
+
+
+# The headings as printed (hidden ones left out), in order: the titles of the outline.
+# Chromium names an entry by the heading's text as laid out on paper, where a line
+# break drops a space and a numbered heading may come twice ("2.3. 2.3. Between ...").
+HEADINGS_JS = """
+() => Array.from(document.querySelectorAll("h1, h2, h3, h4, h5, h6, [role=heading]"))
+  .filter((h) => h.getClientRects().length > 0)
+  .map((h) => {
+    const copy = h.cloneNode(true);
+    copy.querySelectorAll(".headerlink, .toc-page").forEach((x) => x.remove());
+    const level = /^H[1-6]$/.test(h.tagName) ? Number(h.tagName[1]) : Number(h.ariaLevel || 2);
+    return [level, copy.textContent.replace(/\\s+/g, " ").trim()];
+  })
+"""
+
+
+def _key(title: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "", title.lower())
+
+
+def _outline_entries(writer) -> list:
+    """The outline entries of a PDF opened for writing, in order (depth first)."""
+    entries = []
+
+    def walk(node):
+        child = node.get("/First")
+        while child is not None:
+            child = child.get_object()
+            entries.append(child)
+            walk(child)
+            child = child.get("/Next")
+
+    walk(writer.get_outline_root())
+    return entries
+
+
+def retitle_outline(pdf: Path, headings: list[tuple[int, str]]) -> None:
+    """Name the outline entries of ``pdf`` (Chromium's, one per heading, in order) by
+    the headings' own text; open the PDF with its outline shown."""
+    from pypdf import PdfWriter
+    from pypdf.generic import NameObject, TextStringObject
+
+    writer = PdfWriter(clone_from=str(pdf))
+    entries = _outline_entries(writer)
+    if len(entries) != len(headings):
+        raise BuildError(
+            f"the PDF's outline has {len(entries)} entries for {len(headings)} headings"
+        )
+    for entry, (_, title) in zip(entries, headings, strict=True):
+        if _key(title)[:12] not in _key(str(entry["/Title"])):
+            raise BuildError(f"outline entry {entry['/Title']!r} is not the heading {title!r}")
+        entry[NameObject("/Title")] = TextStringObject(title)
+    writer.page_mode = "/UseOutlines"
+    writer.write(pdf)
+
+
+def outline_starts(pdf: Path, headings: list[tuple[int, str]]) -> dict[str, int]:
+    """The page number each top-level outline entry of ``pdf`` points at, by its heading's
+    title (lower case, letters and digits only): Chromium's top-level entries are the
+    level-1 headings, in order."""
+    from pypdf import PdfReader
+
+    reader = PdfReader(pdf)
+    top = [item for item in reader.outline if not isinstance(item, list)]
+    titles = [title for level, title in headings if level == 1]
+    if len(top) != len(titles):
+        raise BuildError(f"the PDF's outline has {len(top)} top entries for {len(titles)} titles")
+    return {
+        _key(title): reader.get_destination_page_number(item) + 1
+        for item, title in zip(top, titles, strict=True)
+    }
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):
@@ -115,12 +251,14 @@ def print_pdf(page: Path, target: Path, root: Path, timeout_ms: int = 120_000) -
                 " || document.documentElement.dataset.bookCharts === 'ready'",
                 timeout=timeout_ms,
             )
+            tab.evaluate(OUTLINE_JS)
             tab.emulate_media(media="print")
             target.parent.mkdir(parents=True, exist_ok=True)
-            tab.pdf(
-                path=str(target),
+            options = dict(
                 format="A4",
                 print_background=True,
+                outline=True,  # bookmarks from the headings (tagged: their structure)
+                tagged=True,
                 margin={"top": "18mm", "bottom": "18mm", "left": "16mm", "right": "16mm"},
                 display_header_footer=True,
                 header_template="<span></span>",
@@ -129,6 +267,14 @@ def print_pdf(page: Path, target: Path, root: Path, timeout_ms: int = 120_000) -
                     '<span class="pageNumber"></span> / <span class="totalPages"></span></div>'
                 ),
             )
+            headings = tab.evaluate(HEADINGS_JS)
+            tab.pdf(path=str(target), **options)
+            starts = outline_starts(target, headings)
+            tab.evaluate(TOC_NUMBERS_JS, starts)
+            tab.pdf(path=str(target), **options)
+            if outline_starts(target, headings) != starts:
+                raise BuildError("the page numbers of the contents moved the pages they name")
+            retitle_outline(target, headings)
             browser.close()
     finally:
         server.shutdown()

@@ -48,10 +48,51 @@ def _install_cell():
     import nbformat
 
     cell = nbformat.v4.new_code_cell(
-        INSTALL_CELL.format(requirement=package_requirement(ROOT, "student"))
+        INSTALL_CELL.format(requirement=package_requirement(ROOT, "student")),
+        id="install-helpers",  # a fixed id: the same notebook from one build to the next
     )
     cell.metadata["tags"] = ["install"]
     return cell
+
+
+# MyST's colon-fenced directives (":::{note}", ":::{admonition} Key points") are shown
+# as plain text by Colab and classic Jupyter; a notebook to download carries them as
+# Markdown blockquotes, which every notebook front end shows.
+_FENCE = re.compile(r"^(:{3,})\{([\w-]+)\}[ \t]*(.*?)\n(.*?)^\1[ \t]*$", re.S | re.M)
+_OPTION = re.compile(r"^:[\w-]+:.*$")
+_BLOCK = re.compile(r"^\s*(?:$|[-*+]\s|[>|#]|\d+[.)]\s|```|\$\$)")
+
+
+def plain_markdown(source: str) -> str:
+    """``source`` with each colon-fenced directive as a blockquote headed by its name."""
+
+    def quote(m: re.Match) -> str:
+        kind, title, body = m.group(2), m.group(3).strip(), m.group(4)
+        lines = body.strip("\n").splitlines()
+        while lines and _OPTION.match(lines[0]):  # :label:, :class: ...
+            lines.pop(0)
+        head = f"**{title or kind.capitalize()}.**"
+        lines = plain_markdown("\n".join(lines).strip("\n")).splitlines()  # nested ones
+        if lines and not _BLOCK.match(lines[0]):  # a paragraph: the head leads it
+            lines = [f"{head} {lines[0]}", *lines[1:]]
+        else:  # a list, table, equation ... starts below the head
+            lines = [head, "", *lines] if lines else [head]
+        # a blank line after: a following line would continue the quote
+        return "\n".join(f"> {line}".rstrip() for line in lines) + "\n"
+
+    return _FENCE.sub(quote, source)
+
+
+def for_download(nb):
+    """``nb`` as a notebook that opens anywhere: the install cell first (once), and
+    Markdown without MyST directives."""
+    first = nb.cells[0] if nb.cells else None
+    if first is None or "install" not in first.metadata.get("tags", []):
+        nb.cells.insert(0, _install_cell())
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            cell.source = plain_markdown(cell.source)
+    return nb
 
 
 def published_notebooks(book: Path = ROOT) -> list[str]:
@@ -79,10 +120,28 @@ def write_notebooks(out: Path, book: Path = ROOT) -> list[Path]:
             if not built.exists():
                 raise FileNotFoundError(f"{built} is not built: run `make book` first.")
             nb = nbformat.read(built, as_version=4)
-        nb.cells.insert(0, _install_cell())
-        nbformat.write(nb, target)
+        nbformat.write(for_download(nb), target)
         written.append(target)
     return written
+
+
+def download_copies(html_dir: Path, book: Path = ROOT) -> int:
+    """Give the ``.ipynb`` of the site's download menu (``_sources/``) the form of the
+    launch notebooks: the install cell first, plain Markdown. Chapters keep the outputs
+    the page shows. Returns the number of notebooks rewritten."""
+    import nbformat
+
+    changed = 0
+    for rel in published_notebooks(book):
+        target = Path(html_dir) / "_sources" / rel
+        if not target.is_file():
+            continue
+        text = target.read_text(encoding="utf-8")
+        new = nbformat.writes(for_download(nbformat.reads(text, as_version=4))) + "\n"
+        if new != text:
+            target.write_text(new, encoding="utf-8")
+            changed += 1
+    return changed
 
 
 def _repo_parts(book: Path) -> tuple[str, str, str]:

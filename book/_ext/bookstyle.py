@@ -4,12 +4,15 @@
   and a reference list labelled and sorted the same way.
 * Each script is included once per page (sphinx-thebe registers its inline
   configuration twice under Jupyter Book, which the browser reports as an error).
+* Hidden cells (hide-cell, hide-input, hide-output: the checks and ``share`` calls
+  behind the text) are left out of the search index.
 """
 
 from dataclasses import dataclass, field
 
 import pybtex.plugin
 import sphinxcontrib.bibtex.plugin
+from docutils import nodes
 from pybtex.style.formatting.unsrt import Style as UnsrtStyle
 from pybtex.style.labels import BaseLabelStyle
 from pybtex.style.sorting.author_year_title import SortingStyle
@@ -85,7 +88,40 @@ def _register_hidden_cells_for_single_page(app) -> None:
     )
 
 
+def _index_without_hidden_cells() -> None:
+    """Sphinx's search index without the content of MyST-NB's hidden-cell boxes.
+
+    The boxes are taken out of the page's tree while its words are collected and put
+    back at once, so the page itself still shows them (behind their toggle).
+    """
+    from myst_nb.sphinx_ import HideCodeCellNode
+    from sphinx.search import IndexBuilder
+
+    collect = IndexBuilder._word_collector
+    if getattr(collect, "skips_hidden_cells", False):
+        return
+
+    def word_collector(self, doctree):
+        # MyST-NB sets the boxes as children without setting their parent: found from above
+        hidden = [
+            (parent, at)
+            for parent in doctree.findall(nodes.Element)
+            for at, child in enumerate(parent.children)
+            if isinstance(child, HideCodeCellNode)
+        ]
+        taken = [parent.children.pop(at) for parent, at in reversed(hidden)]
+        try:
+            return collect(self, doctree)
+        finally:
+            for (parent, at), node in zip(hidden, reversed(taken), strict=True):
+                parent.children.insert(at, node)
+
+    word_collector.skips_hidden_cells = True
+    IndexBuilder._word_collector = word_collector
+
+
 def setup(app):
     app.connect("html-page-context", _drop_duplicate_scripts, priority=100)
+    _index_without_hidden_cells()
     _register_hidden_cells_for_single_page(app)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
