@@ -636,8 +636,10 @@ def test_simple_slope_chart_marks_the_johnson_neyman_boundaries(slope_spec, cros
         assert row["df"] == pytest.approx(df, rel=1e-8)
     texts = [vx.evaluate(e) for e in vx.mark_texts(slope_spec)]
     lo, hi = jn.bounds
-    assert f"texp < {lo:.1f} and texp > {hi:.1f}" in " ".join(texts), texts
-    assert any("observed texp: 2 to 25" in t for t in texts), texts
+    assert f"slope ≠ 0 for texp < {lo:.1f} or > {hi:.1f}" in texts, texts
+    assert "observed texp: 2 to 25 (grey)" in texts, texts
+    # every line of text fits a phone's column (about 40 characters at 13 px)
+    assert max(len(t) for t in texts) <= 40, texts
 
 
 def test_simple_slope_chart_moves_with_the_slider(slope_spec, cross_fit):
@@ -664,7 +666,11 @@ def test_simple_slope_chart_moves_with_the_slider(slope_spec, cross_fit):
         assert line1 == f"texp = {z:.1f}: slope of extrav {want['estimate']:.3f}".replace(
             "-", "\u2212"
         )
-        assert f"t = {want['statistic']:.1f}, {want['df']:.1f} df".replace("-", "\u2212") in line2
+        ci = f"95% CI {want['ci_lower']:.3f} to {want['ci_upper']:.3f}"
+        assert line2 == ci.replace("-", "\u2212")
+        line3 = vx.evaluate(vx.calculations(slope_spec, "line3")[0][0], env, datum)
+        assert line3 == f"t = {want['statistic']:.1f} on {want['df']:.1f} df".replace("-", "\u2212")
+        assert max(len(line1), len(line2), len(line3)) <= 40
         fitted = _rows_with(slope_spec, line_fields, env, xs)
         x = np.array([r["x"] for r in xs])
         y = np.array([r["fit"] for r in fitted])

@@ -324,15 +324,15 @@ def simple_slope_chart(
     label = picked.transform_calculate(
         line1=f"'{moderator} = ' + format(datum.z, '.1f') + ': slope of {var} ' + "
         "format(datum.estimate, '.3f')",
-        line2=f"'{pct} CI ' + format(datum.lower, '.3f') + ' to ' + "
-        "format(datum.upper, '.3f') + '; t = ' + format(datum.estimate / datum.se, '.1f') "
-        "+ ', ' + format(datum.df, '.1f') + ' df'",
+        line2=f"'{pct} CI ' + format(datum.lower, '.3f') + ' to ' + format(datum.upper, '.3f')",
+        line3="'t = ' + format(datum.estimate / datum.se, '.1f') + ' on ' + "
+        "format(datum.df, '.1f') + ' df'",
     )
     lines = [
         label.mark_text(align="left", baseline="top", fontSize=FONT, color=TEXT)
         .encode(text=f"{key}:N", x=alt.value(0), y=alt.value(0))
         .properties(width=WIDTH, height=18)
-        for key in ("line1", "line2")
+        for key in ("line1", "line2", "line3")
     ]
     lo, hi = float(zcol.min()), float(zcol.max())
     jn_text = text_lines(*(f"'{t}'" for t in _jn_sentence(jn, var, moderator, lo, hi)))
@@ -350,15 +350,16 @@ def simple_slope_chart(
     )
 
 
-def _jn_sentence(jn, var: str, mod: str, lo: float, hi: float) -> tuple[str, str]:
-    """Two short lines: where the slope differs from 0, and the moderator's observed range."""
+def _jn_sentence(jn, var: str, mod: str, lo: float, hi: float) -> tuple[str, ...]:
+    """Short lines (they fit a phone): where the slope differs from 0, the observed range."""
     where = {
         "everywhere": "for every {0}",
         "nowhere": "for no {0}",
         "inside": "for {1:.1f} < {0} < {2:.1f}",
-        "outside": "for {0} < {1:.1f} and {0} > {2:.1f}",
+        "outside": "for {0} < {1:.1f} or > {2:.1f}",
     }[jn.significant].format(mod, *jn.bounds)
     return (
-        f"Johnson–Neyman: slope of {var} ≠ 0 (α = {jn.alpha:g}) {where}",
-        f"observed {mod}: {lo:g} to {hi:g} (grey band)",
+        f"Johnson–Neyman (dashed), α = {jn.alpha:g}:",
+        f"slope ≠ 0 {where}",
+        f"observed {mod}: {lo:g} to {hi:g} (grey)",
     )
