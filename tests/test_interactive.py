@@ -15,6 +15,7 @@ import math
 
 import jsonschema
 import numpy as np
+import pandas as pd
 import pytest
 import vega_expr as vx
 from scipy import stats
@@ -548,3 +549,167 @@ def test_within_between_chart_validates_its_input():
         hi.within_between_chart(gamma_w=1.0, gamma_b=2.0, icc_x=0.123)
     with pytest.raises(TypeError, match="gamma_b"):
         hi.within_between_chart(gamma_w=1.0, gamma_b=None)
+
+
+# ------------------------------------------------------------------ chapter 4: simple slopes
+
+CROSS = "popular ~ extrav + gender + texp + extrav:texp + (1 + extrav | class)"
+
+
+@pytest.fixture(scope="module")
+def cross_fit(pupils):
+    return hp.fit_lmm(CROSS, pupils)
+
+
+@pytest.fixture(scope="module")
+def slope_spec(cross_fit):
+    chart = hi.simple_slope_chart(
+        cross_fit, "extrav", "texp", start=15, low=0, high=40, step=0.5, hold={"gender": 0}
+    )
+    return chart.to_dict()
+
+
+def _filter_expr(spec):
+    found = {
+        t["filter"]
+        for view in vx._views(spec)
+        for t in view.get("transform", [])
+        if isinstance(t.get("filter"), str)
+    }
+    (expr,) = found
+    return expr
+
+
+def _rows_with(spec, fields, env, rows):
+    """Each row with the spec's calculated fields added in order (as Vega does)."""
+    exprs = [(f, vx.calculations(spec, f)[0][0]) for f in fields]
+    out = []
+    for r in rows:
+        datum = dict(r)
+        for f, e in exprs:
+            datum[f] = vx.evaluate(e, env, datum)
+        out.append(datum)
+    return out
+
+
+def test_simple_slope_chart_is_valid_and_starts_on_its_grid(slope_spec):
+    validator = jsonschema.validators.validator_for(SCHEMA)(SCHEMA)
+    validator.validate(slope_spec)
+    (s,) = vx.sliders(slope_spec)
+    assert (s["value"], s["bind"]["min"], s["bind"]["max"], s["bind"]["step"]) == (15, 0, 40, 0.5)
+    assert len(slope_spec["description"]) > 80
+
+
+def test_simple_slope_band_equals_helpers_slopes_on_the_grid(slope_spec, cross_fit):
+    """Estimate, standard error and interval of the spec's closed form at every grid
+    point are those of m.slopes (Satterthwaite df; m.slopes is checked against lmerTest
+    and emmeans in test_lmm_ddf.py)."""
+    (_, rows), *_ = vx.calculations(slope_spec, "estimate")
+    zs = [r["z"] for r in rows]
+    assert zs == pytest.approx(list(np.arange(0, 40.5, 0.5)))
+    got = _rows_with(slope_spec, ["estimate", "se", "lower", "upper"], {}, rows)
+    want = cross_fit.slopes("extrav", at={"texp": zs})
+    for col, key in [("estimate", "estimate"), ("std_error", "se")]:
+        np.testing.assert_allclose([g[key] for g in got], want[col], rtol=1e-10)
+    np.testing.assert_allclose([g["lower"] for g in got], want["ci_lower"], rtol=1e-9)
+    np.testing.assert_allclose([g["upper"] for g in got], want["ci_upper"], rtol=1e-9)
+    np.testing.assert_allclose([r["df"] for r in rows], want["df"], rtol=1e-12)
+    # the estimate is the slope gamma_10 + gamma_11 z of the fixed effects themselves
+    b = cross_fit.fixed["estimate"]
+    for g in got[::10]:
+        assert g["estimate"] == pytest.approx(b["extrav"] + b["extrav:texp"] * g["z"], rel=1e-12)
+
+
+def test_simple_slope_chart_marks_the_johnson_neyman_boundaries(slope_spec, cross_fit):
+    jn = cross_fit.johnson_neyman("extrav", "texp")
+    assert jn.significant == "outside" and 25 < jn.bounds[0] < jn.bounds[1] < 40
+    (rules,) = [
+        slope_spec["datasets"][v["data"]["name"]]
+        for v in vx._views(slope_spec)
+        if isinstance(v.get("mark"), dict) and v["mark"].get("strokeDash")
+    ]
+    assert [r["z"] for r in rules] == pytest.approx(list(jn.bounds), rel=1e-12)
+    # at a boundary |t| is the critical value of t on that point's df
+    for bound, df in zip(jn.bounds, jn.df, strict=True):
+        row = cross_fit.slopes("extrav", at={"texp": [bound]}).iloc[0]
+        assert abs(row["statistic"]) == pytest.approx(stats.t.ppf(0.975, df), rel=1e-8)
+        assert row["df"] == pytest.approx(df, rel=1e-8)
+    texts = [vx.evaluate(e) for e in vx.mark_texts(slope_spec)]
+    lo, hi = jn.bounds
+    assert f"slope ≠ 0 for texp < {lo:.1f} or > {hi:.1f}" in texts, texts
+    assert "observed texp: 2 to 25 (grey)" in texts, texts
+    # every line of text fits a phone's column (about 40 characters at 13 px)
+    assert max(len(t) for t in texts) <= 40, texts
+
+
+def test_simple_slope_chart_moves_with_the_slider(slope_spec, cross_fit):
+    """The slider picks one grid row (dot, interval, text), and the fitted line below
+    turns: its slope is the simple slope there, its band that of m.predict."""
+    keep = _filter_expr(slope_spec)
+    (_, rows), *_ = vx.calculations(slope_spec, "estimate")
+    # the fitted line's layers share their parent's data: the values of extraversion
+    (xs,) = [
+        slope_spec["datasets"][v["data"]["name"]]
+        for v in vx._views(slope_spec)
+        if "layer" in v and "data" in v
+    ]
+    line_fields = ["fit", "fit_se", "fit_lower", "fit_upper"]
+    slopes_seen = []
+    for z in (2.0, 15.0, 25.0, 32.5):
+        env = vx.params(slope_spec, mod=z)
+        picked = [r for r in rows if vx.evaluate(keep, env, r)]
+        assert [r["z"] for r in picked] == [z]
+        (datum,) = _rows_with(slope_spec, ["estimate", "se", "lower", "upper"], env, picked)
+        want = cross_fit.slopes("extrav", at={"texp": [z]}).iloc[0]
+        line1 = vx.evaluate(vx.calculations(slope_spec, "line1")[0][0], env, datum)
+        line2 = vx.evaluate(vx.calculations(slope_spec, "line2")[0][0], env, datum)
+        assert line1 == f"texp = {z:.1f}: slope of extrav {want['estimate']:.3f}".replace(
+            "-", "\u2212"
+        )
+        ci = f"95% CI {want['ci_lower']:.3f} to {want['ci_upper']:.3f}"
+        assert line2 == ci.replace("-", "\u2212")
+        line3 = vx.evaluate(vx.calculations(slope_spec, "line3")[0][0], env, datum)
+        assert line3 == f"t = {want['statistic']:.1f} on {want['df']:.1f} df".replace("-", "\u2212")
+        assert max(len(line1), len(line2), len(line3)) <= 40
+        fitted = _rows_with(slope_spec, line_fields, env, xs)
+        x = np.array([r["x"] for r in xs])
+        y = np.array([r["fit"] for r in fitted])
+        slope = np.polyfit(x, y, 1)[0]
+        assert slope == pytest.approx(want["estimate"], rel=1e-9, abs=1e-12)
+        slopes_seen.append(slope)
+        new = pd.DataFrame({"extrav": x, "gender": 0, "texp": z, "class": "new"})
+        pred = cross_fit.predict(new, include_random=False, interval="confidence")
+        np.testing.assert_allclose(y, pred["predicted"], rtol=1e-10)
+        np.testing.assert_allclose([r["fit_lower"] for r in fitted], pred["lower"], rtol=1e-9)
+        np.testing.assert_allclose([r["fit_upper"] for r in fitted], pred["upper"], rtol=1e-9)
+    assert len(set(np.round(slopes_seen, 6))) == 4
+
+
+@pytest.mark.parametrize(
+    "change, error, message",
+    [
+        ({"fit": "model"}, TypeError, "fit_lmm"),
+        ({"moderator": "gender"}, ValueError, "does not depend"),
+        ({"moderator": "class"}, ValueError, "not a variable"),
+        ({"start": 15.25}, ValueError, "grid"),
+        ({"high": 40.25}, ValueError, "whole number"),
+        ({"hold": {"age": 3}}, ValueError, "hold names 'age'"),
+        ({"hold": {"gender": "boy"}}, TypeError, "gender"),
+        ({"ddf": "kenward-roger"}, ValueError, "satterthwaite"),
+        ({"level": 95}, ValueError, "level"),
+    ],
+)
+def test_simple_slope_chart_validates_its_input(cross_fit, change, error, message):
+    args = {
+        "fit": cross_fit,
+        "var": "extrav",
+        "moderator": "texp",
+        "start": 15,
+        "low": 0,
+        "high": 40,
+        "step": 0.5,
+        **change,
+    }
+    fit, var, mod = args.pop("fit"), args.pop("var"), args.pop("moderator")
+    with pytest.raises(error, match=message):
+        hi.simple_slope_chart(fit, var, mod, **args)

@@ -28,7 +28,7 @@ CHART_PAGES = {
     "chapters/01-complete-pooling": 1,
     "chapters/02-no-pooling": 1,
     "chapters/03-random-intercepts": 1,
-    "chapters/04-random-slopes": 1,
+    "chapters/04-random-slopes": 2,
     "chapters/05-shrinkage": 2,
     "chapters/06-within-between": 1,
     "chapters/08-sample-size": 1,

@@ -31,7 +31,8 @@ Where each piece is (one module per chapter; the shared pieces apart):
 * :mod:`~helpers.interactive.ch01` design effect (``design_effect_chart``, ``naive_coverage``);
   :mod:`~helpers.interactive.ch02` no-pooling funnel; :mod:`~helpers.interactive.ch03`
   random intercepts (and ``variance_shares``); :mod:`~helpers.interactive.ch04` random
-  slopes (and ``var_y_given_x``); :mod:`~helpers.interactive.ch05` shrinkage and pooling
+  slopes (and ``var_y_given_x``) and the simple slopes of a cross-level interaction
+  (``simple_slope_chart``); :mod:`~helpers.interactive.ch05` shrinkage and pooling
   (and ``pooled_estimates``); :mod:`~helpers.interactive.ch06` the raw slope as a blend of
   within and between slopes (``within_between_blend``); :mod:`~helpers.interactive.ch08` power at a budget
   (``cluster_trial_power``, ``optimal_group_size``); :mod:`~helpers.interactive.ch09`
@@ -62,7 +63,7 @@ from ._shared import on_grid, slider
 from .ch01 import design_effect_chart, naive_coverage
 from .ch02 import no_pooling_funnel_chart
 from .ch03 import random_intercepts_chart, variance_shares
-from .ch04 import random_slopes_chart, var_y_given_x
+from .ch04 import random_slopes_chart, simple_slope_chart, var_y_given_x
 from .ch05 import pooled_estimates, pooling_chart, shrinkage_chart
 from .ch06 import within_between_blend, within_between_chart
 from .ch08 import cluster_trial_power, optimal_group_size, power_budget_chart
@@ -85,6 +86,7 @@ __all__ = [
     "random_intercepts_chart",
     "random_slopes_chart",
     "shrinkage_chart",
+    "simple_slope_chart",
     "slider",
     "var_y_given_x",
     "variance_shares",
