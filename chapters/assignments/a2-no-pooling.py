@@ -22,7 +22,7 @@
 # %% [markdown]
 # # Assignment 2: what no pooling costs and gains
 #
-# Chapter 2 fitted a regression in every class. Here you do it for 30 schools of very
+# Chapter 2 fitted a regression in every class. Here you do it for 26 to 34 schools of very
 # different sizes and ask what it buys: how many parameters it spends, how far its
 # estimates can be trusted in small schools, and when a dummy for every school is the
 # right model and when it is not. Your data are your own: they are drawn from your
@@ -39,6 +39,7 @@ import otter
 grader = otter.Notebook("a2-no-pooling.ipynb")
 
 # %%
+# Your student ID, as text (your instructor may ask you to write "shared" instead).
 STUDENT_ID = "s0000000"  # SOLUTION
 
 # %%
@@ -52,7 +53,7 @@ df = hp.student_data("a2", STUDENT_ID)
 df.head()
 
 # %% [markdown]
-# `df` has one row per pupil: the `school` (1 to 30), whether it is `private` (a
+# `df` has one row per pupil: the `school` (numbered from 1), whether it is `private` (a
 # school-level variable: 1 for half of the schools), the pupil's socio-economic status
 # `ses` (standardised) and a mathematics `score`. The no-pooling fit of chapter 2,
 # `score ~ ses` in every school:
@@ -200,7 +201,7 @@ assert n_par_lmm == hp.fit_lmm("score ~ ses + (1 + ses | school)", _d).n_params
 # points: 6
 
 # %% [markdown]
-# **Question 3** (*predict, then compute*, 6 points). Now compute, over the fitted
+# **Question 3** (*predict*, 6 points). Now compute, over the fitted
 # schools (`ok`):
 #
 # - `sd_slopes`: the standard deviation of the estimated SES slopes (n − 1 in the
@@ -296,8 +297,8 @@ assert abs(tau11 - _m.tau.loc["ses", "ses"]) < 1e-4 * max(1.0, _m.tau.loc["ses",
 # points: 3
 
 # %% [markdown]
-# **Question 4** (*predict, then reconcile*, 3 points). Compare your numbers with your
-# prediction. Why is the moment estimate `var_true` so far from the true variance 1
+# **Question 4** (*predict*, 3 points). Reconcile your prediction: compare your
+# numbers with it. Why is the moment estimate `var_true` so far from the true variance 1
 # (it may even be negative), while `tau11` is much closer? Which schools dominate
 # each of the two?
 
@@ -305,14 +306,14 @@ assert abs(tau11 - _m.tau.loc["ses", "ses"]) < 1e-4 * max(1.0, _m.tau.loc["ses",
 # # BEGIN SOLUTION
 
 # %% [markdown]
-# For `s0000000`: the slopes spread with SD 5.05 against a true SD of 1, the small
-# schools with SD 9.0 and the large ones with 1.8 — a factor of 5, more than
+# For `s0000000`: the slopes spread with SD 4.38 against a true SD of 1, the small
+# schools with SD 7.5 and the large ones with 1.7 — a factor of 4.4, more than
 # predicted, because the schools of 3 and 4 pupils have one or two residual degrees
-# of freedom. The moment estimate, 18.6, is far from 1: it gives every school the same
+# of freedom. The moment estimate, 9.3, is far from 1: it gives every school the same
 # weight, so both the variance of the slopes and the mean squared standard error are
 # dominated by a few tiny schools whose squared errors are in the tens, and the
 # difference of two such noisy numbers can land anywhere, also below 0. The multilevel
-# model (1.65) weighs each school by its precision, $1/(\tau_{11} +
+# model (0.93) weighs each school by its precision, $1/(\tau_{11} +
 # \text{s.e.}^2_j)$, so the large schools, which carry nearly all the information,
 # decide the estimate; the tiny schools contribute little.
 
@@ -430,7 +431,7 @@ assert abs(ratio_df1 - scipy.stats.t.ppf(0.975, 1) / scipy.stats.norm.ppf(0.975)
 # Her intervals use the normal quantile 1.96, but a school's standard error is
 # estimated from its own few residual degrees of freedom, so the right quantile is
 # $t_{df,\,0.975}$: 12.7 for one df, 4.3 for two — her intervals are 6.5 and 2.2 times
-# too narrow there. She flags 7 schools, the correct intervals 3: the extra ones are
+# too narrow there. She flags 4 schools, the correct intervals 3: the extra ones are
 # small schools whose noisy slopes look extreme. The fix is the $t$ interval with the
 # school's `df_resid` (`fit_by_group`'s `ci_lower_ses`/`ci_upper_ses`). Even then the
 # list misleads: she runs 29 tests, so about 1.5 schools are flagged by chance alone,
@@ -464,7 +465,7 @@ assert abs(ratio_df1 - scipy.stats.t.ppf(0.975, 1) / scipy.stats.norm.ppf(0.975)
 
 # %% [markdown]
 # **Question 7** (*decide*, 4 points). Two questions from the school district: (i) do
-# these 30 schools differ in mean score beyond chance, once SES is accounted for? (ii)
+# these schools differ in mean score beyond chance, once SES is accounted for? (ii)
 # do private schools score higher than public ones, once SES is accounted for?
 # Compute
 #
@@ -551,17 +552,17 @@ assert abs(p_private - _m.fixed.loc["private", "p_value"]) < 1e-4
 # # BEGIN SOLUTION
 
 # %% [markdown]
-# (i) is a question about *these* 30 schools: the dummy model answers it directly,
-# with no assumption about how school means are distributed — $F$ = 9.35, $p$ far
+# (i) is a question about *these* 31 schools: the dummy model answers it directly,
+# with no assumption about how school means are distributed — $F$ = 11.9, $p$ far
 # below 0.001, so they differ. (ii) is about a school-level variable, which the dummies
 # cannot estimate: `private` is constant within each school, so it is a linear
 # combination of the school dummies and cannot be separated from them: `fit_ols`
 # refuses, saying the design is rank deficient (a school dummy is aliased with other
 # terms; software that goes on drops one of them). The random-intercept model
-# replaces the 30 intercepts by their mean and variance, so `private` can enter and be
+# replaces the 31 intercepts by their mean and variance, so `private` can enter and be
 # compared across schools; the schools, not the pupils, are the units of that
-# comparison, and its Satterthwaite df (26.7) is close to 30 − 2 = 28, not to the
-# number of pupils. Here private schools score 3.7 points higher ($p$ = 0.033). The
+# comparison, and its Satterthwaite df (27.5) is close to 31 − 2 = 29, not to the
+# number of pupils. Here private schools score 5.7 points higher ($p$ = 0.002). The
 # random intercept also generalises to schools outside the sample, which the fixed
 # effects do not.
 

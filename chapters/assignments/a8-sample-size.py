@@ -34,6 +34,7 @@
 # `grader.check("q…")`.
 
 # %%
+# Your student ID, as text (your instructor may ask you to write "shared" instead).
 STUDENT_ID = "s0000000"  # SOLUTION
 
 # %%
@@ -43,12 +44,12 @@ import scipy.stats
 
 import helpers as hp
 
-pilot = hp.student_data("a8", STUDENT_ID)
+df = hp.student_data("a8", STUDENT_ID)  # the pilot study
 seed = hp.student_seed("a8", STUDENT_ID)  # the seed of your simulations
 COST_RATIO = hp.course.a8.COST_RATIO  # a class costs as much as this many pupils
 BUDGET = hp.course.a8.BUDGET  # in units of the cost of one pupil
 EFFECT = hp.course.a8.EFFECT  # the effect to detect, in SDs of y
-pilot["class"].value_counts().sort_index().to_frame("pupils").T
+df["class"].value_counts().sort_index().to_frame("pupils").T
 
 # %% [raw]
 # # BEGIN QUESTION
@@ -68,10 +69,10 @@ pilot["class"].value_counts().sort_index().to_frame("pupils").T
 # # BEGIN SOLUTION
 
 # %%
-m0 = hp.fit_lmm("y ~ 1 + (1 | class)", pilot)  # SOLUTION
+m0 = hp.fit_lmm("y ~ 1 + (1 | class)", df)  # SOLUTION
 rho_hat = hp.icc(m0)  # SOLUTION
-n_j = pilot["class"].value_counts()  # SOLUTION
-N, J = len(pilot), len(n_j)  # SOLUTION
+n_j = df["class"].value_counts()  # SOLUTION
+N, J = len(df), len(n_j)  # SOLUTION
 n0 = (N - (n_j**2).sum() / N) / (J - 1)  # SOLUTION
 deff = 1 + (n0 - 1) * rho_hat  # SOLUTION
 rho_hat, n0, deff
@@ -169,7 +170,7 @@ assert abs(deff - (1 + (n0 - 1) * rho_hat)) < 1e-8
 # points: 6
 
 # %% [markdown]
-# **Question 3** (*predict, then compute*, 6 points). Simulate the trial of
+# **Question 3** (*predict*, 6 points). Now simulate the trial of
 # Question 2 under the null hypothesis:
 #
 # ```python
@@ -289,7 +290,7 @@ assert abs(df_z - hp.fit_lmm("y ~ z + (1 | class)", _one).fixed.loc["z", "df"]) 
 # points: 4
 
 # %% [markdown]
-# **Question 4** (*predict, then reconcile*, 4 points). Compare `size_z` and `size_t`
+# **Question 4** (*predict*, 4 points). Reconcile your prediction: compare `size_z` and `size_t`
 # with your prediction and with the theoretical size of the $z$ test when the
 # statistic is $t_6$, `2 * scipy.stats.t.sf(1.96, 6)`. Are the differences from 5%
 # beyond Monte Carlo error? Which test would you report for a trial with 8 classes,

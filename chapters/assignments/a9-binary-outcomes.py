@@ -33,6 +33,7 @@
 # each question run `grader.check("q…")`.
 
 # %%
+# Your student ID, as text (your instructor may ask you to write "shared" instead).
 STUDENT_ID = "s0000000"  # SOLUTION
 
 # %%
@@ -45,9 +46,9 @@ import statsmodels.formula.api as smf
 
 import helpers as hp
 
-con = hp.student_data("a9", STUDENT_ID)
+df = hp.student_data("a9", STUDENT_ID)
 seed = hp.student_seed("a9", STUDENT_ID)  # the seed of your simulation
-con.head()
+df.head()
 
 # %% [markdown]
 # `use` is 1 for a woman who uses contraception, 0 otherwise; `urban` (N/Y) and
@@ -56,8 +57,8 @@ con.head()
 # a random intercept for the district:
 
 # %%
-glm = smf.glm("use ~ urban + livch", con, family=sm.families.Binomial()).fit()
-glmm = hp.fit_glmm("use ~ urban + livch + (1 | district)", con)
+glm = smf.glm("use ~ urban + livch", df, family=sm.families.Binomial()).fit()
+glmm = hp.fit_glmm("use ~ urban + livch + (1 | district)", df)
 glmm.fixed
 
 # %% [raw]
@@ -328,7 +329,7 @@ np.exp(glmm.fixed[["estimate", "ci_lower", "ci_upper"]]).rename(
 # points: 5
 
 # %% [markdown]
-# **Question 6** (*predict, then compute by simulation*, 5 points). For women with no
+# **Question 6** (*predict*, 5 points). Now compute, by simulation: for women with no
 # living children (the reference category of `livch`), compute the population-averaged
 # probabilities of use by Monte Carlo: draw `R = 4000` district effects
 # $u \sim N(0, \hat\sigma^2_{u0})$ with
@@ -428,7 +429,7 @@ assert abs(or_marg - _odds(p_urban) / _odds(p_rural)) < 1e-9
 # points: 3
 
 # %% [markdown]
-# **Question 7** (*predict, then reconcile*, 3 points). Compare `or_marg` with
+# **Question 7** (*predict*, 3 points). Reconcile your prediction: compare `or_marg` with
 # `or_cond` and with your prediction. Is the difference larger than the Monte Carlo
 # error of your simulation? Who would ask for each number — a district health
 # officer or a national planner — and why?
@@ -473,7 +474,7 @@ assert abs(or_marg - _odds(p_urban) / _odds(p_rural)) < 1e-9
 # **Question 8** (*diagnose*, 4 points). A colleague reports the urban odds ratio
 # and its interval from `glmm` as "the urban effect, with its uncertainty". The
 # model assumes the urban–rural difference is the same in every district. Fit
-# `glmm_rs = hp.fit_glmm("use ~ urban + livch + (1 + urban | district)", con)` and
+# `glmm_rs = hp.fit_glmm("use ~ urban + livch + (1 + urban | district)", df)` and
 # store the standard error of the `urban[T.Y]` coefficient in `glmm` and in `glmm_rs`
 # (`se_ri`, `se_rs`), and the $p$-value of the likelihood-ratio test of the random
 # slope (its variance and its covariance with the intercept), with the valid
@@ -483,7 +484,7 @@ assert abs(or_marg - _odds(p_urban) / _odds(p_rural)) < 1e-9
 # # BEGIN SOLUTION
 
 # %%
-glmm_rs = hp.fit_glmm("use ~ urban + livch + (1 + urban | district)", con)  # SOLUTION
+glmm_rs = hp.fit_glmm("use ~ urban + livch + (1 + urban | district)", df)  # SOLUTION
 se_ri = glmm.fixed.loc["urban[T.Y]", "std_error"]  # SOLUTION
 se_rs = glmm_rs.fixed.loc["urban[T.Y]", "std_error"]  # SOLUTION
 slope_test = hp.compare(glmm, glmm_rs)  # SOLUTION
