@@ -67,10 +67,10 @@ by_school[["n", "df_resid", "Intercept", "ses", "se_ses", "status"]]
 # # BEGIN QUESTION
 # name: q1
 # kind: compute
-# points: 4
+# points: 5
 
 # %% [markdown]
-# **Question 1** (*compute*, 4 points). Count what each model spends. Store
+# **Question 1** (*compute*, 5 points). Count what each model spends. Store
 #
 # - in `n_ok` the number of schools that `fit_by_group` could fit (status `"ok"`);
 # - in `n_par_nopool` the number of parameters the separate regressions estimate in
@@ -100,7 +100,7 @@ n_ok, n_par_nopool, n_par_dummy, n_par_lmm
 
 # %%
 """ # BEGIN TEST CONFIG
-points: 0
+points: 1
 """ # END TEST CONFIG
 assert all(
     isinstance(v, (int, np.integer)) for v in (n_ok, n_par_nopool, n_par_dummy, n_par_lmm)
@@ -234,7 +234,7 @@ sd_slopes, var_true, sd_small, sd_large, tau11
 
 # %%
 """ # BEGIN TEST CONFIG
-points: 0
+points: 1
 """ # END TEST CONFIG
 assert sd_slopes > 0 and sd_small > 0 and sd_large > 0 and tau11 >= 0
 assert np.isfinite(var_true), "var_true is a number (it may come out negative)"
@@ -276,7 +276,7 @@ assert abs(sd_large - _ok.loc[_ok["n"] >= 20, "ses"].std()) < 1e-6
 # %%
 """ # BEGIN TEST CONFIG
 hidden: true
-points: 2
+points: 1
 failure_message: "The slope variance is the ('ses', 'ses') element of .tau of the REML fit of score ~ ses + (1 + ses | school) (not a standard deviation, not the ML fit)."
 """ # END TEST CONFIG
 _d = hp.student_data("a2", STUDENT_ID)
@@ -338,10 +338,10 @@ assert abs(tau11 - _m.tau.loc["ses", "ses"]) < 1e-4 * max(1.0, _m.tau.loc["ses",
 # # BEGIN QUESTION
 # name: q5
 # kind: diagnose
-# points: 4
+# points: 5
 
 # %% [markdown]
-# **Question 5** (*diagnose*, 4 points). A colleague wants to know which schools'
+# **Question 5** (*diagnose*, 5 points). A colleague wants to know which schools'
 # SES slopes differ from the average slope 3. For every fitted school she computes
 # the interval `ses ± 1.96 se_ses` and flags the schools whose interval excludes 3.
 # Store
@@ -369,7 +369,7 @@ n_flag_z, n_flag_t, ratio_df1
 
 # %%
 """ # BEGIN TEST CONFIG
-points: 0
+points: 1
 """ # END TEST CONFIG
 assert 0 <= n_flag_t <= n_flag_z <= len(ok), "counts of fitted schools"
 
@@ -500,14 +500,14 @@ F_schools, p_schools, m_private.fixed.loc["private"]
 
 # %%
 """ # BEGIN TEST CONFIG
-points: 0
+points: 1
 """ # END TEST CONFIG
 assert F_schools > 0 and 0 <= p_schools <= 1 and 0 <= p_private <= 1
 
 # %%
 """ # BEGIN TEST CONFIG
 hidden: true
-points: 2
+points: 1
 failure_message: "F = [(RSS0 - RSS1) / (J - 1)] / [RSS1 / (N - J - 1)]: the dummy model against score ~ ses, on J - 1 and N - J - 1 df."
 """ # END TEST CONFIG
 _d = hp.student_data("a2", STUDENT_ID)
@@ -635,7 +635,7 @@ p_small, mcse_small, p_large, mcse_large
 
 # %%
 """ # BEGIN TEST CONFIG
-points: 0
+points: 1
 """ # END TEST CONFIG
 assert 0 <= p_large <= 1 and 0 <= p_small <= 1 and 0 < mcse_small < 0.05 and 0 < mcse_large < 0.05
 
@@ -661,7 +661,7 @@ for _p, _n in ((p_small, 4), (p_large, 30)):
 # %%
 """ # BEGIN TEST CONFIG
 hidden: true
-points: 2
+points: 1
 failure_message: "The Monte Carlo SE of a share p from R replicates is sqrt(p (1 - p) / R) — with the square root."
 """ # END TEST CONFIG
 assert abs(mcse_small - np.sqrt(p_small * (1 - p_small) / 2000)) < 1e-9

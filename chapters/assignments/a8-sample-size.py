@@ -55,10 +55,10 @@ df["class"].value_counts().sort_index().to_frame("pupils").T
 # # BEGIN QUESTION
 # name: q1
 # kind: compute
-# points: 4
+# points: 5
 
 # %% [markdown]
-# **Question 1** (*compute*, 4 points). From the pilot, compute
+# **Question 1** (*compute*, 5 points). From the pilot, compute
 #
 # - `rho_hat`: the intraclass correlation of `y`, from the REML fit of the empty
 #   model `y ~ 1 + (1 | class)` (`hp.icc`);
@@ -85,7 +85,7 @@ rho_hat, n0, deff
 
 # %%
 """ # BEGIN TEST CONFIG
-points: 0
+points: 1
 """ # END TEST CONFIG
 assert 0 < rho_hat < 1 and 1 < n0 < 40 and deff >= 1
 
@@ -221,7 +221,7 @@ size_z, mcse_z, size_t, df_z
 
 # %%
 """ # BEGIN TEST CONFIG
-points: 0
+points: 1
 """ # END TEST CONFIG
 assert 0 <= size_t <= 1 and 0 <= size_z <= 1 and 0 < mcse_z < 0.05 and df_z > 0
 
@@ -229,7 +229,7 @@ assert 0 <= size_t <= 1 and 0 <= size_z <= 1 and 0 < mcse_z < 0.05 and df_z > 0
 """ # BEGIN TEST CONFIG
 hidden: true
 points: 1
-failure_message: "sims must be the simulation given in the question: the null design (effect 0), 8 classes of 20, your rho_hat, 300 replicates, seed=seed."
+failure_message: "size_z is the share of the rows with term 'z' whose p_value < 0.05, in the simulation given in the question (effect 0, 8 classes of 20, your rho_hat, 300 replicates, seed=seed)."
 """ # END TEST CONFIG
 _d = hp.student_data("a8", STUDENT_ID)
 _rho = hp.icc(hp.fit_lmm("y ~ 1 + (1 | class)", _d))
@@ -238,18 +238,16 @@ _s = hp.power_simulation(
     n_groups=8, group_size=20, level2={"z": "balanced"}, n_replicates=300,
     seed=hp.student_seed("a8", STUDENT_ID),
 )  # fmt: skip
-assert np.allclose(sims["estimate"].to_numpy(), _s["estimate"].to_numpy(), atol=1e-6)
+_z = _s[_s["term"] == "z"]
+assert abs(size_z - float(np.mean(_z["p_value"] < 0.05))) < 1e-9
 
 # %%
 """ # BEGIN TEST CONFIG
 hidden: true
-points: 2
-failure_message: "size_z is the share of the rows with term 'z' whose p_value < 0.05; its MC SE is sqrt(p (1 - p) / 300)."
+points: 1
+failure_message: "The Monte Carlo SE of a share p from R = 300 replicates is sqrt(p (1 - p) / R)."
 """ # END TEST CONFIG
-_z = sims[sims["term"] == "z"]
-_p = float(np.mean(_z["p_value"] < 0.05))
-assert len(_z) == 300 and abs(size_z - _p) < 1e-12
-assert abs(mcse_z - np.sqrt(_p * (1 - _p) / 300)) < 1e-9
+assert abs(mcse_z - np.sqrt(size_z * (1 - size_z) / 300)) < 1e-9
 
 # %%
 """ # BEGIN TEST CONFIG
@@ -257,9 +255,16 @@ hidden: true
 points: 2
 failure_message: "The t test compares |estimate / std_error| of each replicate with the t distribution with J - 2 = 6 df (the classes are the units), not N - 2 (the pupils) and not the normal."
 """ # END TEST CONFIG
-_z = sims[sims["term"] == "z"]
+_d = hp.student_data("a8", STUDENT_ID)
+_rho = hp.icc(hp.fit_lmm("y ~ 1 + (1 | class)", _d))
+_s = hp.power_simulation(
+    "y ~ z + (1 | class)", gamma={"Intercept": 0.0, "z": 0.0}, tau=_rho, sigma2=1 - _rho,
+    n_groups=8, group_size=20, level2={"z": "balanced"}, n_replicates=300,
+    seed=hp.student_seed("a8", STUDENT_ID),
+)  # fmt: skip
+_z = _s[_s["term"] == "z"]
 _pt = 2 * scipy.stats.t.sf(np.abs(_z["estimate"] / _z["std_error"]), df=6)
-assert abs(size_t - float(np.mean(_pt < 0.05))) < 1e-12
+assert abs(size_t - float(np.mean(_pt < 0.05))) < 1e-9
 
 # %%
 """ # BEGIN TEST CONFIG
@@ -367,7 +372,7 @@ n_opt, J_opt, power_opt, J_50, power_50
 
 # %%
 """ # BEGIN TEST CONFIG
-points: 0
+points: 1
 """ # END TEST CONFIG
 assert n_opt > 1 and J_opt >= 2 and 0 < power_50 < 1 and 0 < power_opt < 1
 
@@ -395,7 +400,7 @@ assert J_opt == hp.course.a8.BUDGET // (hp.course.a8.COST_RATIO + _n)
 # %%
 """ # BEGIN TEST CONFIG
 hidden: true
-points: 2
+points: 1
 failure_message: "Power of the design-effect approximation: cluster_trial_power(J, n, icc=rho_hat, effect=EFFECT), at the optimum and at classes of 50 (J = BUDGET // (COST_RATIO + 50))."
 """ # END TEST CONFIG
 _d = hp.student_data("a8", STUDENT_ID)
@@ -506,15 +511,15 @@ power_sim, power_mcse, z_gap
 
 # %%
 """ # BEGIN TEST CONFIG
-points: 0
+points: 1
 """ # END TEST CONFIG
 assert 0 <= power_sim <= 1 and 0 < power_mcse < 0.06 and np.isfinite(z_gap)
 
 # %%
 """ # BEGIN TEST CONFIG
 hidden: true
-points: 1
-failure_message: "res must be the simulation given in the question: effect EFFECT, J_opt classes of n_use = round(n_opt), your rho_hat, 100 replicates, seed=seed + 1."
+points: 2
+failure_message: "In the simulation given in the question (effect EFFECT, J_opt classes of n_use = round(n_opt), your rho_hat, 100 replicates, seed=seed + 1), compare |estimate / std_error| of each z row with t on J_opt - 2 df; power is the share of p < 0.05."
 """ # END TEST CONFIG
 _d = hp.student_data("a8", STUDENT_ID)
 _rho = hp.icc(hp.fit_lmm("y ~ 1 + (1 | class)", _d))
@@ -525,30 +530,30 @@ _r = hp.power_simulation(
     sigma2=1 - _rho, n_groups=_J, group_size=_n, level2={"z": "balanced"},
     n_replicates=100, seed=hp.student_seed("a8", STUDENT_ID) + 1,
 )  # fmt: skip
-assert np.allclose(res["estimate"].to_numpy(), _r["estimate"].to_numpy(), atol=1e-6)
+_z = _r[_r["term"] == "z"]
+_pt = 2 * scipy.stats.t.sf(np.abs(_z["estimate"] / _z["std_error"]), df=_J - 2)
+assert abs(power_sim - float(np.mean(_pt < 0.05))) < 1e-9
 
 # %%
 """ # BEGIN TEST CONFIG
 hidden: true
-points: 2
-failure_message: "Compare |estimate / std_error| of each replicate's z row with t on J_opt - 2 df; power is the share of p < 0.05."
+points: 1
+failure_message: "power_mcse = sqrt(p (1 - p) / R) with R = 100 replicates."
+""" # END TEST CONFIG
+assert abs(power_mcse - np.sqrt(power_sim * (1 - power_sim) / 100)) < 1e-9
+
+# %%
+""" # BEGIN TEST CONFIG
+hidden: true
+points: 1
+failure_message: "z_gap = (power_sim - power_opt) / power_mcse, with the design-effect power of Question 5."
 """ # END TEST CONFIG
 _d = hp.student_data("a8", STUDENT_ID)
 _rho = hp.icc(hp.fit_lmm("y ~ 1 + (1 | class)", _d))
 _n = round(np.sqrt(hp.course.a8.COST_RATIO * (1 - _rho) / _rho))
 _J = hp.course.a8.BUDGET // (hp.course.a8.COST_RATIO + _n)
-_z = res[res["term"] == "z"]
-_pt = 2 * scipy.stats.t.sf(np.abs(_z["estimate"] / _z["std_error"]), df=_J - 2)
-assert abs(power_sim - float(np.mean(_pt < 0.05))) < 1e-12
-
-# %%
-""" # BEGIN TEST CONFIG
-hidden: true
-points: 2
-failure_message: "power_mcse = sqrt(p (1 - p) / R) with R = 100 replicates; z_gap = (power_sim - power_opt) / power_mcse."
-""" # END TEST CONFIG
-assert abs(power_mcse - np.sqrt(power_sim * (1 - power_sim) / 100)) < 1e-9
-assert abs(z_gap - (power_sim - power_opt) / power_mcse) < 1e-6
+_pw = hp.interactive.cluster_trial_power(_J, _n, icc=_rho, effect=hp.course.a8.EFFECT)
+assert abs(z_gap - (power_sim - _pw) / power_mcse) < 1e-4
 
 # %% [raw]
 # # END TESTS

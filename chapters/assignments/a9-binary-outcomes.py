@@ -92,7 +92,7 @@ vc_test[["npar", "deviance", "chisq", "df", "p_value", "test"]]
 
 # %%
 """ # BEGIN TEST CONFIG
-points: 0
+points: 1
 """ # END TEST CONFIG
 assert chisq_vc >= 0 and 0 <= p_vc <= 1
 
@@ -111,7 +111,7 @@ assert abs(chisq_vc - _chi) < 1e-3 * max(1.0, _chi)
 # %%
 """ # BEGIN TEST CONFIG
 hidden: true
-points: 3
+points: 2
 failure_message: "Under the null the variance sits on the boundary (0) of its range: the reference is the 50:50 mixture of chi2(0) and chi2(1), so p is HALF the chi2(1) p-value."
 """ # END TEST CONFIG
 _d = hp.student_data("a9", STUDENT_ID)
@@ -173,10 +173,10 @@ assert abs(np.log(p_vc) - np.log(_p)) < 1e-3
 # # BEGIN QUESTION
 # name: q3
 # kind: compute
-# points: 3
+# points: 4
 
 # %% [markdown]
-# **Question 3** (*compute*, 3 points). From `glmm`, compute the intraclass
+# **Question 3** (*compute*, 4 points). From `glmm`, compute the intraclass
 # correlation on the latent scale, `icc_latent`, and the median odds ratio of the
 # districts, `mor` (chapter 9).
 
@@ -197,7 +197,7 @@ icc_latent, mor
 
 # %%
 """ # BEGIN TEST CONFIG
-points: 0
+points: 1
 """ # END TEST CONFIG
 assert 0 < icc_latent < 1 and mor > 1
 
@@ -369,14 +369,14 @@ p_rural, mcse_rural, p_urban, or_cond, or_marg
 
 # %%
 """ # BEGIN TEST CONFIG
-points: 0
+points: 1
 """ # END TEST CONFIG
 assert 0 < p_rural < 1 and 0 < p_urban < 1 and 0 < mcse_rural < 0.01 and or_cond > 0 and or_marg > 0
 
 # %%
 """ # BEGIN TEST CONFIG
 hidden: true
-points: 2
+points: 1
 failure_message: "Average expit(gamma00 + u) and expit(gamma00 + gamma_urban + u) over u ~ N(0, tau00) (standard deviation sqrt(tau00)); your means should be within Monte Carlo error of the exact integrals."
 """ # END TEST CONFIG
 _d = hp.student_data("a9", STUDENT_ID)
@@ -499,14 +499,14 @@ se_ri, se_rs, slope_test[["chisq", "df", "p_value", "test"]]
 
 # %%
 """ # BEGIN TEST CONFIG
-points: 0
+points: 1
 """ # END TEST CONFIG
 assert se_ri > 0 and se_rs > 0 and 0 <= p_slope <= 1
 
 # %%
 """ # BEGIN TEST CONFIG
 hidden: true
-points: 2
+points: 1
 failure_message: "The std_error of urban[T.Y] in the .fixed table of each model."
 """ # END TEST CONFIG
 _d = hp.student_data("a9", STUDENT_ID)
