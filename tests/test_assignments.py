@@ -135,15 +135,14 @@ BATCH = "a2-no-pooling"
 
 @pytest.mark.parametrize("name", [n for n in NAMES if n != BATCH])
 def test_correct_submission_earns_every_autograded_point_through_otter(built, name):
-    row = _grade(built, name, built / name / "autograder" / f"{name}.ipynb")
+    solution = built / name / "autograder" / f"{name}.ipynb"
+    row = _grade(built, name, solution)
     assert row["status"] == "graded", row
     assert row["autograded"] == row["autograded_max"] > 0, row
-    if asg.has_student_id(name):
-        assert row["student_id"] == check._solution_id(
-            check._code_cells(
-                json.loads((built / name / "autograder" / f"{name}.ipynb").read_text())
-            )
-        )
+    auto = sum(q["points"] for q in asg.questions(name) if not q["manual"])
+    assert row["autograded_max"] == auto, "the test cases' points add up to the master's"
+    if asg.has_student_id(name):  # graded on the data of the ID in the notebook
+        assert row["student_id"] == asg.submitted_student_id(json.loads(solution.read_text()))
 
 
 # A typical wrong answer for each master still in the old format (no mistakes file):

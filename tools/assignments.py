@@ -873,6 +873,14 @@ def points_text(name: str, out: Path = OUT) -> str:
             lines += ["", f"{q['name']} ({q['kind'] or 'no kind'}, {q['points']:g} points, "
                       "graded by hand), rubric:"]  # fmt: skip
             lines += rubric_lines(q)
+    mistakes = MASTERS / f"{name}.mistakes.yml"
+    if mistakes.is_file():  # checked against the tests by tests/test_assignments.py
+        import yaml
+
+        lines += ["", "Typical mistakes the hidden tests catch (points lost):"]
+        for m in yaml.safe_load(mistakes.read_text(encoding="utf-8")) or []:
+            lost = ", ".join(f"{q} -{p:g}" for q, p in m["loses"].items())
+            lines.append(f"  {m['question']}: {m['mistake']} ({lost})")
     return "\n".join(lines)
 
 

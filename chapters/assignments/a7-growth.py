@@ -13,7 +13,7 @@
 # %% [raw]
 # # ASSIGNMENT CONFIG
 # name: a7-growth
-# init_cell: true
+# init_cell: false
 # check_all_cell: true
 # export_cell: false
 # solutions_pdf: false
@@ -22,10 +22,25 @@
 # %% [markdown]
 # # Assignment 7: growth models
 #
-# Chapter 7 treated repeated measures as occasions within persons. Here you move the
-# zero of time in the sleep study, explain growth rates in the simulated `growth`
-# data, look at how far the children's growth rates shrink, and compute a profile
-# interval for a variance component. After each question run `grader.check("q…")`.
+# You analyse 100 children of the reading-growth study of chapter 7 (`growth`: reading
+# `score`, actual time `years` since the start, planned `wave`, and `support`, the
+# home-reading programme), drawn from your student ID. You move time zero and predict
+# what it does, interpret the programme's effect on growth, and decide how a next
+# study should space its assessments.
+#
+# Write your student ID in the first code cell, run the cells in order, and after each
+# question run `grader.check("q…")` (it checks the form of your answer; the grader
+# checks the values on your own children).
+
+# %%
+# Initialize Otter: the grader behind every grader.check("q…") below.
+import otter
+
+grader = otter.Notebook("a7-growth.ipynb")
+
+# %%
+# Your student ID, as text (your instructor may ask you to write "shared" instead).
+STUDENT_ID = "s0000000"  # SOLUTION
 
 # %%
 import numpy as np
@@ -33,50 +48,48 @@ import pandas as pd
 
 import helpers as hp
 
-sleep = hp.load_dataset("sleepstudy")
-growth = hp.load_dataset("growth")
+df = hp.student_data("a7", STUDENT_ID)
+print(f"{len(df)} assessments of {df['child'].nunique()} children")
+df.head()
 
 # %% [raw]
 # # BEGIN QUESTION
 # name: q1
-# points: 2
+# kind: predict
+# manual: true
+# points: 3
 
 # %% [markdown]
-# **Question 1.** Centre time at the **last** day of the sleep study (`Days` 9), fit
-# `Reaction ~ T + (1 + T | Subject)` with the centred time `T` by REML, and store the
-# intercept variance (the variance of the subjects' reaction times on day 9) in
-# `tau00_end` and the intercept–slope correlation in `corr_end`.
+# **Question 1** (*predict*, 3 points). **Before fitting**: in the model
+# `score ~ T + (1 + T | child)`, time `T` can count from the start of the study
+# (`T = years`) or from its end (`T = years - 4`). Predict what moving time zero to the
+# end does to (a) the fixed slope of `T`, (b) the intercept variance $\tau_{00}$ and
+# (c) the intercept–slope correlation. You are graded on the reasoning.
 
 # %% [raw]
 # # BEGIN SOLUTION
 
-# %%
-sleep_end = sleep.assign(T=sleep["Days"] - 9)  # SOLUTION
-m_end = hp.fit_lmm("Reaction ~ T + (1 + T | Subject)", sleep_end)  # SOLUTION
-tau00_end = m_end.tau.loc["Intercept", "Intercept"]  # SOLUTION
-corr_end = m_end.correlations().loc["Intercept", "T"]  # SOLUTION
-tau00_end, corr_end
+# %% [markdown]
+# (a) Nothing: the slope is the same growth rate whatever the zero of time. (b) The
+# intercept is now the level at four years; children who grow at different rates have
+# drifted apart by then, so the variance of the level is larger
+# ($\tau_{00} + 2 \cdot 4\,\tau_{01} + 16\,\tau_{11}$ in terms of the start model).
+# (c) The correlation becomes strongly positive: a child's level at the end is largely
+# made by their growth rate.
 
 # %% [raw]
 # # END SOLUTION
 
 # %% [raw]
-# # BEGIN TESTS
-
-# %%
-assert tau00_end > 0 and -1 <= corr_end <= 1
-
-# %%
-""" # BEGIN TEST CONFIG
-hidden: true
-failure_message: "Subtract 9 from Days (day 9 becomes time zero) and fit by REML (the default)."
-""" # END TEST CONFIG
-_m = hp.fit_lmm("Reaction ~ T + (1 + T | Subject)", sleep.assign(T=sleep["Days"] - 9))
-assert abs(tau00_end - _m.tau.iloc[0, 0]) < 1e-4 * _m.tau.iloc[0, 0]
-assert abs(corr_end - _m.correlations().iloc[0, 1]) < 1e-4
-
-# %% [raw]
-# # END TESTS
+# # BEGIN RUBRIC
+# points:
+#   - [1, "(a) the fixed slope does not change"]
+#   - [1, "(b) the intercept variance grows, because differences in growth accumulate (the variance of the level at t is tau00 + 2 t tau01 + t^2 tau11)"]
+#   - [1, "(c) the correlation moves towards +1 (the level at the end is made by the rate)"]
+# wrong:
+#   - "'the slope changes because the intercept changes': loses (a)"
+#   - "'nothing changes, it is the same model': loses (b) and (c); the fit is the same, its parameters are not"
+# # END RUBRIC
 
 # %% [raw]
 # # END QUESTION
@@ -84,22 +97,29 @@ assert abs(corr_end - _m.correlations().iloc[0, 1]) < 1e-4
 # %% [raw]
 # # BEGIN QUESTION
 # name: q2
-# points: 2
+# kind: compute
+# points: 5
 
 # %% [markdown]
-# **Question 2.** In the `growth` data, let the home-reading programme (`support`)
-# predict both the starting level and the growth rate: fit
-# `score ~ years * support + (1 + years | child)` by **ML** and store the cross-level
-# interaction (the programme's effect on the growth rate, term `years:support`) in
-# `gamma11`.
+# **Question 2** (*compute*, 5 points). Fit `score ~ T + (1 + T | child)` by REML
+# with time counted from the start and from the end (four years). Store the intercept
+# variance of the start model in `tau00_start`, that of the end model in `tau00_end`,
+# the end model's intercept–slope correlation in `corr_end` and its fixed slope in
+# `slope_end`.
 
 # %% [raw]
 # # BEGIN SOLUTION
 
 # %%
-m_x = hp.fit_lmm("score ~ years * support + (1 + years | child)", growth, reml=False)  # SOLUTION
-gamma11 = m_x.fixed.loc["years:support", "estimate"]  # SOLUTION
-gamma11
+# BEGIN SOLUTION
+m_start = hp.fit_lmm("score ~ T + (1 + T | child)", df.assign(T=df["years"]))
+m_end = hp.fit_lmm("score ~ T + (1 + T | child)", df.assign(T=df["years"] - 4))
+tau00_start = m_start.tau.loc["Intercept", "Intercept"]
+tau00_end = m_end.tau.loc["Intercept", "Intercept"]
+corr_end = m_end.correlations().loc["Intercept", "T"]
+slope_end = m_end.fixed.loc["T", "estimate"]
+# END SOLUTION
+tau00_start, tau00_end, corr_end, slope_end
 
 # %% [raw]
 # # END SOLUTION
@@ -108,15 +128,41 @@ gamma11
 # # BEGIN TESTS
 
 # %%
-assert -10 < gamma11 < 10
+""" # BEGIN TEST CONFIG
+points: 1
+""" # END TEST CONFIG
+assert tau00_start > 0 and tau00_end > 0 and -1 <= corr_end <= 1 and slope_end > 0
 
 # %%
 """ # BEGIN TEST CONFIG
 hidden: true
-failure_message: "Use actual time (years), the interaction years * support, and ML (reml=False)."
+points: 2
+failure_message: "Time zero at the end: T = years - 4 (actual time, not the wave number), REML."
 """ # END TEST CONFIG
-_m = hp.fit_lmm("score ~ years * support + (1 + years | child)", growth, reml=False)
-assert abs(gamma11 - _m.fixed.loc["years:support", "estimate"]) < 1e-6
+_d = hp.student_data("a7", STUDENT_ID)
+_m = hp.fit_lmm("score ~ T + (1 + T | child)", _d.assign(T=_d["years"] - 4))
+assert abs(tau00_end - _m.tau.iloc[0, 0]) < 1e-4 * _m.tau.iloc[0, 0]
+assert abs(corr_end - _m.correlations().iloc[0, 1]) < 1e-4
+
+# %%
+""" # BEGIN TEST CONFIG
+hidden: true
+points: 1
+failure_message: "tau00_start is the intercept variance with T = years (REML)."
+""" # END TEST CONFIG
+_d = hp.student_data("a7", STUDENT_ID)
+_m = hp.fit_lmm("score ~ T + (1 + T | child)", _d.assign(T=_d["years"]))
+assert abs(tau00_start - _m.tau.iloc[0, 0]) < 1e-4 * _m.tau.iloc[0, 0]
+
+# %%
+""" # BEGIN TEST CONFIG
+hidden: true
+points: 1
+failure_message: "slope_end is the fixed effect of T in the end model: the same growth rate as with time from the start."
+""" # END TEST CONFIG
+_d = hp.student_data("a7", STUDENT_ID)
+_m = hp.fit_lmm("score ~ years + (1 + years | child)", _d)
+assert abs(slope_end - _m.fixed.loc["years", "estimate"]) < 1e-4
 
 # %% [raw]
 # # END TESTS
@@ -127,45 +173,36 @@ assert abs(gamma11 - _m.fixed.loc["years:support", "estimate"]) < 1e-6
 # %% [raw]
 # # BEGIN QUESTION
 # name: q3
-# points: 2
+# kind: interpret
+# manual: true
+# points: 3
 
 # %% [markdown]
-# **Question 3.** Fit the model of Question 2 by REML and compute, for every number of
-# occasions a child has (1 to 6), the mean reliability of the children's own growth
-# rates (`m.reliability()["years"]`; it is NaN for a child seen once, and the mean
-# then skips it). Store the result as a Series `rel_by_n`, indexed by the number of
-# occasions.
+# **Question 3** (*interpret*, 3 points). Compare with your prediction. Check
+# `tau00_end` against the start model's $\tau_{00} + 2 \cdot 4\,\tau_{01} + 16\,\tau_{11}$
+# (from `m_start.tau`) and say why the two agree.
 
 # %% [raw]
 # # BEGIN SOLUTION
 
-# %%
-m_reml = hp.fit_lmm("score ~ years * support + (1 + years | child)", growth)  # SOLUTION
-rel = pd.Series(m_reml.reliability()["years"].to_numpy(), index=m_reml.n_per_group)  # SOLUTION
-rel_by_n = rel.groupby(level=0).mean()  # SOLUTION
-rel_by_n
+# %% [markdown]
+# They agree (to the optimiser's precision): moving time zero is a reparametrisation,
+# and the variance of $u_{0} + 4u_{1}$, the level at four years, is
+# $\tau_{00} + 8\tau_{01} + 16\tau_{11}$. The fixed slope is unchanged; the correlation
+# at the end is strongly positive.
 
 # %% [raw]
 # # END SOLUTION
 
 # %% [raw]
-# # BEGIN TESTS
-
-# %%
-assert isinstance(rel_by_n, pd.Series) and set(rel_by_n.index) >= {2, 3, 4, 5, 6}
-
-# %%
-""" # BEGIN TEST CONFIG
-hidden: true
-failure_message: "Use the REML fit's reliability of the growth rate, averaged by the number of occasions."
-""" # END TEST CONFIG
-_m = hp.fit_lmm("score ~ years * support + (1 + years | child)", growth)
-_r = pd.Series(_m.reliability()["years"].to_numpy(), index=_m.n_per_group)
-_want = _r.groupby(level=0).mean().dropna()
-assert np.allclose(rel_by_n.loc[_want.index].to_numpy(dtype=float), _want.to_numpy(), atol=1e-4)
-
-# %% [raw]
-# # END TESTS
+# # BEGIN RUBRIC
+# points:
+#   - [1, "the comparison with the prediction"]
+#   - [1, "the numbers agree (with the computed value)"]
+#   - [1, "why: the same model reparametrised; the level at 4 is u0 + 4 u1, whose variance is the formula"]
+# wrong:
+#   - "'they differ because REML depends on time zero': loses the last point (the REML criterion is invariant to this shift)"
+# # END RUBRIC
 
 # %% [raw]
 # # END QUESTION
@@ -173,22 +210,30 @@ assert np.allclose(rel_by_n.loc[_want.index].to_numpy(dtype=float), _want.to_num
 # %% [raw]
 # # BEGIN QUESTION
 # name: q4
-# points: 2
+# kind: interpret
+# points: 5
 
 # %% [markdown]
-# **Question 4.** Fit `Reaction ~ Days + (1 + Days | Subject)` to the sleep study by
-# ML and compute the 95% **profile** interval of the standard deviation of the growth
-# rates (row `sd(Days)` of `m.confint(...)`). Store its ends in `sd_days_lower` and
-# `sd_days_upper`. (This takes a few seconds.)
+# **Question 4** (*interpret*, 5 points). Fit `score ~ years * support + (1 + years | child)`
+# by ML (`m_x`). Store the cross-level interaction `years:support` in `gamma11`, the
+# growth rate (points per year) of children without and with the programme in
+# `rate_without` and `rate_with` (e.g. from `m_x.slopes("years", at={"support": [0, 1]})`),
+# and the expected difference in score between children with and without the
+# programme four years after the start in `gap_at_4`.
 
 # %% [raw]
 # # BEGIN SOLUTION
 
 # %%
-m_ml = hp.fit_lmm("Reaction ~ Days + (1 + Days | Subject)", sleep, reml=False)  # SOLUTION
-ci = m_ml.confint(method="profile")  # SOLUTION
-sd_days_lower, sd_days_upper = ci.loc["sd(Days)", ["ci_lower", "ci_upper"]]  # SOLUTION
-sd_days_lower, sd_days_upper
+# BEGIN SOLUTION
+m_x = hp.fit_lmm("score ~ years * support + (1 + years | child)", df, reml=False)
+b = m_x.fixed["estimate"]
+gamma11 = b["years:support"]
+rates = m_x.slopes("years", at={"support": [0, 1]})["estimate"].to_numpy()
+rate_without, rate_with = rates
+gap_at_4 = b["support"] + 4 * b["years:support"]
+# END SOLUTION
+gamma11, rate_without, rate_with, gap_at_4
 
 # %% [raw]
 # # END SOLUTION
@@ -197,15 +242,43 @@ sd_days_lower, sd_days_upper
 # # BEGIN TESTS
 
 # %%
-assert 0 <= sd_days_lower < sd_days_upper
+""" # BEGIN TEST CONFIG
+points: 1
+""" # END TEST CONFIG
+assert all(np.isfinite([gamma11, rate_without, rate_with, gap_at_4]))
 
 # %%
 """ # BEGIN TEST CONFIG
 hidden: true
-failure_message: "Use the profile interval (method='profile') of the ML fit; a Wald interval is symmetric around the estimate."
+points: 1
+failure_message: "gamma11 is the estimate of years:support in the ML fit of score ~ years * support + (1 + years | child)."
 """ # END TEST CONFIG
-# lme4 1.1-31, confint(lmer(Reaction ~ Days + (Days | Subject), sleepstudy, REML = FALSE))
-assert abs(sd_days_lower - 3.801164) < 1e-3 and abs(sd_days_upper - 8.753383) < 1e-3
+_d = hp.student_data("a7", STUDENT_ID)
+_b = hp.fit_lmm("score ~ years * support + (1 + years | child)", _d, reml=False).fixed
+assert abs(gamma11 - _b.loc["years:support", "estimate"]) < 1e-5
+
+# %%
+""" # BEGIN TEST CONFIG
+hidden: true
+points: 2
+failure_message: "The growth rate without the programme is the coefficient of years; with it, years plus years:support (the interaction is the difference between the rates, not a rate)."
+""" # END TEST CONFIG
+_d = hp.student_data("a7", STUDENT_ID)
+_b = hp.fit_lmm("score ~ years * support + (1 + years | child)", _d, reml=False).fixed
+_b = _b["estimate"]
+assert abs(rate_without - _b["years"]) < 1e-5
+assert abs(rate_with - (_b["years"] + _b["years:support"])) < 1e-5
+
+# %%
+""" # BEGIN TEST CONFIG
+hidden: true
+points: 1
+failure_message: "The main effect of support is the gap at years = 0; four years later the gap is support + 4 * years:support."
+""" # END TEST CONFIG
+_d = hp.student_data("a7", STUDENT_ID)
+_b = hp.fit_lmm("score ~ years * support + (1 + years | child)", _d, reml=False).fixed
+_b = _b["estimate"]
+assert abs(gap_at_4 - (_b["support"] + 4 * _b["years:support"])) < 1e-5
 
 # %% [raw]
 # # END TESTS
@@ -216,27 +289,216 @@ assert abs(sd_days_lower - 3.801164) < 1e-3 and abs(sd_days_upper - 8.753383) < 
 # %% [raw]
 # # BEGIN QUESTION
 # name: q5
+# kind: interpret
 # manual: true
-# points: 2
+# points: 4
 
 # %% [markdown]
-# **Question 5.** *Predict, then check.* Which children's growth rates are pulled most
-# strongly toward the average of their group, and why? Would two assessments four
-# years apart give a more or less reliable rate than two assessments half a year
-# apart? Explain with the reliability formula of chapter 5.
+# **Question 5** (*interpret*, 4 points). In words, with units: what do `gamma11` and
+# the main effect of `support` mean here? Is the programme's effect on growth
+# distinguishable from zero (use `m_x.fixed`, which has Satterthwaite degrees of
+# freedom)? Would the main effect of `support` change if time were counted from the
+# end of the study, and to what?
 
 # %% [raw]
 # # BEGIN SOLUTION
 
 # %% [markdown]
-# Children with few occasions shrink most (their own rate has a large sampling
-# variance). The sampling variance of a slope is sigma2_e / sum (t - mean t)^2, so the
-# spread of the occasions matters as much as their number: two assessments four years
-# apart give a sampling variance 64 times smaller than two half a year apart, hence a
-# much higher reliability tau11 / (tau11 + sampling variance) and less shrinkage.
+# `gamma11`: children in the programme gain that many more points per year than
+# children outside it (the difference of the two growth rates). The main effect of
+# `support` is the expected difference at the start ($t = 0$), before the programme
+# could act. The interaction's $t$ test (its df and $p$ from `m_x.fixed`) decides
+# whether the difference in growth is distinguishable from zero. With time from the
+# end, the main effect becomes the gap at four years, `gap_at_4`; the interaction is
+# unchanged.
 
 # %% [raw]
 # # END SOLUTION
+
+# %% [raw]
+# # BEGIN RUBRIC
+# points:
+#   - [1, "gamma11 as the difference in growth rate (points per year) between the groups"]
+#   - [1, "the main effect of support as the gap at time zero (the start)"]
+#   - [1, "the interaction's test, with its estimate, df and p"]
+#   - [1, "with time from the end the main effect becomes the gap at four years (gap_at_4); the interaction stays"]
+# wrong:
+#   - "'gamma11 is the growth rate of the supported children': loses the first point"
+#   - "'support raises the score by gamma01 at every age': loses the second point"
+#   - "'the main effect would not change': loses the last point"
+# # END RUBRIC
+
+# %% [raw]
+# # END QUESTION
+
+# %% [raw]
+# # BEGIN QUESTION
+# name: q6
+# kind: decide
+# points: 4
+
+# %% [markdown]
+# **Question 6** (*decide*, 4 points). A next study can assess each child only twice.
+# The reliability of a child's own growth rate estimated from their occasions $t$ is
+# $\tau_{11} / \big(\tau_{11} + \sigma^2_e / \sum (t - \bar t)^2\big)$. With $\tau_{11}$
+# and $\sigma^2_e$ of the REML start model `m_start`, store the reliability for two
+# assessments half a year apart in `rel_close`, four years apart in `rel_far`, and the
+# design with the more reliable growth rates (`"close"` or `"far"`) in `design`.
+
+# %% [raw]
+# # BEGIN SOLUTION
+
+# %%
+# BEGIN SOLUTION
+tau11, sigma2 = m_start.tau.loc["T", "T"], m_start.sigma2
+
+
+def reliability(times):
+    t = np.asarray(times, dtype=float)
+    return tau11 / (tau11 + sigma2 / ((t - t.mean()) ** 2).sum())
+
+
+rel_close, rel_far = reliability([0, 0.5]), reliability([0, 4])
+design = "far" if rel_far > rel_close else "close"
+# END SOLUTION
+rel_close, rel_far, design
+
+# %% [raw]
+# # END SOLUTION
+
+# %% [raw]
+# # BEGIN TESTS
+
+# %%
+""" # BEGIN TEST CONFIG
+points: 1
+""" # END TEST CONFIG
+assert 0 <= rel_close <= 1 and 0 <= rel_far <= 1 and design in ("close", "far")
+
+# %%
+""" # BEGIN TEST CONFIG
+hidden: true
+points: 2
+failure_message: "The sampling variance of a slope is sigma2_e / sum((t - mean t)^2): with two occasions d apart, sigma2_e / (d^2 / 2); tau11 and sigma2_e from the REML fit with time from the start."
+""" # END TEST CONFIG
+_d = hp.student_data("a7", STUDENT_ID)
+_m = hp.fit_lmm("score ~ T + (1 + T | child)", _d.assign(T=_d["years"]))
+_t11, _s2 = _m.tau.iloc[1, 1], _m.sigma2
+assert abs(rel_close - _t11 / (_t11 + _s2 / (0.5**2 / 2))) < 1e-6
+assert abs(rel_far - _t11 / (_t11 + _s2 / (4**2 / 2))) < 1e-6
+
+# %%
+""" # BEGIN TEST CONFIG
+hidden: true
+points: 1
+failure_message: "The better design is the one with the higher reliability."
+""" # END TEST CONFIG
+assert design == "far"  # 4 years apart: 64 times the sum of squares of 0.5 years apart
+
+# %% [raw]
+# # END TESTS
+
+# %% [raw]
+# # END QUESTION
+
+# %% [raw]
+# # BEGIN QUESTION
+# name: q7
+# kind: simulate
+# points: 5
+
+# %% [markdown]
+# **Question 7** (*simulate*, 5 points). Check `rel_far` by simulation. Draw 2000
+# children whose true growth rates vary with variance $\tau_{11}$ (`tau11` of Question
+# 6) around the average rate, assess each at $t = 0$ and $t = 4$ with measurement
+# errors of variance $\sigma^2_e$ (and a level that varies with $\tau_{00}$, which
+# does not matter here), compute each child's own slope from their two scores, and
+# store in `rel_sim` the squared correlation of the estimated and the true slopes (the
+# reliability is that share of true variance in the estimates).
+
+# %% [raw]
+# # BEGIN SOLUTION
+
+# %%
+# BEGIN SOLUTION
+rng = np.random.default_rng(7)
+true_rate = 6 + rng.normal(0, np.sqrt(tau11), 2000)
+level = 30 + rng.normal(0, np.sqrt(m_start.tau.iloc[0, 0]), 2000)
+y0 = level + rng.normal(0, np.sqrt(sigma2), 2000)
+y4 = level + 4 * true_rate + rng.normal(0, np.sqrt(sigma2), 2000)
+own_rate = (y4 - y0) / 4
+rel_sim = np.corrcoef(own_rate, true_rate)[0, 1] ** 2
+# END SOLUTION
+rel_sim, rel_far
+
+# %% [raw]
+# # END SOLUTION
+
+# %% [raw]
+# # BEGIN TESTS
+
+# %%
+""" # BEGIN TEST CONFIG
+points: 1
+""" # END TEST CONFIG
+assert 0 <= rel_sim <= 1
+
+# %%
+""" # BEGIN TEST CONFIG
+hidden: true
+points: 4
+failure_message: "Simulate true rates with variance tau11, two scores 4 years apart with error variance sigma2_e each, the slope (y4 - y0) / 4; the squared correlation with the true rates estimates the reliability."
+""" # END TEST CONFIG
+_d = hp.student_data("a7", STUDENT_ID)
+_m = hp.fit_lmm("score ~ T + (1 + T | child)", _d.assign(T=_d["years"]))
+_t11, _s2 = _m.tau.iloc[1, 1], _m.sigma2
+_r = _t11 / (_t11 + _s2 / 8)
+# Within 4 standard errors of a squared correlation from 2000 pairs (delta method).
+assert abs(rel_sim - _r) < 4 * 2 * np.sqrt(_r) * (1 - _r) / np.sqrt(2000) + 0.005
+
+# %% [raw]
+# # END TESTS
+
+# %% [raw]
+# # END QUESTION
+
+# %% [raw]
+# # BEGIN QUESTION
+# name: q8
+# kind: decide
+# manual: true
+# points: 4
+
+# %% [markdown]
+# **Question 8** (*decide*, 4 points). Recommend how the next study should place a
+# child's assessments if it wants to compare the children's growth rates, and what it
+# gives up with your choice. Use `rel_close`, `rel_far` and what Question 3 showed
+# about the variance of the level at the end.
+
+# %% [raw]
+# # BEGIN SOLUTION
+
+# %% [markdown]
+# Spread the assessments as far apart as the study allows: `rel_far` is far above
+# `rel_close`, because the sum of squares of the occasions grows with the square of
+# their spacing. What is given up: two occasions say nothing about the shape of growth
+# (linearity cannot be checked), a longer span loses more children, and, as Question 3
+# showed, the children's levels spread apart over time (`tau00_end`), so the level at
+# the end is known less well from an early one.
+
+# %% [raw]
+# # END SOLUTION
+
+# %% [raw]
+# # BEGIN RUBRIC
+# points:
+#   - [2, "far apart, because the sampling variance of a slope falls with the square of the spacing (reliability numbers cited)"]
+#   - [1, "what is given up: no check of linear growth with two occasions (or: attrition over a longer span)"]
+#   - [1, "links to Question 3: the levels spread apart over time, so the level at the end varies more"]
+# wrong:
+#   - "'close together, so that fewer children drop out', with no reliability argument: loses the 2 points"
+#   - "'more occasions always beat wider spacing': loses the first 2 points unless backed by sum((t - mean t)^2)"
+# # END RUBRIC
 
 # %% [raw]
 # # END QUESTION
