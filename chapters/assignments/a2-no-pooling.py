@@ -102,9 +102,8 @@ n_ok, n_par_nopool, n_par_dummy, n_par_lmm
 """ # BEGIN TEST CONFIG
 points: 1
 """ # END TEST CONFIG
-assert all(
-    isinstance(v, (int, np.integer)) for v in (n_ok, n_par_nopool, n_par_dummy, n_par_lmm)
-), "whole numbers"
+_counts = (n_ok, n_par_nopool, n_par_dummy, n_par_lmm)
+assert all(isinstance(v, (int, np.integer)) for v in _counts), "whole numbers"
 
 # %%
 """ # BEGIN TEST CONFIG
@@ -356,7 +355,8 @@ assert abs(tau11 - _m.tau.loc["ses", "ses"]) < 1e-4 * max(1.0, _m.tau.loc["ses",
 # # BEGIN SOLUTION
 
 # %%
-n_flag_z = int(((ok["ses"] - 1.96 * ok["se_ses"] > 3) | (ok["ses"] + 1.96 * ok["se_ses"] < 3)).sum())  # SOLUTION
+z_lo, z_hi = ok["ses"] - 1.96 * ok["se_ses"], ok["ses"] + 1.96 * ok["se_ses"]  # SOLUTION
+n_flag_z = int(((z_lo > 3) | (z_hi < 3)).sum())  # SOLUTION
 n_flag_t = int(((ok["ci_lower_ses"] > 3) | (ok["ci_upper_ses"] < 3)).sum())  # SOLUTION
 ratio_df1 = scipy.stats.t.ppf(0.975, 1) / 1.96  # SOLUTION
 n_flag_z, n_flag_t, ratio_df1
@@ -637,7 +637,8 @@ p_small, mcse_small, p_large, mcse_large
 """ # BEGIN TEST CONFIG
 points: 1
 """ # END TEST CONFIG
-assert 0 <= p_large <= 1 and 0 <= p_small <= 1 and 0 < mcse_small < 0.05 and 0 < mcse_large < 0.05
+assert 0 <= p_large <= 1 and 0 <= p_small <= 1
+assert 0 < mcse_small < 0.05 and 0 < mcse_large < 0.05
 
 # %%
 """ # BEGIN TEST CONFIG
@@ -650,7 +651,9 @@ import scipy.integrate as _si
 
 def _exact(_n, _s2=hp.course.a2.SIGMA2, _c=1.0):
     # sum (x - xbar)^2 of n standard normal x's is chi-square(n - 1)
-    _f = lambda s: 2 * scipy.stats.norm.sf(_c * np.sqrt(s / _s2)) * scipy.stats.chi2.pdf(s, _n - 1)
+    def _f(s):
+        return 2 * scipy.stats.norm.sf(_c * np.sqrt(s / _s2)) * scipy.stats.chi2.pdf(s, _n - 1)
+
     return _si.quad(_f, 0, np.inf, limit=200)[0]
 
 

@@ -203,11 +203,14 @@ null_design = dict(
     group_size=20,
     level2={"z": "balanced"},
 )
-sims = hp.power_simulation("y ~ z + (1 | class)", n_replicates=300, seed=seed, **null_design)
+sims = hp.power_simulation(
+    "y ~ z + (1 | class)", n_replicates=300, seed=seed, **null_design
+)
 zrows = sims[sims["term"] == "z"]  # SOLUTION
 size_z = np.mean(zrows["p_value"] < 0.05)  # SOLUTION
 mcse_z = np.sqrt(size_z * (1 - size_z) / len(zrows))  # SOLUTION
-p_t = 2 * scipy.stats.t.sf(np.abs(zrows["estimate"] / zrows["std_error"]), df=8 - 2)  # SOLUTION
+t_stat = zrows["estimate"] / zrows["std_error"]  # SOLUTION
+p_t = 2 * scipy.stats.t.sf(np.abs(t_stat), df=8 - 2)  # SOLUTION
 size_t = np.mean(p_t < 0.05)  # SOLUTION
 one = hp.simulate_lmm("y ~ z + (1 | class)", seed=seed, **null_design)  # SOLUTION
 df_z = hp.fit_lmm("y ~ z + (1 | class)", one).fixed.loc["z", "df"]  # SOLUTION
@@ -359,9 +362,10 @@ assert abs(df_z - hp.fit_lmm("y ~ z + (1 | class)", _one).fixed.loc["z", "df"]) 
 n_opt = np.sqrt(COST_RATIO * (1 - rho_hat) / rho_hat)  # SOLUTION
 n_use = round(n_opt)
 J_opt = BUDGET // (COST_RATIO + n_use)  # SOLUTION
-power_opt = hp.interactive.cluster_trial_power(J_opt, n_use, icc=rho_hat, effect=EFFECT)  # SOLUTION
+power = hp.interactive.cluster_trial_power
+power_opt = power(J_opt, n_use, icc=rho_hat, effect=EFFECT)  # SOLUTION
 J_50 = BUDGET // (COST_RATIO + 50)  # SOLUTION
-power_50 = hp.interactive.cluster_trial_power(J_50, 50, icc=rho_hat, effect=EFFECT)  # SOLUTION
+power_50 = power(J_50, 50, icc=rho_hat, effect=EFFECT)  # SOLUTION
 n_opt, J_opt, power_opt, J_50, power_50
 
 # %% [raw]
@@ -497,7 +501,8 @@ res = hp.power_simulation(
     level2={"z": "balanced"}, n_replicates=100, seed=seed + 1,
 )  # fmt: skip
 rz = res[res["term"] == "z"]  # SOLUTION
-p_t7 = 2 * scipy.stats.t.sf(np.abs(rz["estimate"] / rz["std_error"]), df=J_opt - 2)  # SOLUTION
+t7 = rz["estimate"] / rz["std_error"]  # SOLUTION
+p_t7 = 2 * scipy.stats.t.sf(np.abs(t7), df=J_opt - 2)  # SOLUTION
 power_sim = np.mean(p_t7 < 0.05)  # SOLUTION
 power_mcse = np.sqrt(power_sim * (1 - power_sim) / len(rz))  # SOLUTION
 z_gap = (power_sim - power_opt) / power_mcse  # SOLUTION
