@@ -62,8 +62,10 @@ df["class"].value_counts().sort_index().to_frame("pupils").T
 #
 # - `rho_hat`: the intraclass correlation of `y`, from the REML fit of the empty
 #   model `y ~ 1 + (1 | class)` (`hp.icc`);
-# - `n0`: the adjusted class size $n_0$ of chapter 1 (the classes differ in size);
-# - `deff`: the design effect $1 + (n_0 - 1)\hat\rho$ of the pilot's mean.
+# - `n_w`: the size-weighted mean class size $\bar n_w$ of chapter 1 (the classes
+#   differ in size);
+# - `deff`: Kish's design effect $1 + (\bar n_w - 1)\hat\rho$ of the pilot's overall
+#   mean (the mean of all its pupils).
 
 # %% [raw]
 # # BEGIN SOLUTION
@@ -73,9 +75,9 @@ m0 = hp.fit_lmm("y ~ 1 + (1 | class)", df)  # SOLUTION
 rho_hat = hp.icc(m0)  # SOLUTION
 n_j = df["class"].value_counts()  # SOLUTION
 N, J = len(df), len(n_j)  # SOLUTION
-n0 = (N - (n_j**2).sum() / N) / (J - 1)  # SOLUTION
-deff = 1 + (n0 - 1) * rho_hat  # SOLUTION
-rho_hat, n0, deff
+n_w = (n_j**2).sum() / N  # SOLUTION
+deff = 1 + (n_w - 1) * rho_hat  # SOLUTION
+rho_hat, n_w, deff
 
 # %% [raw]
 # # END SOLUTION
@@ -87,7 +89,7 @@ rho_hat, n0, deff
 """ # BEGIN TEST CONFIG
 points: 1
 """ # END TEST CONFIG
-assert 0 < rho_hat < 1 and 1 < n0 < 40 and deff >= 1
+assert 0 < rho_hat < 1 and 1 < n_w < 40 and deff >= 1
 
 # %%
 """ # BEGIN TEST CONFIG
@@ -102,20 +104,19 @@ assert abs(rho_hat - hp.icc(hp.fit_lmm("y ~ 1 + (1 | class)", _d))) < 1e-5
 """ # BEGIN TEST CONFIG
 hidden: true
 points: 2
-failure_message: "With unequal classes n0 = (N - sum n_j^2 / N) / (J - 1), not the mean class size N / J."
+failure_message: "With unequal classes the design effect of the mean needs the size-weighted mean class size sum(n_j^2) / N (the class size of the average pupil), not the plain mean N / J."
 """ # END TEST CONFIG
 _d = hp.student_data("a8", STUDENT_ID)
 _n = _d["class"].value_counts()
-_N, _J = len(_d), len(_n)
-assert abs(n0 - (_N - (_n**2).sum() / _N) / (_J - 1)) < 1e-8
+assert abs(n_w - (_n**2).sum() / len(_d)) < 1e-8
 
 # %%
 """ # BEGIN TEST CONFIG
 hidden: true
 points: 1
-failure_message: "deff = 1 + (n0 - 1) * rho, with your n0 and rho_hat."
+failure_message: "deff = 1 + (n_w - 1) * rho, with your n_w and rho_hat."
 """ # END TEST CONFIG
-assert abs(deff - (1 + (n0 - 1) * rho_hat)) < 1e-8
+assert abs(deff - (1 + (n_w - 1) * rho_hat)) < 1e-8
 
 # %% [raw]
 # # END TESTS
@@ -298,9 +299,9 @@ assert abs(df_z - hp.fit_lmm("y ~ z + (1 | class)", _one).fixed.loc["z", "df"]) 
 # points: 4
 
 # %% [markdown]
-# **Question 4** (*predict*, 4 points). Reconcile your prediction: compare `size_z` and `size_t`
-# with your prediction and with the theoretical size of the $z$ test when the
-# statistic is $t_6$, `2 * scipy.stats.t.sf(1.96, 6)`. Are the differences from 5%
+# **Question 4** (*predict*, 4 points). Reconcile your prediction: compare
+# `size_z` and `size_t` with it and with the theoretical size of the $z$ test when
+# the statistic is $t_6$, `2 * scipy.stats.t.sf(1.96, 6)`. Are the differences from 5%
 # beyond Monte Carlo error? Which test would you report for a trial with 8 classes,
 # and why is `df_z` (nearly) 6 and not about 158?
 
@@ -315,8 +316,7 @@ assert abs(df_z - hp.fit_lmm("y ~ z + (1 | class)", _one).fixed.loc["z", "df"]) 
 # (here $J - 2$) df: the treatment varies only between classes, so its standard error
 # is estimated from the spread of 8 class means around the two arm means — 8 − 2 = 6
 # pieces of information, whatever the number of pupils. Satterthwaite's df, 6.0 for
-# one fit, says exactly
-# that; 158 would treat the pupils as independent.
+# one fit, says exactly that; 158 would treat the pupils as independent.
 
 # %% [raw]
 # # END SOLUTION
