@@ -255,7 +255,7 @@ np.exp(glmm.fixed[["estimate", "ci_lower", "ci_upper"]]).rename(
 # women with the same number of children *in the same district* (the same district
 # effect): the odds — uses / does not use — of the woman in a town are about 2.5 times
 # those of the woman in the countryside. It is not a ratio of probabilities, and not a
-# comparison of all urban with all rural women. The median odds ratio, 1.58, says
+# comparison of all urban with all rural women. The median odds ratio, 1.59, says
 # that the same woman moved between two randomly chosen districts would have her odds
 # change by a factor of 1.59 or more half of the time: smaller than the urban effect
 # and than the effect of having children (2.8 to 3.5), but far from negligible — a
@@ -329,9 +329,9 @@ np.exp(glmm.fixed[["estimate", "ci_lower", "ci_upper"]]).rename(
 # points: 5
 
 # %% [markdown]
-# **Question 6** (*predict*, 5 points). Now compute, by simulation: for women with no
-# living children (the reference category of `livch`), compute the population-averaged
-# probabilities of use by Monte Carlo: draw `R = 4000` district effects
+# **Question 6** (*predict*, 5 points). Now the computation, by Monte Carlo. For
+# women with no living children (the reference category of `livch`), compute the
+# population-averaged probabilities of use: draw `R = 4000` district effects
 # $u \sim N(0, \hat\sigma^2_{u0})$ with
 # `rng = np.random.default_rng([seed, 6])`, and average
 # $\operatorname{logit}^{-1}(\hat\gamma_{00} + u)$ (rural) and
@@ -431,8 +431,8 @@ assert abs(or_marg - _want) < 1e-9
 # points: 3
 
 # %% [markdown]
-# **Question 7** (*predict*, 3 points). Reconcile your prediction: compare `or_marg` with
-# `or_cond` and with your prediction. Is the difference larger than the Monte Carlo
+# **Question 7** (*predict*, 3 points). Reconcile your prediction: compare `or_marg`
+# with `or_cond` and with what you predicted. Is the difference larger than the Monte Carlo
 # error of your simulation? Who would ask for each number — a district health
 # officer or a national planner — and why?
 
@@ -444,8 +444,8 @@ assert abs(or_marg - _want) < 1e-9
 # as predicted, by about Zeger's factor (log 2.37 / log 2.46 = 0.96). The MC SE of
 # each probability is about 0.001 (0.0010 for the rural one), so the marginal odds
 # ratio is known to within about ±0.03 and the difference of 0.09 is beyond
-# simulation error (it is also exactly what averaging
-# over a variance of 0.23 must give). The district health officer asks the
+# simulation error (and close to what Zeger's factor predicts for a variance of
+# 0.23). The district health officer asks the
 # conditional question: how the odds of an urban and a rural woman in *her* district
 # compare. The national planner asks the marginal one: how much higher use is among
 # all urban women than among all rural women in the country, averaged over districts.
