@@ -486,7 +486,7 @@ assert abs(or_marg - _want) < 1e-9
 # # BEGIN SOLUTION
 
 # %%
-glmm_rs = hp.fit_glmm("use ~ urban + livch + (1 + urban | district)", df)  # SOLUTION
+glmm_rs = hp.fit_glmm("use ~ urban + livch + (1 + urban | district)", df)
 se_ri = glmm.fixed.loc["urban[T.Y]", "std_error"]  # SOLUTION
 se_rs = glmm_rs.fixed.loc["urban[T.Y]", "std_error"]  # SOLUTION
 slope_test = hp.compare(glmm, glmm_rs)  # SOLUTION
