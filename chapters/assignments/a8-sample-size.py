@@ -303,7 +303,9 @@ assert abs(df_z - hp.fit_lmm("y ~ z + (1 | class)", _one).fixed.loc["z", "df"]) 
 # `size_z` and `size_t` with it and with the theoretical size of the $z$ test when
 # the statistic is $t_6$, `2 * scipy.stats.t.sf(1.96, 6)`. Are the differences from 5%
 # beyond Monte Carlo error? Which test would you report for a trial with 8 classes,
-# and why is `df_z` (nearly) 6 and not about 158?
+# and why is `df_z` (nearly) 6 and not about 158? (In a few percent of data sets
+# the one fit is singular, its class variance estimated at 0, and its df are then
+# near 158; if yours is, say why.)
 
 # %% [raw]
 # # BEGIN SOLUTION
