@@ -282,7 +282,7 @@ def test_points_and_kinds_and_rubrics_are_read_and_checked(tmp_path, monkeypatch
     asg.prepare_master(nb_path, shared=True)
     text = json.dumps(json.loads(nb_path.read_text()))
     assert "kind:" not in text and "RUBRIC" not in text and "BEGIN QUESTION" in text
-    assert 'STUDENT_ID = \\"shared\\"' in text and "s0000000" not in text
+    assert 'STUDENT_ID = \\"shared\\"' in text and "s0000000" not in text  # JSON-escaped
     from helpers import course
 
     assert asg.SHARED_ID == course.SHARED

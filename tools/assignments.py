@@ -301,7 +301,7 @@ def prepare_master(master_nb: Path, shared: bool = False) -> None:
             if head == "# BEGIN QUESTION":
                 cell["source"] = _KIND_LINE.sub("", text).rstrip("\n")
         elif shared and cell["cell_type"] == "code" and _STUDENT_ID.search(text):
-            cell["source"] = _STUDENT_ID.sub(f"STUDENT_ID = {SHARED_ID!r}", text)
+            cell["source"] = _STUDENT_ID.sub(f"STUDENT_ID = {json.dumps(SHARED_ID)}", text)
         cells.append(cell)
     nb["cells"] = cells
     master_nb.write_text(json.dumps(nb), encoding="utf-8")
