@@ -18,8 +18,9 @@ help:
 	@echo "make publish     the notebooks the launch buttons open, in _build/publish/ (after make book)"
 	@echo "make notebooks   write a plain .ipynb of every chapter to _build/notebooks/"
 	@echo "make assignments student and autograder versions in _build/assignments/"
+	@echo "                 (SHARED=1: one data set for the class instead of one per student)"
 	@echo "make grade A=a1-complete-pooling DIR=~/course/a1/   grade a folder of notebooks (_build/grades/)"
-	@echo "make points A=a1-complete-pooling   each question's points, public and hidden test cases"
+	@echo "make points A=a1-complete-pooling   each question's kind, points, test cases and rubric"
 	@echo "make clean       remove _build/ (the next build executes every chapter)"
 	@echo "make distclean   also remove .venv/ and node_modules/"
 	@echo "make lock        re-resolve the Python dependencies into requirements.lock"
@@ -75,8 +76,9 @@ publish: book
 notebooks: setup
 	$(BIN)/python tools/notebooks.py _build/notebooks
 
+# SHARED=1: one data set for the whole class (STUDENT_ID = "shared" filled in).
 assignments: setup
-	$(BIN)/python tools/assignments.py build
+	$(BIN)/python tools/assignments.py build $(if $(filter 1 yes true,$(SHARED)),--shared)
 
 grade: assignments
 	@test -n "$(A)" -a -n "$(DIR)" || { echo "usage: make grade A=<assignment> DIR=<folder of .ipynb>"; exit 1; }

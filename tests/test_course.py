@@ -56,3 +56,15 @@ def test_an_unknown_assignment_lists_the_known_ones(a0):
         hp.student_data("a99", "s1")
     with pytest.raises(TypeError, match="'a4'"):
         hp.student_data(4, "s1")
+
+
+@pytest.mark.parametrize("assignment", course.assignments_with_data())
+def test_every_assignment_module_gives_two_ids_different_data(assignment):
+    """Issue 29: each student's own data set; the same ID always gives the same one,
+    and the instructor's "shared" ID is one more ID."""
+    a = hp.student_data(assignment, "s1234567")
+    b = hp.student_data(assignment, "s7654321")
+    assert isinstance(a, pd.DataFrame) and len(a) > 0
+    assert a.shape != b.shape or not a.equals(b)
+    pd.testing.assert_frame_equal(a, hp.student_data(assignment, "s1234567"))
+    assert not hp.student_data(assignment, course.SHARED).equals(a)

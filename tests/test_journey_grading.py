@@ -209,10 +209,13 @@ def test_autograder_zip_installs_helpers_for_gradescope(built):
     assert f"- {asg.package_requirement()}" in env
 
 
-def _sections(markdown: str) -> dict[str, str]:
-    """The text under each '## <question> (...)' heading of a written-answers file."""
+def _sections(markdown: str, rubric: bool = False) -> dict[str, str]:
+    """The answer under each '## <question> (...)' heading of a written-answers file
+    (or, with ``rubric``, the rubric printed after it)."""
     parts = re.split(r"^## (\S+) .*$", markdown, flags=re.M)
-    return {q: body.strip() for q, body in zip(parts[1::2], parts[2::2], strict=True)}
+    split = [body.split("**Rubric (", 1) for body in parts[2::2]]
+    assert all(len(s) == 2 for s in split), "every answer is followed by its rubric"
+    return {q: s[rubric].strip() for q, s in zip(parts[1::2], split, strict=True)}
 
 
 @pytest.mark.parametrize("name", ["a1-complete-pooling", "a4-random-slopes"])
@@ -222,7 +225,7 @@ def test_written_export_has_every_hand_graded_answer(name, tmp_path):
     (folder,) = asg.build([name])
     student = folder / "student" / f"{name}.ipynb"
     manual = [q["name"] for q in asg.questions(name) if q["manual"]]
-    assert len(manual) == 2, manual
+    assert len(manual) >= 2, manual
     nb = json.loads(student.read_text())
     cells = nb["cells"]
     prose = [
@@ -262,6 +265,13 @@ def test_written_export_has_every_hand_graded_answer(name, tmp_path):
 
     untouched = _sections((tmp_path / "written" / "untouched.md").read_text())
     assert untouched == {q: "*(no answer)*" for q in manual}, untouched
+    # Beside each answer, its rubric: the points of each element, the wrong answers.
+    rubrics = _sections((tmp_path / "written" / "answered.md").read_text(), rubric=True)
+    for q in asg.questions(name):
+        if q["manual"] and q["rubric"]:
+            for points, element in q["rubric"]["points"]:
+                assert f"- [ ] {points:g} pt: {element}" in rubrics[q["name"]]
+            assert all(w in rubrics[q["name"]] for w in q["rubric"]["wrong"])
     # otter's placeholder alone is no answer, also without the student version at hand
     assert asg.written_answers(student, name)[manual[0]] == ""
 
@@ -334,7 +344,11 @@ def graded(built, tmp_path_factory):
     (subs / "hostile.ipynb").write_text(json.dumps(_notebook_with(built, cells)))
     second = tmp / "second"
     second.mkdir()
-    shutil.copy(built / SECOND / "student" / f"{SECOND}.ipynb", second / "plain.ipynb")
+    # The student version as handed out, with a student ID written in (a notebook
+    # without one is not graded: test_assignments.py).
+    plain = (built / SECOND / "student" / f"{SECOND}.ipynb").read_text()
+    plain = plain.replace('"STUDENT_ID = ...', '"STUDENT_ID = \\"s1234567\\"')
+    (second / "plain.ipynb").write_text(plain)
 
     runs = []
     grades_before = asg.GRADES

@@ -63,11 +63,16 @@ def masters() -> dict[str, Path]:
     return {p.stem: p for p in sorted(MASTERS.glob("a*.py"))}
 
 
-def _digest(path: Path) -> str:
-    """Key of a built assignment: its master, what its tests compute with, and how the
-    otter output is changed afterwards (the init cell, the autograder's requirement)."""
-    steps = (add_requirements, init_cell_index, title_cell_index, fix_init_cell)
+def _digest(path: Path, shared: bool = False) -> str:
+    """Key of a built assignment: its master, what its tests compute with, how the
+    master is prepared and the otter output changed afterwards (the init cell, the
+    autograder's requirement), and whether the class shares one data set."""
+    steps = (
+        add_requirements, prepare_master, init_cell_index, title_cell_index, fix_init_cell,
+        fix_student_id,
+    )  # fmt: skip
     after = "".join(inspect.getsource(f) for f in steps) + INIT_CELL + package_requirement()
+    after += f"shared={shared}"
     return hashlib.sha256(
         path.read_bytes() + source_key(ROOT).encode() + after.encode()
     ).hexdigest()
@@ -99,14 +104,19 @@ def add_requirements(master_nb: Path) -> None:
     master_nb.write_text(json.dumps(nb), encoding="utf-8")
 
 
-def build_one(name: str, out: Path = OUT, force: bool = False) -> Path:
-    """Run otter assign on one master; skipped when master, helpers and data are unchanged."""
+def build_one(name: str, out: Path = OUT, force: bool = False, shared: bool = False) -> Path:
+    """Run otter assign on one master; skipped when master, helpers and data are unchanged.
+
+    ``shared`` fills in the student ID ``"shared"`` in the student and autograder
+    versions: everybody works on one data set (``make assignments SHARED=1``).
+    """
     src = masters().get(name)
     if src is None:
         raise AssignmentError(f"No assignment {name!r}; available: {', '.join(masters())}.")
+    questions(name)  # kinds and rubrics checked (points add up) before otter runs
     target = out / name
     stamp = target / ".source-key"
-    key = _digest(src)
+    key = _digest(src, shared)
     if not force and stamp.exists() and stamp.read_text() == key:
         return target
     shutil.rmtree(target, ignore_errors=True)
@@ -120,6 +130,7 @@ def build_one(name: str, out: Path = OUT, force: bool = False) -> Path:
         if convert.returncode != 0:
             raise AssignmentError(f"{name}: could not convert the master: {convert.stderr}")
         add_requirements(nb_path)
+        prepare_master(nb_path, shared)
         proc = subprocess.run(
             [env_tool("otter"), "assign", str(nb_path), str(target)],
             capture_output=True,
@@ -130,11 +141,12 @@ def build_one(name: str, out: Path = OUT, force: bool = False) -> Path:
         tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-25:])
         raise AssignmentError(f"otter assign failed for {name} (its solutions must pass):\n{tail}")
     fix_init_cell(target / "student" / f"{name}.ipynb", name)
+    fix_student_id(target, name)
     stamp.write_text(key)
     return target
 
 
-def build(names=None, out: Path = OUT, force: bool = False) -> list[Path]:
+def build(names=None, out: Path = OUT, force: bool = False, shared: bool = False) -> list[Path]:
     """Build the assignments (all by default) into ``out``, one process at a time.
 
     An exclusive lock on ``out/.build.lock`` makes a second caller (the book build and
@@ -146,34 +158,175 @@ def build(names=None, out: Path = OUT, force: bool = False) -> list[Path]:
     with open(out / ".build.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
-            return [build_one(n, out, force) for n in (names or list(masters()))]
+            return [build_one(n, out, force, shared) for n in (names or list(masters()))]
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 # --------------------------------------------------------------------------- questions
 
-_QUESTION = re.compile(r"# # BEGIN QUESTION\n((?:# [\w-]+: .*\n)+)")
+#: What a question asks of the student (issue 29), the ``kind:`` line of its config.
+KINDS = ("predict", "interpret", "diagnose", "decide", "simulate", "compute")
+
+_CELL = re.compile(r"^# %%.*$", re.M)
+_KIND_LINE = re.compile(r"^(?:# )?kind:.*(?:\n|$)", re.M)  # in a question's raw cell
+_STUDENT_ID = re.compile(r"^STUDENT_ID\s*=.*#\s*SOLUTION\s*$", re.M)
+
+
+def _raw_lines(cell: str) -> list[str]:
+    """The text of a raw cell of a Jupytext percent file (its lines start with '# ')."""
+    lines = cell.splitlines()[1:]  # after the '# %% [raw]' line
+    return [ln[2:] if ln.startswith("# ") else ln.lstrip("#") for ln in lines]
+
+
+def _parse_rubric(text: str, where: str) -> dict:
+    """The YAML between ``BEGIN RUBRIC`` and ``END RUBRIC``: ``points`` (a list of
+    ``[points, element]``) and ``wrong`` (the common wrong answers)."""
+    import yaml
+
+    try:
+        spec = yaml.safe_load(text) or {}
+    except yaml.YAMLError as err:
+        raise AssignmentError(f"{where}: the rubric is not valid YAML: {err}") from None
+    if not isinstance(spec, dict) or set(spec) - {"points", "wrong"}:
+        raise AssignmentError(
+            f"{where}: a rubric has the keys 'points' (a list of [points, element]) and "
+            f"'wrong' (a list of common wrong answers), found {spec!r}."
+        )
+    elements = spec.get("points") or []
+    ok = isinstance(elements, list) and elements and all(
+        isinstance(e, list) and len(e) == 2 and isinstance(e[0], int | float)
+        and not isinstance(e[0], bool) and isinstance(e[1], str) and e[1].strip()
+        for e in elements
+    )  # fmt: skip
+    if not ok:
+        raise AssignmentError(
+            f"{where}: the rubric's 'points' must be a list of [points, \"element\"] "
+            f'pairs, e.g. - [2, "names the level at which the predictor varies"].'
+        )
+    wrong = spec.get("wrong") or []
+    if not isinstance(wrong, list) or not all(isinstance(w, str) and w.strip() for w in wrong):
+        raise AssignmentError(f"{where}: the rubric's 'wrong' must be a list of texts.")
+    return {"points": [(float(p), t.strip()) for p, t in elements], "wrong": wrong}
 
 
 def questions(name: str) -> list[dict]:
-    """The questions of an assignment, in order: name, points and whether graded by hand."""
+    """The questions of an assignment, in order.
+
+    Each is a dict: ``name``, ``points``, ``manual`` (graded by hand), ``kind`` (one of
+    :data:`KINDS`, or None in a master written before kinds) and ``rubric`` (for a
+    hand-graded question: ``{"points": [(points, element), ...], "wrong": [...]}``,
+    or None). Raises AssignmentError, naming the question, for an unknown kind, a
+    rubric outside a hand-graded question or one whose points do not add up.
+    """
     src = masters().get(name)
     if src is None:
         raise AssignmentError(f"No assignment {name!r}; available: {', '.join(masters())}.")
-    found = []
-    for block in _QUESTION.findall(src.read_text(encoding="utf-8")):
-        cfg = dict(line[2:].split(": ", 1) for line in block.splitlines())
-        found.append(
-            {
-                "name": cfg["name"].strip(),
+    text = src.read_text(encoding="utf-8")
+    starts = [m.start() for m in _CELL.finditer(text)] + [len(text)]
+    found, current = [], None
+    for a, b in zip(starts, starts[1:], strict=False):
+        cell = text[a:b]
+        if not cell.startswith("# %% [raw]"):
+            continue
+        lines = _raw_lines(cell)
+        head = next((ln.strip() for ln in lines if ln.strip()), "")
+        if head == "# BEGIN QUESTION":
+            cfg = {}
+            for ln in lines[1:]:
+                key, sep, value = ln.lstrip("# ").partition(":")
+                if sep and key.strip():
+                    cfg[key.strip()] = value.strip()
+            if "name" not in cfg:
+                raise AssignmentError(f"{src.name}: a '# BEGIN QUESTION' cell has no name.")
+            kind = cfg.get("kind") or None
+            if kind is not None and kind not in KINDS:
+                raise AssignmentError(
+                    f"{src.name}, {cfg['name']}: kind {kind!r} is not one of {', '.join(KINDS)}."
+                )
+            current = {
+                "name": cfg["name"],
                 "points": float(cfg.get("points", 1)),
-                "manual": cfg.get("manual", "false").strip() == "true",
+                "manual": cfg.get("manual", "false") == "true",
+                "kind": kind,
+                "rubric": None,
             }
-        )
+            found.append(current)
+        elif head == "# END QUESTION":
+            current = None
+        elif head == "# BEGIN RUBRIC":
+            where = f"{src.name}, {current['name'] if current else 'outside any question'}"
+            if current is None or not current["manual"]:
+                raise AssignmentError(
+                    f"{where}: a rubric belongs inside a hand-graded question (manual: "
+                    "true), after its '# END SOLUTION' and before '# END QUESTION'."
+                )
+            if current["rubric"] is not None:
+                raise AssignmentError(f"{where}: two rubrics in one question.")
+            body = "\n".join(lines)
+            if "# END RUBRIC" not in body:
+                raise AssignmentError(f"{where}: the rubric has no '# END RUBRIC' line.")
+            inner = body.split("# BEGIN RUBRIC", 1)[1].split("# END RUBRIC", 1)[0]
+            rubric = _parse_rubric(inner, where)
+            total = sum(p for p, _ in rubric["points"])
+            if abs(total - current["points"]) > 1e-9:
+                raise AssignmentError(
+                    f"{where}: the rubric's points add up to {total:g}, but the question "
+                    f"has {current['points']:g} points: make them equal."
+                )
+            current["rubric"] = rubric
     if not found:
         raise AssignmentError(f"{src} has no '# BEGIN QUESTION' blocks.")
     return found
+
+
+def has_student_id(name: str) -> bool:
+    """Whether the master has per-student data (a ``STUDENT_ID = ...  # SOLUTION`` cell)."""
+    return bool(_STUDENT_ID.search(masters()[name].read_text(encoding="utf-8")))
+
+
+def prepare_master(master_nb: Path, shared: bool = False) -> None:
+    """Make a converted master what otter reads: rubric cells out (they go to ``make
+    points`` and the written-answer export, not to students), the ``kind:`` line out of
+    each question's config (otter knows no such key), and, with ``shared``, the student
+    ID filled in as ``"shared"`` in both versions (one data set for the whole class)."""
+    nb = json.loads(master_nb.read_text(encoding="utf-8"))
+    cells = []
+    for cell in nb["cells"]:
+        text = "".join(cell["source"])
+        if cell["cell_type"] == "raw":
+            head = text.strip().splitlines()[0].strip() if text.strip() else ""
+            if head == "# BEGIN RUBRIC":
+                continue
+            if head == "# BEGIN QUESTION":
+                cell["source"] = _KIND_LINE.sub("", text).rstrip("\n")
+        elif shared and cell["cell_type"] == "code" and _STUDENT_ID.search(text):
+            cell["source"] = _STUDENT_ID.sub(f"STUDENT_ID = {SHARED_ID!r}", text)
+        cells.append(cell)
+    nb["cells"] = cells
+    master_nb.write_text(json.dumps(nb), encoding="utf-8")
+
+
+def fix_student_id(target: Path, name: str) -> None:
+    """The student ID line outside any question, which otter leaves as it is: the
+    student version gets ``STUDENT_ID = ...`` (the student writes the ID), the
+    autograder version the solution's ID without the ``# SOLUTION`` marker."""
+    for version, new in (("student", "STUDENT_ID = ..."), ("autograder", None)):
+        path = target / version / f"{name}.ipynb"
+        nb = json.loads(path.read_text(encoding="utf-8"))
+        changed = False
+        for cell in nb["cells"]:
+            text = "".join(cell["source"])
+            if cell["cell_type"] == "code" and _STUDENT_ID.search(text):
+                repl = new or (lambda m: re.sub(r"\s*#\s*SOLUTION\s*$", "", m.group(0)))
+                cell["source"] = _STUDENT_ID.sub(repl, text).splitlines(keepends=True)
+                changed = True
+        if changed:
+            path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+#: The ID that gives the whole class one data set (helpers.course.SHARED).
+SHARED_ID = "shared"
 
 
 # Student notebooks find themselves by their assignment, not by their file name: a browser
@@ -271,6 +424,60 @@ def _check_submission(path: Path, name: str) -> str | None:
         return "not an assignment notebook of this book (no otter metadata): was the wrong file submitted?"
     if other != name:
         return f"belongs to assignment {other!r}, not {name!r}"
+    return None
+
+
+def submitted_student_id(nb: dict):
+    """The value of ``STUDENT_ID = ...`` in a notebook's code, as written.
+
+    None when no code cell assigns it; ``...`` (Ellipsis) when the student left the
+    blank of the student version; the text (or number) otherwise; a string starting
+    with ``"<not text: "`` when it is not a plain value (a name, a call).
+    """
+    import ast
+
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") != "code":
+            continue
+        source = "".join(cell.get("source", []))
+        for line in source.splitlines():
+            if not re.match(r"\s*STUDENT_ID\s*=", line):
+                continue
+            try:
+                node = ast.parse(line.strip()).body[0].value
+                return ast.literal_eval(node)
+            except (SyntaxError, ValueError, IndexError, AttributeError):
+                return f"<not text: {line.strip()[:60]}>"
+    return None
+
+
+def student_id_problem(nb: dict, name: str) -> str | None:
+    """Why the student's data cannot be reproduced from a submission, or None.
+
+    Only for a master with per-student data: the hidden tests recompute every answer
+    from the data of the ID in the notebook, so a notebook without a usable ID cannot
+    be graded.
+    """
+    if name not in masters() or not has_student_id(name):
+        return None
+    sid = submitted_student_id(nb)
+    fix = (
+        "ask the student for it, write it in the notebook's first code cell "
+        '(STUDENT_ID = "s1234567", or "shared" if the class shared one data set) '
+        "and grade the notebook again"
+    )
+    if sid is None:
+        return f"no student ID: the line STUDENT_ID = ... was removed; {fix}"
+    if sid is Ellipsis:
+        return f"no student ID: STUDENT_ID = ... was left blank; {fix}"
+    if isinstance(sid, str) and sid.startswith("<not text: "):
+        return f"the student ID is not written as text ({sid[11:-1]}); {fix}"
+    from helpers import course
+
+    try:
+        course.student_seed(name.split("-", 1)[0], sid)
+    except (TypeError, ValueError) as err:
+        return f"no usable student ID ({err}); {fix}"
     return None
 
 
@@ -430,6 +637,12 @@ def grade_one(
     visible = sandbox_folders() if visible is None else visible
     row = {"submission": path.name, "status": "graded", "message": ""}
     reason = _check_submission(path, name)
+    if not reason and has_student_id(name):
+        nb = json.loads(path.read_text(encoding="utf-8"))
+        reason = student_id_problem(nb, name)
+        sid = submitted_student_id(nb)
+        if isinstance(sid, str | int) and not reason:
+            row["student_id"] = str(sid)
     if reason:
         row.update(status="not graded", message=reason)
         _keep(keep, path, f"not graded: {reason}\n")
@@ -601,7 +814,10 @@ def points_table(name: str, out: Path = OUT):
     with zipfile.ZipFile(autograder_zip(Path(out) / name)) as zf:
         for q in questions(name):
             if q["manual"]:
-                rows.append({"question": q["name"], "points": q["points"], "graded": "by hand"})
+                rows.append(
+                    {"question": q["name"], "kind": q["kind"] or "", "points": q["points"],
+                     "graded": "by hand"}
+                )  # fmt: skip
                 continue
             ns: dict = {}
             exec(zf.read(f"tests/{q['name']}.py").decode(), ns)  # otter's test file format
@@ -613,6 +829,7 @@ def points_table(name: str, out: Path = OUT):
             rows.append(
                 {
                     "question": q["name"],
+                    "kind": q["kind"] or "",
                     "points": q["points"],
                     "graded": "automatically",
                     "public_cases": sum(not c["hidden"] for c in cases),
@@ -626,6 +843,39 @@ def points_table(name: str, out: Path = OUT):
     return pd.DataFrame(rows)
 
 
+def rubric_lines(q: dict, markdown: bool = False) -> list[str]:
+    """A hand-graded question's rubric as lines of text: each element with its points
+    (a box to tick in Markdown), then the common wrong answers."""
+    if not q.get("rubric"):
+        return ["(no rubric in the master)"]
+    box = "- [ ] " if markdown else "  "
+    lines = [f"{box}{p:g} pt: {text}" for p, text in q["rubric"]["points"]]
+    if q["rubric"]["wrong"]:
+        lines += ["", "Common wrong answers:" if markdown else "  common wrong answers:"]
+        lines += [f"{'- ' if markdown else '  - '}{w}" for w in q["rubric"]["wrong"]]
+    return lines
+
+
+def points_text(name: str, out: Path = OUT) -> str:
+    """What ``make points`` prints: the table of :func:`points_table`, then the rubric
+    of every hand-graded question."""
+    table = points_table(name, out)
+    qs = questions(name)
+    lines = [table.to_string(index=False, na_rep="", float_format="{:g}".format)]
+    kinds = [q["kind"] for q in qs]
+    if None in kinds:
+        lines += ["", "(this master gives no kind for " + ", ".join(
+            q["name"] for q in qs if q["kind"] is None) + ")"]  # fmt: skip
+    total = sum(q["points"] for q in qs)
+    lines += ["", f"{len(qs)} questions, {total:g} points."]
+    for q in qs:
+        if q["manual"]:
+            lines += ["", f"{q['name']} ({q['kind'] or 'no kind'}, {q['points']:g} points, "
+                      "graded by hand), rubric:"]  # fmt: skip
+            lines += rubric_lines(q)
+    return "\n".join(lines)
+
+
 def grade_table(name: str, rows: list[dict]):
     """The grade sheet: a first row of maximum points, then one row per submission.
 
@@ -637,7 +887,7 @@ def grade_table(name: str, rows: list[dict]):
     qs = questions(name)
     auto_max = sum(q["points"] for q in qs if not q["manual"])
     manual_max = sum(q["points"] for q in qs if q["manual"])
-    cols = ["submission", "status"] + [q["name"] for q in qs]
+    cols = ["submission", "student_id", "status"] + [q["name"] for q in qs]
     cols += ["autograded", "autograded_max", "manual_max", "message"]
     top = {
         "submission": "(maximum points)",
@@ -700,7 +950,7 @@ def write_written_answers(name: str, folder: Path, target: Path, out: Path = OUT
     there counts as no answer.
     """
     target.mkdir(parents=True, exist_ok=True)
-    prompts = {q["name"]: q["points"] for q in questions(name) if q["manual"]}
+    prompts = {q["name"]: q for q in questions(name) if q["manual"]}
     blank = starter_cells(name, out)
     written = []
     for path in sorted(Path(folder).glob("*.ipynb")):
@@ -708,9 +958,16 @@ def write_written_answers(name: str, folder: Path, target: Path, out: Path = OUT
             continue
         answers = written_answers(path, name, blank)
         lines = [f"# {path.name}: written answers ({name})", ""]
-        for q, points in prompts.items():
-            lines += [f"## {q} ({points:g} points, graded by hand)", ""]
+        sid = submitted_student_id(json.loads(path.read_text(encoding="utf-8")))
+        if has_student_id(name):
+            shown = sid if isinstance(sid, str | int) and sid is not Ellipsis else "(none)"
+            lines += [f"Student ID: {shown}", ""]
+        for q, spec in prompts.items():
+            kind = f"{spec['kind']}, " if spec["kind"] else ""
+            lines += [f"## {q} ({kind}{spec['points']:g} points, graded by hand)", ""]
             lines += [answers.get(q, "").strip() or "*(no answer)*", ""]
+            lines += [f"**Rubric ({spec['points']:g} points)**", ""]
+            lines += [*rubric_lines(spec, markdown=True), ""]
         dest = target / f"{path.stem}.md"
         dest.write_text("\n".join(lines), encoding="utf-8")
         written.append(dest)
@@ -724,6 +981,11 @@ def main(argv=None) -> int:
     b.add_argument("names", nargs="*")
     b.add_argument("--out", default=str(OUT))
     b.add_argument("--force", action="store_true", help="rebuild even if unchanged")
+    b.add_argument(
+        "--shared",
+        action="store_true",
+        help='one data set for the whole class: STUDENT_ID = "shared" filled in',
+    )
     g = sub.add_parser("grade", help="grade a folder of submitted notebooks")
     g.add_argument("name")
     g.add_argument("folder")
@@ -743,12 +1005,17 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.command == "build":
-            for path in build(args.names, Path(args.out), args.force):
-                print(f"{path.name}: student {path / 'student'}, autograder {path / 'autograder'}")
+            for path in build(args.names, Path(args.out), args.force, args.shared):
+                note = ""
+                if has_student_id(path.name):
+                    note = " (one shared data set)" if args.shared else " (per-student data)"
+                print(
+                    f"{path.name}: student {path / 'student'}, autograder "
+                    f"{path / 'autograder'}{note}"
+                )
             return 0
         if args.command == "points":
-            table = points_table(args.name, Path(args.assignments))
-            print(table.to_string(index=False, na_rep="", float_format="{:g}".format))
+            print(points_text(args.name, Path(args.assignments)))
             return 0
         out = Path(args.out) if args.out else GRADES / args.name
         limits = sandbox.Limits(
