@@ -41,13 +41,16 @@ import otter
 grader = otter.Notebook("a4-random-slopes.ipynb")
 
 # %%
+# Your student ID, as text (your instructor may ask you to write "shared" instead).
+STUDENT_ID = "s0000000"  # SOLUTION
+
+# %%
 import numpy as np
 import pandas as pd
 import scipy.stats
 
 import helpers as hp
 
-STUDENT_ID = "s0000000"  # SOLUTION
 df = hp.student_data("a4", STUDENT_ID)
 df.head()
 
@@ -155,6 +158,10 @@ failure_message: "The proportion explained is 1 - (slope variance with the inter
 """ # END TEST CONFIG
 # Charged once: the formula, applied to the student's two variances, from fits of
 # the student's data (REML as asked, or ML: that mistake costs the case above).
+_d = hp.student_data("a4", STUDENT_ID)
+_s = hp.fit_lmm("popular ~ extrav + gender + texp + (1 + extrav | class)", _d)
+_c = hp.fit_lmm("popular ~ extrav + gender + texp + extrav:texp + (1 + extrav | class)", _d)
+_v0, _v1 = _s.tau.loc["extrav", "extrav"], _c.tau.loc["extrav", "extrav"]
 assert abs(explained - (1 - s2u1_cross / s2u1_slope)) < 1e-9
 _ml = [
     hp.fit_lmm(_f, _d, reml=False).tau.loc["extrav", "extrav"]
@@ -264,6 +271,9 @@ hidden: true
 points: 1
 failure_message: "The sign of the cross-level interaction gamma11 says how the extraversion slope changes with each year of teacher experience: positive, the slope is steeper (extraversion matters more) with more experienced teachers."
 """ # END TEST CONFIG
+_d = hp.student_data("a4", STUDENT_ID)
+_g = hp.fit_lmm("popular ~ extrav + gender + texp + extrav:texp + (1 + extrav | class)", _d).fixed["estimate"]
+assert isinstance(stronger, (bool, np.bool_))
 assert bool(stronger) == bool(_g["extrav:texp"] > 0)
 
 # %%
@@ -272,6 +282,8 @@ hidden: true
 points: 1
 failure_message: "The Johnson-Neyman bounds are cross.johnson_neyman('extrav', 'texp').bounds, the two teacher-experience values where |t| of the simple slope equals its critical value."
 """ # END TEST CONFIG
+_d = hp.student_data("a4", STUDENT_ID)
+_c = hp.fit_lmm("popular ~ extrav + gender + texp + extrav:texp + (1 + extrav | class)", _d)
 _b = sorted(_c.johnson_neyman("extrav", "texp").bounds)
 assert np.allclose(np.asarray(jn_bounds, dtype=float), _b, rtol=1e-3, atol=1e-2)
 
@@ -289,8 +301,9 @@ assert np.allclose(np.asarray(jn_bounds, dtype=float), _b, rtol=1e-3, atol=1e-2)
 # kind: interpret
 
 # %% [markdown]
-# **Question 5** (*interpret*, 5 points). Print `cross.slopes("extrav", at={"texp":
-# [5, 15, 25]})` and `cross.johnson_neyman("extrav", "texp")`. In plain language, for
+# **Question 5** (*interpret*, 5 points). In the code cell, print
+# `cross.slopes("extrav", at={"texp": [5, 15, 25]})` and
+# `cross.johnson_neyman("extrav", "texp")`; then answer in the text cell. In plain language, for
 # a head teacher who has never heard of a mixed model: (a) how does the effect of a
 # pupil's extraversion on popularity depend on the experience of the teacher; give the
 # effect of one point of extraversion for a teacher with 5 and with 25 years; (b) for
@@ -299,12 +312,12 @@ assert np.allclose(np.asarray(jn_bounds, dtype=float), _b, rtol=1e-3, atol=1e-2)
 # the other teachers; (c) what $\hat\gamma_{10}$, the coefficient of `extrav` in
 # `cross.fixed`, is, and why it is not "the effect of extraversion".
 
-# %%
-# Your code to print the two tables (ungraded):
-...
-
 # %% [raw]
 # # BEGIN SOLUTION
+
+# %%
+print(cross.slopes("extrav", at={"texp": [5, 15, 25]}).round(3))  # SOLUTION
+print(cross.johnson_neyman("extrav", "texp"))  # SOLUTION
 
 # %% [markdown]
 # (Numbers of the solution's data.) (a) Each year of teacher experience makes the
@@ -442,7 +455,8 @@ hidden: true
 points: 1
 failure_message: "The df of a cross-level interaction is Satterthwaite's (the df column of cross.fixed), close to the number of classes, not the number of pupils minus the number of coefficients."
 """ # END TEST CONFIG
-_df = _c.fixed.loc["extrav:texp", "df"]
+_d = hp.student_data("a4", STUDENT_ID)
+_df = hp.fit_lmm("popular ~ extrav + gender + texp + extrav:texp + (1 + extrav | class)", _d).fixed.loc["extrav:texp", "df"]
 assert abs(df_fixed - _df) < 0.02 * _df
 
 # %% [raw]
@@ -472,19 +486,18 @@ assert abs(df_fixed - _df) < 0.02 * _df
 # # BEGIN SOLUTION
 
 # %%
-null = hp.fit_lmm("popular ~ extrav + gender + texp + (1 + extrav | class)", df)  # SOLUTION
-COLLEAGUE = "popular ~ extrav + gender + texp + extrav:texp + (1 | class)"  # SOLUTION
-p_null = np.array(  # SOLUTION
-    [  # SOLUTION
-        hp.fit_lmm(COLLEAGUE, hp.simulate_lmm(null, data=df, seed=r)).fixed.loc[  # SOLUTION
-            "extrav:texp", "p_value"  # SOLUTION
-        ]  # SOLUTION
-        for r in range(100)  # SOLUTION
-    ]  # SOLUTION
-)  # SOLUTION
-size = np.mean(p_null < 0.05)  # SOLUTION
-size_mcse = np.sqrt(size * (1 - size) / len(p_null))  # SOLUTION
+# BEGIN SOLUTION
+null = hp.fit_lmm("popular ~ extrav + gender + texp + (1 + extrav | class)", df)
+COLLEAGUE = "popular ~ extrav + gender + texp + extrav:texp + (1 | class)"
+p_null = []
+for r in range(100):
+    sim = hp.simulate_lmm(null, data=df, seed=r)
+    p_null.append(hp.fit_lmm(COLLEAGUE, sim).fixed.loc["extrav:texp", "p_value"])
+p_null = np.array(p_null)
+size = np.mean(p_null < 0.05)
+size_mcse = np.sqrt(size * (1 - size) / len(p_null))
 # Far more than two Monte Carlo SE above 0.05: the test rejects a true null far too often.
+# END SOLUTION
 size, size_mcse
 
 # %% [raw]

@@ -41,6 +41,10 @@ import otter
 grader = otter.Notebook("a5-shrinkage.ipynb")
 
 # %%
+# Your student ID, as text (your instructor may ask you to write "shared" instead).
+STUDENT_ID = "s0000000"  # SOLUTION
+
+# %%
 import warnings
 
 import numpy as np
@@ -48,7 +52,6 @@ import pandas as pd
 
 import helpers as hp
 
-STUDENT_ID = "s0000000"  # SOLUTION
 df = hp.student_data("a5", STUDENT_ID)
 
 # The model used throughout (REML), and one row per county.
@@ -161,6 +164,11 @@ points: 3
 failure_message: "Shrink each county's mean toward the model's prediction for that county, gamma00 + gamma01 * uranium_j, not toward gamma00 or the overall mean: with uranium in the model the target differs by county."
 """ # END TEST CONFIG
 # Checked with the student's own reliabilities, so an error there is charged once.
+_d = hp.student_data("a5", STUDENT_ID)
+_m = hp.fit_lmm("log_radon ~ uranium + (1 | county)", _d)
+_c = _d.groupby("county", observed=True).agg(
+    n=("log_radon", "size"), ybar=("log_radon", "mean"), u=("uranium", "first")
+)
 _l = np.asarray(lam, dtype=float)
 _line = _m.fixed.loc["Intercept", "estimate"] + _m.fixed.loc["uranium", "estimate"] * _c["u"]
 _eb = _l * _c["ybar"].to_numpy() + (1 - _l) * _line.to_numpy()
@@ -266,7 +274,6 @@ _m = hp.fit_lmm("log_radon ~ uranium + (1 | county)", _d)
 _c = _d.groupby("county", observed=True).agg(n=("log_radon", "size"), uranium=("uranium", "first"))
 _rows = _c.loc[[_c["n"].idxmin(), _c["n"].idxmax()], ["uranium"]].reset_index()
 _p = _m.predict(_rows, interval="prediction")
-_f = _m.predict(_rows, interval="confidence")
 assert np.allclose(pi_small, (_p["lower"].iloc[0], _p["upper"].iloc[0]), rtol=1e-3, atol=1e-3)
 
 # %%
@@ -275,6 +282,11 @@ hidden: true
 points: 1
 failure_message: "The mean of a county is a confidence interval (interval='confidence'): it leaves out the variance sigma2 of a single home around its county's mean."
 """ # END TEST CONFIG
+_d = hp.student_data("a5", STUDENT_ID)
+_m = hp.fit_lmm("log_radon ~ uranium + (1 | county)", _d)
+_c = _d.groupby("county", observed=True).agg(n=("log_radon", "size"), uranium=("uranium", "first"))
+_rows = _c.loc[[_c["n"].idxmin()], ["uranium"]].reset_index()
+_f = _m.predict(_rows, interval="confidence")
 assert np.allclose(ci_small, (_f["lower"].iloc[0], _f["upper"].iloc[0]), rtol=1e-3, atol=1e-3)
 
 # %%
@@ -283,7 +295,11 @@ hidden: true
 points: 1
 failure_message: "The county with the most homes is counties['n'].idxmax(); its prediction interval as for the smallest."
 """ # END TEST CONFIG
-assert np.allclose(pi_large, (_p["lower"].iloc[1], _p["upper"].iloc[1]), rtol=1e-3, atol=1e-3)
+_d = hp.student_data("a5", STUDENT_ID)
+_m = hp.fit_lmm("log_radon ~ uranium + (1 | county)", _d)
+_c = _d.groupby("county", observed=True).agg(n=("log_radon", "size"), uranium=("uranium", "first"))
+_p = _m.predict(_c.loc[[_c["n"].idxmax()], ["uranium"]].reset_index(), interval="prediction")
+assert np.allclose(pi_large, (_p["lower"].iloc[0], _p["upper"].iloc[0]), rtol=1e-3, atol=1e-3)
 
 # %%
 """ # BEGIN TEST CONFIG
@@ -291,8 +307,10 @@ hidden: true
 points: 1
 failure_message: "A new county has an unknown random effect: include_random=False with interval='prediction' adds its variance tau00 to sigma2."
 """ # END TEST CONFIG
+_d = hp.student_data("a5", STUDENT_ID)
+_m = hp.fit_lmm("log_radon ~ uranium + (1 | county)", _d)
 _n = _m.predict(
-    pd.DataFrame({"county": [_c.index[0]], "uranium": [0.0]}),
+    pd.DataFrame({"county": [_d["county"].iloc[0]], "uranium": [0.0]}),
     include_random=False,
     interval="prediction",
 )
@@ -450,6 +468,7 @@ hidden: true
 points: 1
 failure_message: "The two-step slope: OLS of the county predictions of the model without uranium on uranium; ratio = two-step / model."
 """ # END TEST CONFIG
+_d = hp.student_data("a5", STUDENT_ID)
 _e = hp.fit_lmm("log_radon ~ 1 + (1 | county)", _d)
 _u = _d.groupby("county", observed=True)["uranium"].first().to_numpy()
 _b = np.polyfit(_u, _e.coef()["Intercept"].to_numpy(), 1)[0]
@@ -503,19 +522,21 @@ def draw(r):
 # # BEGIN SOLUTION
 
 # %%
-rows_all = counties.reset_index()  # SOLUTION
-cover = []  # SOLUTION
-with warnings.catch_warnings():  # SOLUTION
-    warnings.simplefilter("ignore")  # SOLUTION
-    for r in range(100):  # SOLUTION
-        rep, truth = draw(r)  # SOLUTION
-        fit = hp.fit_lmm("log_radon ~ uranium + (1 | county)", rep)  # SOLUTION
-        ci = fit.predict(rows_all, interval="confidence")  # SOLUTION
-        inside = (ci["lower"].to_numpy() <= truth) & (truth <= ci["upper"].to_numpy())  # SOLUTION
-        cover.append(inside.mean())  # SOLUTION
-cover = np.array(cover)  # SOLUTION
-coverage = cover.mean()  # SOLUTION
-coverage_mcse = cover.std(ddof=1) / np.sqrt(len(cover))  # SOLUTION
+# BEGIN SOLUTION
+rows_all = counties.reset_index()
+cover = []
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    for r in range(100):
+        rep, truth = draw(r)
+        fit = hp.fit_lmm("log_radon ~ uranium + (1 | county)", rep)
+        ci = fit.predict(rows_all, interval="confidence")
+        inside = (ci["lower"].to_numpy() <= truth) & (truth <= ci["upper"].to_numpy())
+        cover.append(inside.mean())
+cover = np.array(cover)
+coverage = cover.mean()
+coverage_mcse = cover.std(ddof=1) / np.sqrt(len(cover))
+# END SOLUTION
 coverage, coverage_mcse
 
 # %% [raw]

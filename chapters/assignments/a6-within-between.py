@@ -35,15 +35,16 @@
 # only (the substance is graded after you submit). 10 questions, 32 points.
 
 # %%
-import warnings
+# Your student ID, as text (your instructor may ask you to write "shared" instead).
+STUDENT_ID = "s0000000"  # SOLUTION
 
+# %%
 import numpy as np
 import pandas as pd
 import scipy.stats
 
 import helpers as hp
 
-STUDENT_ID = "s0000000"  # SOLUTION
 df = hp.student_data("a6", STUDENT_ID)
 df.groupby("school", observed=True)["ses"].agg(["size", "mean", "std"]).describe().round(2)
 
@@ -142,6 +143,11 @@ hidden: true
 points: 2
 failure_message: "The between-school effect is the coefficient of the school mean next to the GROUP-mean-centred ses. Next to raw or grand-mean-centred ses, that coefficient is the contextual effect (between minus within)."
 """ # END TEST CONFIG
+_d = hp.student_data("a6", STUDENT_ID)
+_d["_m"] = _d.groupby("school", observed=True)["ses"].transform("mean")
+_d["_w"] = _d["ses"] - _d["_m"]
+_f = hp.fit_lmm("mAch ~ _w + _m + (1 | school)", _d)
+_within, _between = _f.fixed.loc["_w", "estimate"], _f.fixed.loc["_m", "estimate"]
 assert abs(between - _between) < 1e-4 * abs(_between)
 
 # %%
@@ -150,6 +156,7 @@ hidden: true
 points: 1
 failure_message: "The raw slope is the coefficient of ses in mAch ~ ses + (1 | school), without the school mean."
 """ # END TEST CONFIG
+_d = hp.student_data("a6", STUDENT_ID)
 _raw = hp.fit_lmm("mAch ~ ses + (1 | school)", _d).fixed.loc["ses", "estimate"]
 assert abs(raw - _raw) < 1e-4 * abs(_raw)
 
@@ -308,6 +315,10 @@ hidden: true
 points: 1
 failure_message: "The standard error of the contextual effect: the std_error of the school mean's coefficient in the colleague's model (REML)."
 """ # END TEST CONFIG
+_d = hp.student_data("a6", STUDENT_ID)
+_d["_m"] = _d.groupby("school", observed=True)["ses"].transform("mean")
+_f = hp.fit_lmm("mAch ~ ses + _m + (1 | school)", _d)
+_ctx, _se = _f.fixed.loc["_m", "estimate"], _f.fixed.loc["_m", "std_error"]
 assert abs(contextual_se - _se) < 1e-3 * _se
 
 # %%
@@ -316,6 +327,10 @@ hidden: true
 points: 1
 failure_message: "between = within + contextual: the sum of the colleague's two coefficients (ses_c is the within effect)."
 """ # END TEST CONFIG
+_d = hp.student_data("a6", STUDENT_ID)
+_d["_m"] = _d.groupby("school", observed=True)["ses"].transform("mean")
+_f = hp.fit_lmm("mAch ~ ses + _m + (1 | school)", _d)
+_ctx, _se = _f.fixed.loc["_m", "estimate"], _f.fixed.loc["_m", "std_error"]
 _between = _f.fixed.loc["ses", "estimate"] + _ctx
 assert abs(between_fixed - _between) < 1e-4 * abs(_between)
 
@@ -492,16 +507,18 @@ assert _ok
 # # BEGIN SOLUTION
 
 # %%
-raw_sims, within_sims = [], []  # SOLUTION
-for r in range(50):  # SOLUTION
-    sim = hp.simulate_lmm(gm, data=d, seed=r)  # SOLUTION
-    raw_sims.append(hp.fit_lmm("mAch ~ ses + (1 | school)", sim).fixed.loc["ses", "estimate"])  # SOLUTION
-    f = hp.fit_lmm("mAch ~ ses_within + ses_mean + (1 | school)", sim)  # SOLUTION
-    within_sims.append(f.fixed.loc["ses_within", "estimate"])  # SOLUTION
-raw_sims, within_sims = np.array(raw_sims), np.array(within_sims)  # SOLUTION
-bias_raw = raw_sims.mean() - within  # SOLUTION
-bias_raw_mcse = raw_sims.std(ddof=1) / np.sqrt(len(raw_sims))  # SOLUTION
-bias_within = within_sims.mean() - within  # SOLUTION
+# BEGIN SOLUTION
+raw_sims, within_sims = [], []
+for r in range(50):
+    sim = hp.simulate_lmm(gm, data=d, seed=r)
+    raw_sims.append(hp.fit_lmm("mAch ~ ses + (1 | school)", sim).fixed.loc["ses", "estimate"])
+    f = hp.fit_lmm("mAch ~ ses_within + ses_mean + (1 | school)", sim)
+    within_sims.append(f.fixed.loc["ses_within", "estimate"])
+raw_sims, within_sims = np.array(raw_sims), np.array(within_sims)
+bias_raw = raw_sims.mean() - within
+bias_raw_mcse = raw_sims.std(ddof=1) / np.sqrt(len(raw_sims))
+bias_within = within_sims.mean() - within
+# END SOLUTION
 bias_raw, bias_raw_mcse, bias_within
 
 # %% [raw]
@@ -533,7 +550,8 @@ hidden: true
 points: 1
 failure_message: "The bias is the mean of the estimates minus the truth, the within effect of gm."
 """ # END TEST CONFIG
-_t = _gm.fixed.loc["ses_within", "estimate"]
+_d = hp.group_mean_center(hp.student_data("a6", STUDENT_ID), "ses", "school")
+_t = hp.fit_lmm("mAch ~ ses_within + ses_mean + (1 | school)", _d).fixed.loc["ses_within", "estimate"]
 assert abs(bias_raw - (np.mean(raw_sims) - _t)) < 1e-6
 assert abs(bias_within - (np.mean(within_sims) - _t)) < 1e-6
 
