@@ -76,8 +76,8 @@ cross.fixed.round(4)
 # `popular ~ extrav + gender + texp + (1 + extrav | class)` (call it `slope`) has no
 # `extrav:texp` term; `cross` adds it. **Before computing anything:** what do you
 # expect to happen to the estimated variance of the class extraversion slopes,
-# $\sigma^2_{u1}$, when the cross-level interaction is added, and to the variance of
-# the class intercepts? Give the reason in one or two sentences.
+# $\sigma^2_{u1}$, when the cross-level interaction is added? Give the reason in one
+# or two sentences.
 
 # %% [raw]
 # # BEGIN SOLUTION
@@ -86,9 +86,7 @@ cross.fixed.round(4)
 # The slope variance should fall: in `slope` it holds all the differences between the
 # class slopes, including the part that follows teacher experience; in `cross` that
 # part is carried by $\gamma_{11}$ and $\sigma^2_{u1}$ keeps only what texp does not
-# explain. The intercept variance should change little, since texp already enters the
-# intercept equation in both models (it may move somewhat, because the intercept
-# sits at extrav = 0 and its variance depends on the slopes there).
+# explain.
 
 # %% [raw]
 # # END SOLUTION

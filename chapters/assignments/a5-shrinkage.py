@@ -235,7 +235,8 @@ assert np.allclose(np.asarray(eb, dtype=float), _eb, rtol=1e-4, atol=1e-5)
 # - `pi_large`: the prediction interval for a new home in the county with the most
 #   homes (`counties["n"].idxmax()`);
 # - `pi_new`: the prediction interval for a new home in a county **not** in your data,
-#   with `uranium = 0` (use `include_random=False`).
+#   with `uranium = 0` (a row with a county label that is not in your data, e.g.
+#   `"new"`, or any label with `include_random=False`).
 
 # %% [raw]
 # # BEGIN SOLUTION
@@ -250,6 +251,7 @@ pi_large = (pr["lower"].iloc[1], pr["upper"].iloc[1])  # SOLUTION
 ci_small = (cf["lower"].iloc[0], cf["upper"].iloc[0])  # SOLUTION
 fresh = pd.DataFrame({"county": [small], "uranium": [0.0]})  # SOLUTION
 pn = m.predict(fresh, include_random=False, interval="prediction")  # SOLUTION
+# (with the label "new" and include_random=True: the same interval, and a warning)
 pi_new = (pn["lower"].iloc[0], pn["upper"].iloc[0])  # SOLUTION
 pi_small, ci_small, pi_large, pi_new
 

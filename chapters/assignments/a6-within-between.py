@@ -411,9 +411,10 @@ assert _ok
 
 # %% [markdown]
 # `ses_mean` varies only between schools, so the information about its coefficient
-# comes from 40 school means: the t statistic's denominator is estimated from about
-# 40 − 2 degrees of freedom (Satterthwaite gives about 39.5), which makes its
-# reference distribution a t with about 38 df, heavier-tailed than the normal. The z
+# comes from 40 school means: the standard error in the t statistic's denominator is
+# estimated with about as many degrees of freedom as there are schools (Satterthwaite
+# gives 39.5, close to 40 − 2), so its reference distribution is a t with about 40 df,
+# heavier-tailed than the normal. The z
 # test and the residual df of ~1,700 students treat it as known, giving p-values that
 # are too small. Here the contextual effect is large (t ≈ 5.9) and every choice rejects;
 # the choice matters when t is near the critical value (about 2 to 2.1), and more so
