@@ -111,7 +111,7 @@ cross.fixed.round(4)
 # kind: predict
 
 # %% [markdown]
-# **Question 2** (*predict*: compute, 4 points). Fit `slope` by REML. Store the
+# **Question 2** (*predict*, 4 points; the computation). Fit `slope` by REML. Store the
 # slope variance $\hat\sigma^2_{u1}$ of `slope` in `s2u1_slope`, that of `cross` in
 # `s2u1_cross`, and the proportion of the slope variance that teacher experience
 # explains, $1 - \hat\sigma^2_{u1,\text{cross}} / \hat\sigma^2_{u1,\text{slope}}$, in
@@ -181,7 +181,7 @@ assert min(abs(explained - (1 - _v1 / _v0)), abs(explained - (1 - _ml[1] / _ml[0
 # kind: predict
 
 # %% [markdown]
-# **Question 3** (*predict*: reconcile, 2 points). Compare Question 2 with your
+# **Question 3** (*predict*, 2 points; the reconciliation). Compare Question 2 with your
 # prediction. Where they differ, say which part of your reasoning was wrong; where they
 # agree, say what `explained` means in words. Why could `explained` even come out
 # negative in a sample of 40 classes?
@@ -411,7 +411,7 @@ colleague.fixed.loc[["extrav", "extrav:texp"]].round(4)
 # kind: diagnose
 
 # %% [markdown]
-# **Question 7** (*diagnose*: fix, 3 points). From `cross` (the fix), store the
+# **Question 7** (*diagnose*, 3 points; the fix). From `cross` (the fix), store the
 # standard error of the interaction in `se_fixed`, the ratio `se_ratio = se_fixed /`
 # (the colleague's standard error), and the interaction's Satterthwaite degrees of
 # freedom (the `df` column of `cross.fixed`) in `df_fixed`.

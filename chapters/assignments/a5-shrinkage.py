@@ -115,7 +115,7 @@ m.fixed.round(4), m.tau, m.sigma2
 # kind: predict
 
 # %% [markdown]
-# **Question 2** (*predict*: compute, 5 points). By hand, from `m.tau`, `m.sigma2`,
+# **Question 2** (*predict*, 5 points; the computation). By hand, from `m.tau`, `m.sigma2`,
 # `m.fixed` and `counties`: store each county's reliability $\lambda_j$ in `lam` and
 # its EB prediction of the county's mean log radon,
 # $\lambda_j \bar Y_j + (1 - \lambda_j)(\hat\gamma_{00} + \hat\gamma_{01} U_j)$, in `eb`;
@@ -188,7 +188,7 @@ assert np.allclose(np.asarray(eb, dtype=float), _eb, rtol=1e-4, atol=1e-5)
 # kind: predict
 
 # %% [markdown]
-# **Question 3** (*predict*: reconcile, 2 points). Compare Question 2 with your
+# **Question 3** (*predict*, 2 points; the reconciliation). Compare Question 2 with your
 # prediction: give the proportion pulled, $1 - \lambda_j$, of your smallest and your
 # largest county, and check (b) on two counties of equal size in your table. Then say
 # why the EB predictions of `eb` agree with `m.predict(counties.reset_index())`
@@ -432,7 +432,7 @@ second.fixed.round(4)
 # kind: diagnose
 
 # %% [markdown]
-# **Question 7** (*diagnose*: fix, 3 points). Store the colleague's slope in
+# **Question 7** (*diagnose*, 3 points; the fix). Store the colleague's slope in
 # `slope_two_step`, the uranium effect of the model `m` in `slope_model`, and
 # `ratio = slope_two_step / slope_model`.
 
@@ -442,7 +442,7 @@ second.fixed.round(4)
 # %%
 slope_two_step = second.fixed.loc["uranium", "estimate"]  # SOLUTION
 slope_model = m.fixed.loc["uranium", "estimate"]  # SOLUTION
-ratio = slope_two_step / slope_model  # SOLUTION
+ratio = float(slope_two_step / slope_model)  # SOLUTION
 slope_two_step, slope_model, ratio
 
 # %% [raw]

@@ -95,7 +95,7 @@ df.groupby("school", observed=True)["ses"].agg(["size", "mean", "std"]).describe
 # kind: predict
 
 # %% [markdown]
-# **Question 2** (*predict*: compute, 5 points). Use `hp.group_mean_center` to add the
+# **Question 2** (*predict*, 5 points; the computation). Use `hp.group_mean_center` to add the
 # school mean of `ses` (`ses_mean`) and the **group-mean-centred** SES (`ses_within`)
 # to the data; store the result in `d`. Fit `mAch ~ ses_within + ses_mean + (1 | school)`
 # (REML, the default) and store the within-school effect in `within` and the
@@ -112,7 +112,7 @@ gm = hp.fit_lmm("mAch ~ ses_within + ses_mean + (1 | school)", d)  # SOLUTION
 within = gm.fixed.loc["ses_within", "estimate"]  # SOLUTION
 between = gm.fixed.loc["ses_mean", "estimate"]  # SOLUTION
 raw = hp.fit_lmm("mAch ~ ses + (1 | school)", d).fixed.loc["ses", "estimate"]  # SOLUTION
-w = (raw - between) / (within - between)  # SOLUTION
+w = float((raw - between) / (within - between))  # SOLUTION
 within, between, raw, w
 
 # %% [raw]
@@ -182,7 +182,7 @@ assert abs(w - (raw - between) / (within - between)) < 1e-9
 # kind: predict
 
 # %% [markdown]
-# **Question 3** (*predict*: reconcile, 2 points). Compare Question 2 with your
+# **Question 3** (*predict*, 2 points; the reconciliation). Compare Question 2 with your
 # prediction, using `w`. If the raw slope had come out outside the interval from
 # `within` to `between`, what would `w` be, and what would that tell you?
 
@@ -273,7 +273,7 @@ colleague.fixed.round(4)
 # kind: diagnose
 
 # %% [markdown]
-# **Question 5** (*diagnose*: fix, 3 points). Store the contextual effect, the
+# **Question 5** (*diagnose*, 3 points; the fix). Store the contextual effect, the
 # coefficient of `ses_mean` in `colleague`, in `contextual` and its standard error in
 # `contextual_se`. The colleague's fit contains the between-school effect too: store
 # it, computed from `colleague.fixed` alone, in `between_fixed`. (Compare with
