@@ -337,7 +337,8 @@ assert np.allclose(pi_new, (_n["lower"].iloc[0], _n["upper"].iloc[0]), rtol=1e-3
 # nearly as wide as each other although one county has far more homes? (b) Which
 # interval do you give to a homeowner in the smallest county who asks "what will
 # *my* radon level be?", and which to the county's health officer who asks about the
-# county's typical level? (c) Why is `pi_new` wider than `pi_small`, but only a little?
+# county's typical level? (c) What does the interval for a new county add to that for a
+# county in the data, and why are `pi_new` and `pi_small` nevertheless so close?
 
 # %% [raw]
 # # BEGIN SOLUTION
@@ -347,13 +348,15 @@ assert np.allclose(pi_new, (_n["lower"].iloc[0], _n["upper"].iloc[0]), rtol=1e-3
 # $\hat\sigma^2_e \approx 0.62$ (SD ≈ 0.79), which dwarfs the uncertainty about the
 # county's mean (SE about 0.15 for the smallest county, shrunk to its line, and less
 # for the largest); since $\sigma^2_e$ is the same for every county, both prediction
-# intervals have nearly the width $\pm 1.96\,\hat\sigma_e$. (b) The homeowner needs
-# the prediction interval (one home); the health officer the confidence interval for
-# the county mean. (c) A new county's effect is unknown, so its prediction adds
-# $\hat\sigma^2_{u0}$ (plus the uncertainty of the fixed part at uranium 0), but
-# $\hat\sigma^2_{u0} \approx 0.025$ is small next to $\sigma^2_e$; and the smallest
-# county's mean was shrunk almost all the way to its line, so knowing one home there
-# adds little.
+# intervals have nearly the width $\pm 1.96\,\hat\sigma_e$ (3.15 and 3.10 here).
+# (b) The homeowner needs the prediction interval (one home); the health officer the
+# confidence interval for the county mean. (c) A new county's effect is unknown, so its
+# interval adds the whole $\hat\sigma^2_{u0}$ (where a county in the data adds only
+# its conditional variance $(1 - \lambda_j)\hat\sigma^2_{u0}$). But with one home
+# the smallest county's $\lambda_j$ is about 0.04, so its conditional variance is
+# almost the whole $\hat\sigma^2_{u0}$ anyway, and $\hat\sigma^2_{u0} \approx 0.025$
+# is small next to $\hat\sigma^2_e \approx 0.62$: the two widths agree to about
+# 0.001 (what remains is the fixed part's uncertainty at the two uranium values).
 
 # %% [raw]
 # # END SOLUTION
@@ -363,7 +366,7 @@ assert np.allclose(pi_new, (_n["lower"].iloc[0], _n["upper"].iloc[0]), rtol=1e-3
 # points:
 #   - [2, "(a) the prediction interval adds sigma2_e of one home, which dominates and is the same for all counties; the county mean's uncertainty is small (and smaller for the large county)"]
 #   - [1, "(b) prediction interval for the homeowner, confidence interval for the county mean"]
-#   - [1, "(c) a new county adds the random-intercept variance, small here next to sigma2_e"]
+#   - [1, "(c) a new county adds the whole random-intercept variance (a county in the data its conditional variance); close here because the smallest county's reliability is tiny and sigma2_u0 is small next to sigma2_e"]
 # wrong:
 #   - "gives the confidence interval to the homeowner (it covers the county mean, not a home)"
 #   - "says the large county's prediction interval should be much narrower because it has more data"
