@@ -146,7 +146,8 @@ _d = hp.student_data("a4", STUDENT_ID)
 _s = hp.fit_lmm("popular ~ extrav + gender + texp + (1 + extrav | class)", _d)
 _c = hp.fit_lmm("popular ~ extrav + gender + texp + extrav:texp + (1 + extrav | class)", _d)
 _v0, _v1 = _s.tau.loc["extrav", "extrav"], _c.tau.loc["extrav", "extrav"]
-assert abs(s2u1_slope - _v0) < 1e-3 * _v0 and abs(s2u1_cross - _v1) < 1e-3 * _v1
+# 0.5%: room for another optimiser, far below the 3-8% between ML and REML here
+assert abs(s2u1_slope - _v0) < 5e-3 * _v0 and abs(s2u1_cross - _v1) < 5e-3 * _v1
 
 # %%
 """ # BEGIN TEST CONFIG

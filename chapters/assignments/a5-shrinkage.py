@@ -155,7 +155,8 @@ _c = _d.groupby("county", observed=True).agg(
 )
 _t = _m.tau.iloc[0, 0]
 _lam = _t / (_t + _m.sigma2 / _c["n"].to_numpy())
-assert np.allclose(np.asarray(lam, dtype=float), _lam, rtol=1e-4, atol=1e-6)
+# rtol 1e-3: statsmodels' REML variances (when it converges) agree to about 1e-4
+assert np.allclose(np.asarray(lam, dtype=float), _lam, rtol=1e-3, atol=1e-6)
 
 # %%
 """ # BEGIN TEST CONFIG
@@ -172,7 +173,7 @@ _c = _d.groupby("county", observed=True).agg(
 _l = np.asarray(lam, dtype=float)
 _line = _m.fixed.loc["Intercept", "estimate"] + _m.fixed.loc["uranium", "estimate"] * _c["u"]
 _eb = _l * _c["ybar"].to_numpy() + (1 - _l) * _line.to_numpy()
-assert np.allclose(np.asarray(eb, dtype=float), _eb, rtol=1e-4, atol=1e-5)
+assert np.allclose(np.asarray(eb, dtype=float), _eb, rtol=1e-4, atol=1e-4)
 
 # %% [raw]
 # # END TESTS
