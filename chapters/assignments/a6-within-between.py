@@ -98,7 +98,8 @@ df.groupby("school", observed=True)["ses"].agg(["size", "mean", "std"]).describe
 # **Question 2** (*predict*, 5 points; the computation). Use `hp.group_mean_center` to add the
 # school mean of `ses` (`ses_mean`) and the **group-mean-centred** SES (`ses_within`)
 # to the data; store the result in `d`. Fit `mAch ~ ses_within + ses_mean + (1 | school)`
-# (REML, the default) and store the within-school effect in `within` and the
+# (REML, the default), store the fit in `gm` (Question 9 uses it), and store the
+# within-school effect in `within` and the
 # between-school effect in `between`. Fit `mAch ~ ses + (1 | school)` and store the
 # slope of `ses` in `raw`. Store in `w` the weight of the within slope in the blend,
 # `w = (raw - between) / (within - between)` (so that raw = w·within + (1 − w)·between).
