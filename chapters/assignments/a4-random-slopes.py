@@ -413,9 +413,9 @@ colleague.fixed.loc[["extrav", "extrav:texp"]].round(4)
 
 # %% [markdown]
 # **Question 7** (*diagnose*, 3 points; the fix). From `cross` (the fix), store the
-# standard error of the interaction in `se_fixed`, the ratio `se_ratio = se_fixed /`
-# (the colleague's standard error), and the interaction's Satterthwaite degrees of
-# freedom (the `df` column of `cross.fixed`) in `df_fixed`.
+# standard error of the interaction in `se_fixed`; in `se_ratio`, `se_fixed` divided
+# by the colleague's standard error of the interaction; and in `df_fixed` the
+# interaction's Satterthwaite degrees of freedom (the `df` column of `cross.fixed`).
 
 # %% [raw]
 # # BEGIN SOLUTION
