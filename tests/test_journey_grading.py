@@ -192,10 +192,16 @@ def test_written_export_has_every_hand_graded_answer(name, tmp_path):
     for q, k in zip(manual, prose, strict=True):
         assert "".join(cells[k]["source"]) == asg.PLACEHOLDER
         cells[k]["source"] = f"Larger. (my answer to {q})"
-    code_after = cells[prose[-1] + 1]  # a4's q5 also asks for code and its output
-    tags = code_after["metadata"].get("tags", [])
-    has_code = code_after["cell_type"] == "code" and "otter_answer_cell" in tags
+
+    # a4's q5 also asks for code and its output: a code answer cell after its prose one
+    def _is_code_answer(cell):
+        tags = cell["metadata"].get("tags", [])
+        return cell["cell_type"] == "code" and "otter_answer_cell" in tags
+
+    with_code = [i for i, k in enumerate(prose) if _is_code_answer(cells[k + 1])]
+    has_code = bool(with_code)
     if has_code:
+        code_after = cells[prose[with_code[0]] + 1]
         code_after["source"] = "m_quad = 'my fit'\nm_quad"
         code_after["outputs"] = [
             {"output_type": "execute_result", "data": {"text/plain": "'my fit'"},
@@ -215,8 +221,9 @@ def test_written_export_has_every_hand_graded_answer(name, tmp_path):
         assert "no answer" not in answered[q]
     assert (name == "a4-random-slopes") == has_code
     if has_code:  # the code, then what it printed
-        assert "m_quad = 'my fit'\nm_quad\n```" in answered[manual[-1]], answered
-        assert "```text\n'my fit'\n```" in answered[manual[-1]], answered
+        q = manual[with_code[0]]
+        assert "m_quad = 'my fit'\nm_quad\n```" in answered[q], answered
+        assert "```text\n'my fit'\n```" in answered[q], answered
 
     untouched = _sections((tmp_path / "written" / "untouched.md").read_text())
     assert untouched == {q: "*(no answer)*" for q in manual}, untouched
