@@ -88,10 +88,14 @@ def test_make_points_is_the_documented_command_and_prints_the_table(built, capsy
     assert f".venv/bin/python tools/assignments.py points {NAME}" in dry.stdout
     assert asg.main(["points", NAME, "--assignments", str(built)]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0].split()[:3] == ["question", "points", "graded"]
-    manual = [q["name"] for q in asg.questions(NAME) if q["manual"]]
-    assert [line.split()[0] for line in out[1:]] == [q["name"] for q in asg.questions(NAME)]
-    assert all("by hand" in line for line in out[1:] if line.split()[0] in manual)
+    qs = asg.questions(NAME)
+    assert out[0].split()[:4] == ["question", "kind", "points", "graded"]
+    table = out[1 : 1 + len(qs)]  # the table; the rubrics and typical mistakes follow
+    assert [line.split()[:2] for line in table] == [[q["name"], q["kind"]] for q in qs]
+    manual = [q["name"] for q in qs if q["manual"]]
+    assert all("by hand" in line for line in table if line.split()[0] in manual)
+    rubric = [line for line in out if line.endswith("graded by hand), rubric:")]
+    assert [line.split()[0] for line in rubric] == manual
 
 
 def test_student_notebook_finds_itself_under_another_file_name(built, tmp_path):
