@@ -43,6 +43,7 @@ __all__ = [
     "formula_variables",
     "parse_fixed_formula",
     "parse_formula",
+    "split_top_level",
 ]
 
 
@@ -338,13 +339,13 @@ def _one_column(group: str, bar: str) -> str:
     )
 
 
-def _split_top(text: str, sep: str) -> list[str]:
-    """Split text at sep outside quotes, backticks and parentheses."""
+def split_top_level(text: str, sep: str) -> list[str]:
+    """Split text at sep outside quotes, backticks, parentheses and brackets."""
     parts, depth, last = [], 0, 0
     for i, ch in _unquoted(text):
-        if ch == "(":
+        if ch in "([":
             depth += 1
-        elif ch == ")":
+        elif ch in ")]":
             depth -= 1
         elif ch == sep and depth == 0:
             parts.append(text[last:i])
@@ -359,10 +360,10 @@ def _group_terms(group: str, bar: str) -> list[tuple[str, ...]]:
     ``g`` -> [(g,)]; ``a:b`` -> [(a, b)]; ``a/b`` -> [(a,), (b, a)] -- lme4's expansion
     of nesting, ``(1 | a/b)`` = ``(1 | a) + (1 | b:a)``; ``a/b/c`` adds (c, b, a).
     """
-    nested = _split_top(group, "/")
+    nested = split_top_level(group, "/")
     levels = []
     for part in nested:
-        cols = tuple(_one_column(c, bar) for c in _split_top(part, ":"))
+        cols = tuple(_one_column(c, bar) for c in split_top_level(part, ":"))
         if any(not c for c in cols):
             raise FormulaError(f"The grouping part of '({bar})' has an empty name.")
         levels.append(cols)

@@ -61,6 +61,7 @@ from ._fit import MixedFit
 from ._pls import ThetaMap, boundary
 from ._profile import DevianceProfile, cov_factor, intervals, random_params, sd_cor
 from ._validate import check_count, check_frame, check_seed, check_unique_columns, handle_missing
+from .formula import split_top_level
 from .lmm import ConvergenceWarning, warn_fit_problems
 
 __all__ = ["GlmmFit", "PerfectSeparationError", "fit_glmm"]
@@ -101,24 +102,10 @@ class _GlmmDesign:
 _CBIND = re.compile(r"^\s*cbind\s*\((.*)\)\s*$", re.S)
 
 
-def _split_top(text: str, sep: str) -> list[str]:
-    parts, depth, last = [], 0, 0
-    for i, ch in enumerate(text):
-        if ch in "([":
-            depth += 1
-        elif ch in ")]":
-            depth -= 1
-        elif ch == sep and depth == 0:
-            parts.append(text[last:i])
-            last = i + 1
-    parts.append(text[last:])
-    return [p.strip() for p in parts]
-
-
 def _find_offsets(rhs: str) -> tuple[str, list[str]]:
     """Remove top-level ``offset(expr)`` terms from the right-hand side."""
     kept, exprs = [], []
-    for term in _split_top(rhs, "+"):
+    for term in split_top_level(rhs, "+"):
         m = re.fullmatch(r"offset\s*\((.*)\)", term, re.S)
         if m:
             exprs.append(m.group(1).strip())
@@ -175,7 +162,7 @@ def _glmm_design(formula, data, family, weights, missing) -> _GlmmDesign:
     cb = _CBIND.match(lhs)
     extra_cols: list[str] = []
     if cb:
-        parts = _split_top(cb.group(1), ",")
+        parts = split_top_level(cb.group(1), ",")
         if len(parts) != 2 or not all(parts):
             raise ValueError(
                 f"cbind() on the left of {formula!r} needs two parts: cbind(successes, failures)."
