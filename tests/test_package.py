@@ -46,3 +46,17 @@ def test_fitting_does_not_import_altair_but_interactive_is_there():
 def test_unknown_attribute_is_an_attribute_error():
     with pytest.raises(AttributeError, match="no_such_thing"):
         helpers.no_such_thing  # noqa: B018
+
+
+def test_every_subpackage_is_in_the_distribution():
+    """pyproject.toml lists packages by name: a new subpackage left out of the list is
+    missing from the wheel (students get ModuleNotFoundError on ``import helpers``)."""
+    import tomllib
+    from pathlib import Path
+
+    root = Path(helpers.__file__).resolve().parents[1]
+    listed = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    found = {
+        ".".join(p.parent.relative_to(root).parts) for p in (root / "helpers").rglob("__init__.py")
+    }
+    assert sorted(found) == sorted(listed)

@@ -935,7 +935,10 @@ def grade_summary(name: str, table, width: int = 100) -> str:
         if manual
         else "no question is graded by hand"
     )
-    lines += ["", f"Autograded maximum: {top['autograded_max']:g} points; {by_hand}."]
+    lines += ["", *textwrap.wrap(
+        f"Autograded maximum: {top['autograded_max']:g} points; {by_hand}.", width=width,
+        break_long_words=False, break_on_hyphens=False,
+    )]  # fmt: skip
     notes = [
         f"{r['submission']}: {r['message']}"
         for _, r in rows.iterrows()
