@@ -225,7 +225,8 @@ assert abs(icc_anova - _vb / (_vb + _msw)) < 1e-8
 
 # %% [markdown]
 # **Question 4** (*compute*, 5 points). Fit the empty model `sbp ~ 1 + (1 | clinic)`
-# by REML (the default) and store its intraclass correlation in `rho`. With that
+# by REML (the default), store the fit in `m` and its intraclass correlation in `rho`.
+# With that
 # `rho`, store the design effect of the overall mean with the plain mean size in
 # `deff_bar`, the exact one (Kish, with $\bar n_w$) in `deff_w`, and the effective
 # sample size $N/\text{deff}$ of the exact one in `n_eff`.
@@ -235,7 +236,8 @@ assert abs(icc_anova - _vb / (_vb + _msw)) < 1e-8
 
 # %%
 # BEGIN SOLUTION
-rho = hp.icc(hp.fit_lmm("sbp ~ 1 + (1 | clinic)", df))
+m = hp.fit_lmm("sbp ~ 1 + (1 | clinic)", df)
+rho = hp.icc(m)
 n_w = (sizes**2).sum() / N
 deff_bar = hp.design_effect(rho, N / J)
 deff_w = hp.design_effect(rho, n_w)
@@ -262,7 +264,9 @@ points: 1
 failure_message: "rho is the intraclass correlation of the empty model fitted by REML (the default of hp.fit_lmm)."
 """ # END TEST CONFIG
 _d = hp.student_data("a1", STUDENT_ID)
-assert abs(rho - hp.icc(hp.fit_lmm("sbp ~ 1 + (1 | clinic)", _d))) < 1e-6
+# 1e-4: room for another REML optimiser (statsmodels agrees to about 1e-5 here)
+_r = hp.icc(hp.fit_lmm("sbp ~ 1 + (1 | clinic)", _d))
+assert abs(rho - _r) < 1e-4 * max(1.0, abs(_r))
 
 # %%
 """ # BEGIN TEST CONFIG
@@ -351,7 +355,6 @@ assert abs(deff_bar - (1 + (_nbar - 1) * rho)) < 1e-8
 
 # %%
 # BEGIN SOLUTION
-m = hp.fit_lmm("sbp ~ 1 + (1 | clinic)", df)
 tau2, sigma2 = m.tau.iloc[0, 0], m.sigma2
 rng = np.random.default_rng(1)
 which = np.repeat(np.arange(J), sizes.to_numpy())
@@ -385,7 +388,8 @@ _d = hp.student_data("a1", STUDENT_ID)
 _n = _d.groupby("clinic").size()
 _r = hp.icc(hp.fit_lmm("sbp ~ 1 + (1 | clinic)", _d))
 _deff = 1 + ((_n**2).sum() / len(_d) - 1) * _r
-assert abs(coverage_theory - (2 * scipy.stats.norm.cdf(1.96 / np.sqrt(_deff)) - 1)) < 1e-6
+_c = 2 * scipy.stats.norm.cdf(1.96 / np.sqrt(_deff)) - 1
+assert abs(coverage_theory - _c) < 1e-4 * max(1.0, abs(_c))  # room for another optimiser
 
 # %%
 """ # BEGIN TEST CONFIG
@@ -424,7 +428,7 @@ assert abs(coverage_sim - _p) < 4 * np.sqrt(_p * (1 - _p) / 1000) + 0.01
 # Design **B** adds 20 new clinics of 30 patients each. Under the random-intercept
 # model the variance of the overall mean is
 # $\big(\sigma^2_{u0}\sum_j n_j^2 + \sigma^2_e N\big)/N^2$. With the REML estimates of
-# Question 6 (`tau2`, `sigma2`), store the variance of the mean under each design in
+# Question 4 (`m.tau.iloc[0, 0]` and `m.sigma2`), store the variance of the mean under each design in
 # `var_A` and `var_B`, and the better design (`"A"` or `"B"`) in `choice`.
 
 # %% [raw]
@@ -434,7 +438,8 @@ assert abs(coverage_sim - _p) < 4 * np.sqrt(_p * (1 - _p) / 1000) + 0.01
 # BEGIN SOLUTION
 def var_mean(n_j):
     n_j = np.asarray(n_j, dtype=float)
-    return (tau2 * (n_j**2).sum() + sigma2 * n_j.sum()) / n_j.sum() ** 2
+    tau00, sigma2_e = m.tau.iloc[0, 0], m.sigma2
+    return (tau00 * (n_j**2).sum() + sigma2_e * n_j.sum()) / n_j.sum() ** 2
 
 
 var_A = var_mean(sizes.to_numpy() * (N + 600) / N)
@@ -472,7 +477,8 @@ def _v(n):
 
 
 _a, _b = _v(_n * (_n.sum() + 600) / _n.sum()), _v(np.r_[_n, np.full(20, 30.0)])
-assert abs(var_A - _a) < 1e-6 * _a and abs(var_B - _b) < 1e-6 * _b
+# relative 1e-4: room for another REML optimiser
+assert abs(var_A - _a) < 1e-4 * _a and abs(var_B - _b) < 1e-4 * _b
 
 # %%
 """ # BEGIN TEST CONFIG

@@ -297,9 +297,9 @@ assert abs(tau11 - _m.tau.loc["ses", "ses"]) < 1e-4 * max(1.0, _m.tau.loc["ses",
 
 # %% [markdown]
 # **Question 4** (*predict*, 3 points). Reconcile your prediction: compare your
-# numbers with it. Why is the moment estimate `var_true` so far from the true variance 1
-# (it may even be negative), while `tau11` is much closer? Which schools dominate
-# each of the two?
+# numbers with it. Compare the distances of `var_true` and `tau11` from the true 1 in
+# your data. Which would you expect to be closer over many data sets, and why? Which
+# schools dominate each?
 
 # %% [raw]
 # # BEGIN SOLUTION
@@ -308,13 +308,16 @@ assert abs(tau11 - _m.tau.loc["ses", "ses"]) < 1e-4 * max(1.0, _m.tau.loc["ses",
 # For `s0000000`: the slopes spread with SD 4.38 against a true SD of 1, the small
 # schools with SD 7.5 and the large ones with 1.7 — a factor of 4.4, more than
 # predicted, because the schools of 3 and 4 pupils have one or two residual degrees
-# of freedom. The moment estimate, 9.3, is far from 1: it gives every school the same
-# weight, so both the variance of the slopes and the mean squared standard error are
-# dominated by a few tiny schools whose squared errors are in the tens, and the
+# of freedom. Here the moment estimate, 9.3, is 8.3 from 1 and the multilevel model's
+# 0.93 is 0.07 from it. Over many data sets I expect `tau11` to be the closer one,
+# though not in every data set (in one of them the moment estimate may land near 1 by
+# luck, or the model's may come out near 0): the moment estimate gives every school the
+# same weight, so both the variance of the slopes and the mean squared standard error
+# are dominated by a few tiny schools whose squared errors are in the tens, and the
 # difference of two such noisy numbers can land anywhere, also below 0. The multilevel
-# model (0.93) weighs each school by its precision, $1/(\tau_{11} +
-# \text{s.e.}^2_j)$, so the large schools, which carry nearly all the information,
-# decide the estimate; the tiny schools contribute little.
+# model weighs each school by its precision, $1/(\tau_{11} + \text{s.e.}^2_j)$, so
+# the large schools, which carry nearly all the information, decide the estimate; the
+# tiny schools contribute little.
 
 # %% [raw]
 # # END SOLUTION
@@ -323,10 +326,11 @@ assert abs(tau11 - _m.tau.loc["ses", "ses"]) < 1e-4 * max(1.0, _m.tau.loc["ses",
 # # BEGIN RUBRIC
 # points:
 #   - [1, "compares the result with the prediction using their own numbers (sd_slopes against 1; sd_small against sd_large)"]
-#   - [1, "explains that the moment estimate weighs every school equally, so the tiny schools' huge squared standard errors dominate it and it is very noisy (can be negative)"]
+#   - [1, "gives both distances from 1 in their own data; expects tau11 closer over many data sets (not necessarily in theirs) because the moment estimate weighs every school equally, so the tiny schools' huge squared standard errors dominate it and it is very noisy (can be negative)"]
 #   - [1, "explains that the multilevel model weighs schools by precision, so the large schools decide tau11"]
 # wrong:
 #   - "calls var_true the better estimate because it 'uses the data directly' (loses the second point)"
+#   - "concludes from their one data set which estimator is better in general (loses the second point)"
 #   - "says tau11 is smaller only because REML/ML or shrinkage of the estimates, without the weighting (loses the third point)"
 # # END RUBRIC
 
@@ -421,8 +425,9 @@ assert abs(ratio_df1 - scipy.stats.t.ppf(0.975, 1) / scipy.stats.norm.ppf(0.975)
 
 # %% [markdown]
 # **Question 6** (*diagnose*, 3 points). Name what is wrong with your colleague's
-# rule, and say how to fix it. Which kind of school does she flag wrongly, and why
-# would her list of "different" schools still mislead even with correct intervals?
+# rule, and say how to fix it. Which schools does her rule flag that the correct
+# intervals do not, and why would her list of "different" schools still mislead even
+# with correct intervals (remember every true slope differs a little from 3)?
 
 # %% [raw]
 # # BEGIN SOLUTION
@@ -431,14 +436,16 @@ assert abs(ratio_df1 - scipy.stats.t.ppf(0.975, 1) / scipy.stats.norm.ppf(0.975)
 # Her intervals use the normal quantile 1.96, but a school's standard error is
 # estimated from its own few residual degrees of freedom, so the right quantile is
 # $t_{df,\,0.975}$: 12.7 for one df, 4.3 for two — her intervals are 6.5 and 2.2 times
-# too narrow there. She flags 4 schools, the correct intervals 3: the extra ones are
-# small schools whose noisy slopes look extreme. The fix is the $t$ interval with the
-# school's `df_resid` (`fit_by_group`'s `ci_lower_ses`/`ci_upper_ses`). Even then the
-# list misleads: she runs 29 tests, so about 1.5 schools are flagged by chance alone,
-# and the most extreme estimates are those of the smallest schools, which are the
-# least trustworthy. A multilevel model with a random slope, which pulls each small
-# school's slope toward the average by how little it tells, answers the question
-# better (chapters 3–5).
+# too narrow there. She flags 4 schools, the correct intervals 3: the extra one is a
+# small school whose noisy slope looks extreme, flagged with a certainty its few pupils
+# do not give. The fix is the $t$ interval with the school's `df_resid`
+# (`fit_by_group`'s `ci_lower_ses`/`ci_upper_ses`). Even then the list misleads. Had no
+# school differed, 29 tests would flag about 1.5 by chance; here all differ slightly,
+# so the problem is that a small school's flag rests on a noisy estimate whose sign and
+# size are unreliable: the most extreme estimates are those of the smallest schools,
+# the least trustworthy. A multilevel model with a random slope, which pulls each
+# small school's slope toward the average by how little it tells, answers the
+# question better (chapters 3–5).
 
 # %% [raw]
 # # END SOLUTION
@@ -447,11 +454,12 @@ assert abs(ratio_df1 - scipy.stats.t.ppf(0.975, 1) / scipy.stats.norm.ppf(0.975)
 # # BEGIN RUBRIC
 # points:
 #   - [1, "names the fault: 1.96 (normal) instead of the t quantile with the school's own residual df, so small schools' intervals are far too narrow"]
-#   - [1, "fix: t intervals with df_resid (or fit_by_group's intervals); notes that the wrongly flagged schools are the small ones, with their own counts"]
-#   - [1, "explains why the list still misleads: many tests (false positives by chance) and/or the most extreme estimates belong to the noisiest schools; points to partial pooling"]
+#   - [1, "fix: t intervals with df_resid (or fit_by_group's intervals); notes that the schools only her rule flags are small ones, with their own counts"]
+#   - [1, "explains why the list still misleads: many tests, and the extreme estimates belong to the noisiest schools (a small school's flag rests on an estimate whose sign and size are unreliable); points to partial pooling"]
 # wrong:
 #   - "says the standard errors themselves are wrong rather than the reference distribution (loses the first point)"
 #   - "recommends dropping the small schools without saying what is lost (loses the third point)"
+#   - "calls the extra flags false positives of schools whose true slope is 3 (every true slope differs a little from 3; loses the third point unless the noisiness is explained)"
 # # END RUBRIC
 
 # %% [raw]
@@ -545,8 +553,15 @@ assert abs(p_private - _m.fixed.loc["private", "p_value"]) < 1e-4
 # **Question 8** (*decide*, 4 points). For each of the district's two questions,
 # which model do you use — a dummy for every school (fixed effects) or a random
 # intercept — and why? What does `hp.fit_ols("score ~ ses + private + C(school)", df)`
-# do, and why? Roughly how many degrees of freedom does the test of
+# do, and why? (Run it in the cell below, which prints the error it raises instead of
+# stopping the notebook.) Roughly how many degrees of freedom does the test of
 # `private` have, and why not about N?
+
+# %%
+try:
+    hp.fit_ols("score ~ ses + private + C(school)", df)
+except ValueError as e:
+    print(e)
 
 # %% [raw]
 # # BEGIN SOLUTION

@@ -140,7 +140,7 @@ pd.DataFrame({"n": counties["n"], "lam": lam, "pulled": 1 - lam, "eb": eb}).sort
 
 # %%
 assert len(lam) == len(counties) and len(eb) == len(counties)
-assert ((np.asarray(lam) > 0) & (np.asarray(lam) < 1)).all()
+assert ((np.asarray(lam) >= 0) & (np.asarray(lam) < 1)).all()
 
 # %%
 """ # BEGIN TEST CONFIG

@@ -471,9 +471,8 @@ assert abs(rel_sim - _r) < 4 * 2 * np.sqrt(_r) * (1 - _r) / np.sqrt(2000) + 0.00
 
 # %% [markdown]
 # **Question 8** (*decide*, 4 points). Recommend how the next study should place a
-# child's assessments if it wants to compare the children's growth rates, and what it
-# gives up with your choice. Use `rel_close`, `rel_far` and what Question 3 showed
-# about the variance of the level at the end.
+# child's assessments if it wants to compare the children's growth rates. Use
+# `rel_close` and `rel_far`, and say what the study gives up with only two occasions.
 
 # %% [raw]
 # # BEGIN SOLUTION
@@ -481,10 +480,11 @@ assert abs(rel_sim - _r) < 4 * 2 * np.sqrt(_r) * (1 - _r) / np.sqrt(2000) + 0.00
 # %% [markdown]
 # Spread the assessments as far apart as the study allows: `rel_far` is far above
 # `rel_close`, because the sum of squares of the occasions grows with the square of
-# their spacing. What is given up: two occasions say nothing about the shape of growth
-# (linearity cannot be checked), a longer span loses more children, and, as Question 3
-# showed, the children's levels spread apart over time (`tau00_end`), so the level at
-# the end is known less well from an early one.
+# their spacing. What is given up: with only two occasions per child, each child's
+# two scores fix a line exactly, so the study cannot separate the measurement error
+# $\sigma^2_e$ from the variance of the growth rates $\tau_{11}$ (it has to borrow
+# $\sigma^2_e$ from elsewhere, as Questions 6–7 borrowed it from this study), nor
+# check that growth is linear; and a longer span loses more children along the way.
 
 # %% [raw]
 # # END SOLUTION
@@ -493,8 +493,8 @@ assert abs(rel_sim - _r) < 4 * 2 * np.sqrt(_r) * (1 - _r) / np.sqrt(2000) + 0.00
 # # BEGIN RUBRIC
 # points:
 #   - [2, "far apart, because the sampling variance of a slope falls with the square of the spacing (reliability numbers cited)"]
-#   - [1, "what is given up: no check of linear growth with two occasions (or: attrition over a longer span)"]
-#   - [1, "links to Question 3: the levels spread apart over time, so the level at the end varies more"]
+#   - [1, "with only two occasions per child the study cannot separate sigma2_e from tau11 or check linearity"]
+#   - [1, "a longer span loses more children (attrition), the price of the wider spacing"]
 # wrong:
 #   - "'close together, so that fewer children drop out', with no reliability argument: loses the 2 points"
 #   - "'more occasions always beat wider spacing': loses the first 2 points unless backed by sum((t - mean t)^2)"

@@ -144,10 +144,12 @@ assert abs(np.log(p_vc) - np.log(_p)) < 1e-3
 
 # %% [markdown]
 # Under the null hypothesis the variance is 0, the edge of its parameter space (a
-# variance cannot be negative). Half of the samples drawn under the null give an
-# estimate of exactly 0 and a statistic of 0; the other half behave like $\chi^2_1$.
-# So the reference is the 50:50 mixture of $\chi^2_0$ and $\chi^2_1$, and the $p$-value
-# is half the $\chi^2_1$ one; $\chi^2_1$ alone is conservative. A Wald test of a
+# variance cannot be negative). Asymptotically, about half of the samples drawn under
+# the null give an estimate of exactly 0 and a statistic of 0; the other half behave
+# like $\chi^2_1$. So the reference is the 50:50 mixture of $\chi^2_0$ and $\chi^2_1$,
+# and the $p$-value is half the $\chi^2_1$ one; $\chi^2_1$ alone is conservative. The
+# halved $p$-value is itself approximate: with a finite number of districts (and a
+# binary outcome) the share of zero estimates is not exactly one half. A Wald test of a
 # variance is poor: its sampling distribution is skewed and bounded at 0, so
 # estimate / SE is far from normal, least so near the null. For `s0000000`:
 # $\chi^2$ = 30.8, $p$ = 1.4e-8 — the districts differ beyond doubt.
@@ -447,8 +449,9 @@ assert abs(or_marg - _want) < 1e-9
 # simulation error (and close to what Zeger's factor predicts for a variance of
 # 0.23). The district health officer asks the
 # conditional question: how the odds of an urban and a rural woman in *her* district
-# compare. The national planner asks the marginal one: how much higher use is among
-# all urban women than among all rural women in the country, averaged over districts.
+# compare. The national planner asks the marginal one: for a woman with no living
+# children in a district drawn at random, urban versus rural: a population-averaged
+# contrast.
 
 # %% [raw]
 # # END SOLUTION
