@@ -46,6 +46,9 @@ from ._pls import Optimum, ThetaMap, moment_start, optimize, sufficient_stats
 __all__ = [
     "AR1",
     "CAR1",
+    "CompoundSymmetry",
+    "Unstructured",
+    "VarPower",
     "Residual",
     "ResidualStructure",
     "VarIdent",
@@ -155,6 +158,91 @@ class VarIdent:
 
     def __hash__(self) -> int:
         return hash(("VarIdent", self.by))
+
+
+class CompoundSymmetry:
+    """Exchangeable residuals within a group (nlme's ``corCompSymm``): for :func:`fit_gls`.
+
+    Every two residuals of a group have the same correlation ``rho``, whatever their
+    occasions (no time column is needed). ``rho`` lies in ``(-1/(k - 1), 1)`` with
+    ``k`` the largest group size, which keeps every R_j positive definite. A positive
+    ``rho`` is exactly a random intercept (``rho = tau / (tau + sigma^2)``), so this
+    structure is fitted by :func:`helpers.fit_gls` (no random effects), never beside a
+    random intercept in :func:`helpers.fit_lmm`, where it would not be identified.
+    """
+
+    name = "compound symmetry"
+
+    def __repr__(self) -> str:
+        return "CompoundSymmetry()"
+
+    def __eq__(self, other) -> bool:
+        return type(self) is type(other)
+
+    def __hash__(self) -> int:
+        return hash("CompoundSymmetry")
+
+
+class Unstructured:
+    """A free correlation for every pair of occasions (nlme's ``corSymm``): for :func:`fit_gls`.
+
+    ``time``: the column naming each row's occasion, as integer positions (``1, 2, 3``)
+    or labels (``"pre"``, ``"post"``; a categorical column keeps its category order,
+    other labels are sorted). Occasions may be missing in some groups (unbalanced
+    designs): a group's correlation matrix is the submatrix of its occasions, as
+    nlme's ``corSymm(form = ~ occ | g)`` with a position covariate. With K occasions
+    the structure has K(K - 1)/2 correlations, reported as ``cor(a,b)`` for occasions
+    ``a < b`` in nlme's order (row by row of the upper triangle). Meant for small K
+    (at most 10 occasions). Not identified beside a random intercept: fitted by
+    :func:`helpers.fit_gls`.
+    """
+
+    name = "unstructured"
+    max_occasions = 10
+
+    def __init__(self, *, time: str):
+        if not isinstance(time, str) or not time:
+            raise TypeError(
+                "Unstructured(time=...) takes the name of the column that holds each row's "
+                f'occasion, e.g. Unstructured(time="wave"); got {time!r}.'
+            )
+        self.time = time
+
+    def __repr__(self) -> str:
+        return f"Unstructured(time={self.time!r})"
+
+    def __eq__(self, other) -> bool:
+        return type(self) is type(other) and self.time == other.time
+
+    def __hash__(self) -> int:
+        return hash(("Unstructured", self.time))
+
+
+class VarPower:
+    """Residual SD as a power of a covariate (nlme's ``varPower(form = ~ v)``): for :func:`fit_gls`.
+
+    ``of``: a numeric column ``v`` without zeros; each row's residual SD is
+    ``sigma |v|^delta`` and the fit reports the power ``delta`` (any real number;
+    ``delta = 0`` is one variance). Rescaling ``v`` by ``c`` leaves ``delta`` as it is
+    and multiplies ``sigma`` by ``c^-delta``.
+    """
+
+    def __init__(self, *, of: str):
+        if not isinstance(of, str) or not of:
+            raise TypeError(
+                "VarPower(of=...) takes the name of a numeric column whose power scales the "
+                f'residual SD, e.g. VarPower(of="dose"); got {of!r}.'
+            )
+        self.of = of
+
+    def __repr__(self) -> str:
+        return f"VarPower(of={self.of!r})"
+
+    def __eq__(self, other) -> bool:
+        return type(self) is type(other) and self.of == other.of
+
+    def __hash__(self) -> int:
+        return hash(("VarPower", self.of))
 
 
 # ------------------------------------------------------------------ the bound structure
