@@ -45,7 +45,7 @@ from ._validate import aliased_columns, check_bool, check_frame
 from .formula import formula_variables, parse_fixed_formula
 from .residuals import AR1, CAR1, CompoundSymmetry, Unstructured, VarIdent, VarPower
 
-__all__ = ["GlsFit", "fit_gls"]
+__all__ = ["GlsFit", "compare_gls", "fit_gls", "gls_in"]
 
 _CORRELATIONS = (AR1, CAR1, CompoundSymmetry, Unstructured)
 _VARIANCES = (VarIdent, VarPower)
@@ -83,17 +83,11 @@ class _Structure:
     def natural(self, u: np.ndarray) -> np.ndarray:
         u = np.asarray(u, float)
         out = []
-        c = u[: self.n_corr]
-        if isinstance(self.corr, AR1):
-            out.append(np.tanh(c[0]))
-        elif isinstance(self.corr, CAR1):
-            out.append(_expit(c[0]))
-        elif isinstance(self.corr, CompoundSymmetry):
-            out.append(self.cs_lower + (1.0 - self.cs_lower) * _expit(c[0]))
-        elif isinstance(self.corr, Unstructured):
-            R = self.un_matrix(c)
-            iu = np.triu_indices(len(R), 1)
-            out.extend(R[iu])
+        if isinstance(self.corr, Unstructured):
+            R = self.corr_base(u)
+            out.extend(R[np.triu_indices(len(R), 1)])
+        elif self.corr is not None:
+            out.append(self.corr_base(u))
         v = u[self.n_corr :]
         if isinstance(self.var, VarIdent):
             out.extend(np.exp(v))
@@ -116,22 +110,29 @@ class _Structure:
             return self.var_values ** v[0]
         return None
 
-    def corr_stack(self, u: np.ndarray, patterns: np.ndarray) -> np.ndarray:
-        """R for each pattern of a size block, (U, k, k)."""
+    def corr_base(self, u: np.ndarray):
+        """What every pattern's R is built from: phi, rho, or the full K x K matrix (UN)."""
         c = np.asarray(u, float)[: self.n_corr]
+        if isinstance(self.corr, AR1):
+            return float(np.tanh(c[0]))
+        if isinstance(self.corr, CAR1):
+            return _expit(c[0])
+        if isinstance(self.corr, CompoundSymmetry):
+            return self.cs_lower + (1.0 - self.cs_lower) * _expit(c[0])
+        return self.un_matrix(c)
+
+    def corr_stack(self, base, patterns: np.ndarray) -> np.ndarray:
+        """R for each pattern of a size block, (U, k, k), from :meth:`corr_base`."""
         U, k = patterns.shape
         if isinstance(self.corr, AR1 | CAR1):
-            phi = float(self.natural(u)[0])
             d = np.abs(patterns[:, :, None] - patterns[:, None, :])
-            return (d == 0).astype(float) if phi == 0.0 else np.power(phi, d)
+            return (d == 0).astype(float) if base == 0.0 else np.power(base, d)
         if isinstance(self.corr, CompoundSymmetry):
-            rho = float(self.natural(u)[0])
-            R = np.full((k, k), rho)
+            R = np.full((k, k), base)
             np.fill_diagonal(R, 1.0)
-            return np.broadcast_to(R, (U, k, k))
-        R = self.un_matrix(c)
+            return R[None]
         idx = patterns.astype(int)
-        return R[idx[:, :, None], idx[:, None, :]]
+        return base[idx[:, :, None], idx[:, None, :]]
 
     def whiten(self, X: np.ndarray, y: np.ndarray, u: np.ndarray):
         """(X, y whitened by (D C)^-1, log|Sigma / sigma^2|), or None (not positive definite)."""
@@ -145,8 +146,9 @@ class _Structure:
         if self.corr is None:
             return X, y, logdet
         Xw, yw = np.empty_like(X), np.empty_like(y)
+        base = self.corr_base(u)
         for b in self.blocks:
-            R = self.corr_stack(u, b.patterns)
+            R = self.corr_stack(base, b.patterns)
             try:
                 C = np.linalg.cholesky(R)
             except np.linalg.LinAlgError:
@@ -173,9 +175,9 @@ class _Structure:
         if self.corr is None:
             R = np.eye(k)
         elif isinstance(self.corr, CompoundSymmetry):
-            R = self.corr_stack(u, np.zeros((1, k)))[0]
+            R = self.corr_stack(self.corr_base(u), np.zeros((1, k)))[0]
         else:
-            R = self.corr_stack(u, self.times[rows][None, :])[0]
+            R = self.corr_stack(self.corr_base(u), self.times[rows][None, :])[0]
         s = self.scales(u)
         if s is not None:
             R = R * np.outer(s[rows], s[rows])
@@ -818,3 +820,165 @@ class GlsFit:
                 f"log-likelihood = {self.loglik:.4f}\n\n{self.fixed.to_string()}"
                 + (f"\n\n{self.residual_params.to_string()}" if len(self._u) else "")
             )
+
+
+# ---------------------------------------------------------------------------- compare
+
+
+def gls_in(args: tuple) -> dict | None:
+    """``{label: fit}`` when a fit given to compare is a :class:`GlsFit`, else None."""
+    if len(args) == 1 and isinstance(args[0], dict):
+        named = {str(k): v for k, v in args[0].items()}
+    else:
+        items = tuple(args[0]) if len(args) == 1 and isinstance(args[0], list | tuple) else args
+        named = {f"M{k}": f for k, f in enumerate(items)}
+    return named if any(isinstance(f, GlsFit) for f in named.values()) else None
+
+
+def _corr_nested(small, big) -> bool:
+    if small is None or small == big:
+        return True
+    if isinstance(big, Unstructured):  # a free correlation per pair of occasions
+        return isinstance(small, CompoundSymmetry) or (
+            isinstance(small, AR1 | CAR1) and small.time == big.time
+        )
+    return False
+
+
+def _in_span(A: np.ndarray, B: np.ndarray) -> bool:
+    """Every column of A lies in the column space of B."""
+    if A.shape[1] == 0:
+        return True
+    coef = np.linalg.lstsq(B, A, rcond=None)[0]
+    resid = A - B @ coef
+    size = np.sqrt((A**2).sum(axis=0))
+    return bool(np.all(np.sqrt((resid**2).sum(axis=0)) <= 1e-8 * size + 1e-12))
+
+
+def compare_gls(named: dict, method: str) -> pd.DataFrame:
+    """Likelihood-ratio tests between nested :func:`fit_gls` fits (see helpers.compare)."""
+    import scipy.stats
+
+    labels, fits = list(named), list(named.values())
+    for label, f in named.items():
+        if not isinstance(f, GlsFit):
+            raise ValueError(
+                f"compare tests fit_gls fits against fit_gls fits; {label!r} is a "
+                f"{type(f).__name__}. A random-intercept model and fit_gls with "
+                "CompoundSymmetry() are the same model when rho >= 0 (the same likelihood, "
+                "rho = tau / (tau + sigma^2)): neither is nested in the other as a "
+                "smaller model, so there is nothing to test between them. Test the "
+                "within-group correlation with fit_gls fits, without residuals= against "
+                "residuals=hp.CompoundSymmetry(), on the same data."
+            )
+    if method != "chi2":
+        raise ValueError(
+            "method='bootstrap' is not available for fit_gls fits (they cannot be "
+            "simulated and refitted yet); use method='chi2'."
+        )
+    if len(fits) < 2:
+        raise ValueError("compare needs at least two fitted models: hp.compare(m0, m1).")
+    first = fits[0]
+    for k, f in enumerate(fits[1:], start=1):
+        if f.reml != first.reml:
+            raise ValueError(
+                f"{labels[0]} was fitted by {'REML' if first.reml else 'ML'} and {labels[k]} "
+                f"by {'REML' if f.reml else 'ML'}; fit all with the same method."
+            )
+        oa, ob = np.argsort(first._y, kind="stable"), np.argsort(f._y, kind="stable")
+        if f.n_obs != first.n_obs or not np.allclose(
+            first._y[oa], f._y[ob], rtol=1e-12, atol=0.0
+        ):
+            raise ValueError(
+                f"{labels[k]} was fitted to different rows or a different outcome than "
+                f"{labels[0]}; likelihoods are comparable only on the same data."
+            )
+        if (
+            f.group is not None
+            and first.group is not None
+            and f.group != first.group
+        ):
+            raise ValueError(
+                f"{labels[0]} groups the rows by {first.group!r} and {labels[k]} by "
+                f"{f.group!r}: their residual structures are not nested."
+            )
+    order = sorted(range(len(fits)), key=lambda k: (fits[k].n_params, k))
+    rows = []
+    prev = prev_k = None
+    for k in order:
+        f = fits[k]
+        row = {
+            "model": f.formula,
+            "residuals": " and ".join(
+                repr(x) for x in (f.residual_structure, f.variance_function) if x
+            )
+            or "independent",
+            "npar": f.n_params,
+            "deviance": f.deviance,
+            "aic": f.aic,
+            "bic": f.bic,
+            "chisq": np.nan,
+            "df": np.nan,
+            "p_value": np.nan,
+            "test": "",
+        }
+        if prev is not None:
+            a, b = labels[prev_k], labels[k]
+            df = f.n_params - prev.n_params
+            nested_corr = _corr_nested(prev.residual_structure, f.residual_structure)
+            nested_var = prev.variance_function is None or (
+                prev.variance_function == f.variance_function
+            )
+            if df <= 0 or not (nested_corr and nested_var):
+                raise ValueError(
+                    f"{a} ({_label(prev)}) is not nested in {b} ({_label(f)}): a likelihood-"
+                    "ratio test needs the smaller residual structure to be a special case of "
+                    "the larger (independence in any correlation; compound symmetry, AR1 or "
+                    "CAR1 in Unstructured of the same time; one variance in VarIdent or "
+                    "VarPower). Compare non-nested fits by their aic and bic instead."
+                )
+            ia = np.argsort(prev._y, kind="stable")
+            ib = np.argsort(f._y, kind="stable")
+            if prev.reml:
+                same = prev.fixed_names == f.fixed_names and np.allclose(
+                    prev._X[ia], f._X[ib], rtol=1e-12, atol=0.0
+                )
+                if not same:
+                    raise ValueError(
+                        f"{a} and {b} are REML fits with different fixed parts: their REML "
+                        "criteria cannot be compared. Refit both with reml=False."
+                    )
+            elif not _in_span(prev._X[ia], f._X[ib]):
+                raise ValueError(
+                    f"The fixed part of {a} is not nested in that of {b}; a likelihood-ratio "
+                    "test needs nested fixed parts."
+                )
+            chisq = prev.deviance - f.deviance
+            stat = max(chisq, 0.0)
+            adds_car1 = (
+                prev.residual_structure is None
+                and isinstance(f.residual_structure, CAR1)
+                and prev.variance_function == f.variance_function
+                and prev.fixed_names == f.fixed_names
+            )
+            if adds_car1:  # phi = 0 on the boundary of [0, 1)
+                p = 0.5 * scipy.stats.chi2.sf(stat, df) + 0.5 * (
+                    scipy.stats.chi2.sf(stat, df - 1) if df > 1 else float(stat <= 0)
+                )
+                test = f"mixture chi2({df - 1}):chi2({df}) 50:50 (CAR1's phi = 0 on the boundary)"
+            else:
+                p = scipy.stats.chi2.sf(stat, df)
+                test = f"chi2({df})"
+            row.update(chisq=chisq, df=df, p_value=p, test=test)
+        rows.append(row)
+        prev, prev_k = f, k
+    table = pd.DataFrame(rows)
+    table.index = pd.Index([labels[k] for k in order], name="fit")
+    return table
+
+
+def _label(f: GlsFit) -> str:
+    return (
+        " and ".join(repr(x) for x in (f.residual_structure, f.variance_function) if x)
+        or "independent residuals"
+    )

@@ -119,6 +119,7 @@ def fit_lmm(
         with ``converged=False`` and a :class:`ConvergenceWarning`.
     """
     reml = check_bool(reml, "reml")
+    _refuse_gls_structures(residuals, variance)
     if residuals is not None or variance is not None:
         _check_one_factor(formula)  # before the dispatch: never drop the structure
     if isinstance(formula, str) and parse_formula(formula).several_groups:
@@ -134,6 +135,27 @@ def fit_lmm(
     if bound is not None:
         return _fit_residuals(design, internal, reml, bound)
     return _fit(design, internal, sufficient_stats(internal), reml)
+
+
+def _refuse_gls_structures(residuals, variance) -> None:
+    """CompoundSymmetry and Unstructured are not identified beside random effects, and
+    VarPower is fitted by fit_gls only: refuse them here with the reason."""
+    from .residuals import CompoundSymmetry, Unstructured, VarPower
+
+    if isinstance(residuals, CompoundSymmetry | Unstructured):
+        raise ValueError(
+            f"residuals={residuals!r} is not identified beside a random intercept: a "
+            "positive compound-symmetry correlation rho is a random intercept (rho = tau / "
+            "(tau + sigma^2)), and an unstructured correlation contains it, so the data "
+            "cannot tell the two apart. Fit the structure without random effects with "
+            'hp.fit_gls(formula without the random part, data, group="...", '
+            f"residuals={residuals!r}), or keep the random effects with hp.AR1 or hp.CAR1."
+        )
+    if isinstance(variance, VarPower):
+        raise ValueError(
+            f"variance={variance!r} is fitted by hp.fit_gls (no random effects); fit_lmm "
+            'takes variance=hp.VarIdent(by="...").'
+        )
 
 
 def _check_one_factor(formula) -> None:
