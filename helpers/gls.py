@@ -239,10 +239,12 @@ def _bind(corr, var, data: pd.DataFrame, codes: np.ndarray, J: int) -> _Structur
         same = (sc[1:] == sc[:-1]) & (st[1:] == st[:-1])
         if same.any() and not isinstance(corr, CompoundSymmetry):
             i = int(np.flatnonzero(same)[0])
+            value = data[corr.time].iloc[order[i]]
+            value = value.item() if hasattr(value, "item") else value
             raise ValueError(
                 f"{corr!r}: a group has two rows at the same occasion "
-                f"({corr.time} = {data[corr.time].iloc[order[i]]!r}); occasions must be "
-                "distinct within a group (one row per occasion)."
+                f"({corr.time} = {value!r}, in row {data.index[order[i]]!r}); occasions "
+                "must be distinct within a group (one row per occasion)."
             )
         start = np.concatenate([[0], np.cumsum(n_j)[:-1]])
         blocks = []
@@ -259,9 +261,7 @@ def _bind(corr, var, data: pd.DataFrame, codes: np.ndarray, J: int) -> _Structur
             blocks.append(_SizeBlock(rows, uniq, np.asarray(which).reshape(-1)))
     else:
         blocks = []
-    st = _Structure(
-        corr, var, blocks, times, occasions, cs_lower, names=names, n_corr=n_corr
-    )
+    st = _Structure(corr, var, blocks, times, occasions, cs_lower, names=names, n_corr=n_corr)
     if var is not None:
         if isinstance(var, VarIdent):
             values = data[var.by].to_numpy()
@@ -293,8 +293,7 @@ def _bind(corr, var, data: pd.DataFrame, codes: np.ndarray, J: int) -> _Structur
                 col.dtype
             ):
                 raise TypeError(
-                    f"{var!r}: the column {var.of!r} must hold numbers, not {col.dtype} "
-                    "values."
+                    f"{var!r}: the column {var.of!r} must hold numbers, not {col.dtype} values."
                 )
             v = np.abs(col.to_numpy(dtype=float))
             if not np.all(np.isfinite(v)):
@@ -330,9 +329,7 @@ def _occasions(corr, data: pd.DataFrame):
             cats = [c for c in col.cat.categories if (col == c).any()]
             idx = pd.Index(cats).get_indexer(col)
             return idx.astype(float), list(cats)
-        if pd.api.types.is_numeric_dtype(col.dtype) and not pd.api.types.is_bool_dtype(
-            col.dtype
-        ):
+        if pd.api.types.is_numeric_dtype(col.dtype) and not pd.api.types.is_bool_dtype(col.dtype):
             t = col.to_numpy(dtype=float)
             if not np.all(t == np.round(t)):
                 raise ValueError(
@@ -886,18 +883,12 @@ def compare_gls(named: dict, method: str) -> pd.DataFrame:
                 f"by {'REML' if f.reml else 'ML'}; fit all with the same method."
             )
         oa, ob = np.argsort(first._y, kind="stable"), np.argsort(f._y, kind="stable")
-        if f.n_obs != first.n_obs or not np.allclose(
-            first._y[oa], f._y[ob], rtol=1e-12, atol=0.0
-        ):
+        if f.n_obs != first.n_obs or not np.allclose(first._y[oa], f._y[ob], rtol=1e-12, atol=0.0):
             raise ValueError(
                 f"{labels[k]} was fitted to different rows or a different outcome than "
                 f"{labels[0]}; likelihoods are comparable only on the same data."
             )
-        if (
-            f.group is not None
-            and first.group is not None
-            and f.group != first.group
-        ):
+        if f.group is not None and first.group is not None and f.group != first.group:
             raise ValueError(
                 f"{labels[0]} groups the rows by {first.group!r} and {labels[k]} by "
                 f"{f.group!r}: their residual structures are not nested."

@@ -10,8 +10,8 @@ import pandas as pd
 import scipy.stats
 
 from ._fit import MixedFit, check_fit, named_fits
-from .gls import compare_gls, gls_in
 from ._validate import check_count, check_option, check_seed
+from .gls import compare_gls, gls_in
 
 __all__ = ["compare", "design_effect", "icc"]
 
