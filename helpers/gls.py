@@ -40,6 +40,7 @@ from formulaic.errors import DataMismatchWarning
 
 from ._coef import coef_table
 from ._design import factorize_groups, fixed_part, rows_used, to_float
+from ._fit import NO_VALUE
 from ._scale import Units
 from ._validate import aliased_columns, check_bool, check_frame
 from .formula import formula_variables, parse_fixed_formula
@@ -447,7 +448,7 @@ def _optimise(X, y, st: _Structure, reml: bool, codes):
         return g
 
     res = scipy.optimize.minimize(
-        f, u0, jac=grad, method="BFGS", options={"gtol": 1e-8, "maxiter": 2000}
+        f, u0, jac=grad, method="BFGS", options={"gtol": 1e-6, "maxiter": 2000}
     )
     u = res.x
     # BFGS may stop on "precision loss" at the optimum (the criterion is flat to rounding
@@ -685,6 +686,23 @@ class GlsFit:
 
     kind = "Generalized least squares"
 
+    _NOT_AVAILABLE = {
+        "tau": "there are no random effects; the dependence is in residual_cov(group)",
+        "ranef": "there are no random effects; the dependence is in residual_cov(group)",
+        "random_part": "there are no random effects; see residual_params and sigma2",
+        "confint": "intervals are not implemented for fit_gls fits; fixed has Wald intervals",
+        "refit": "refitting a new outcome is not implemented for fit_gls fits",
+        "simulate": "simulating outcomes is not implemented for fit_gls fits",
+        "r2": "R-squared is not implemented for fit_gls fits",
+        "wald": "fixed holds the t tests (nlme's df = n - p); other tables are not implemented",
+    }
+
+    def __getattr__(self, name: str):
+        reason = type(self)._NOT_AVAILABLE.get(name)
+        if reason is None:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        raise AttributeError(f"GlsFit.{name} is not available: {reason}.")
+
     @property
     def residual_params(self) -> pd.Series:
         return pd.Series(
@@ -790,17 +808,18 @@ class GlsFit:
         return pd.Series(Xn @ self._beta, index=newdata.index, name="predicted")
 
     def summary(self) -> pd.DataFrame:
-        """A compact table: fixed part (estimate, SE, df), residual part, model fit."""
+        """A compact table: fixed part (estimate, SE, df), residual part, model fit
+        (rows without a standard error or df show "—" there, as MixedFit.summary)."""
         rows = []
         for term, r in self.fixed.iterrows():
             rows.append(("Fixed part", term, r["estimate"], r["std_error"], r["df"]))
-        rows.append(("Residual part", "sigma2", self.sigma2, np.nan, np.nan))
+        rows.append(("Residual part", "sigma2", self.sigma2, NO_VALUE, NO_VALUE))
         for name, v in self.residual_params.items():
-            rows.append(("Residual part", name, v, np.nan, np.nan))
+            rows.append(("Residual part", name, v, NO_VALUE, NO_VALUE))
         crit = "REML criterion" if self.reml else "Deviance (-2 log L)"
-        rows.append(("Model fit", crit, self.deviance, np.nan, np.nan))
-        rows.append(("Model fit", "AIC", self.aic, np.nan, np.nan))
-        rows.append(("Model fit", "BIC", self.bic, np.nan, np.nan))
+        rows.append(("Model fit", crit, self.deviance, NO_VALUE, NO_VALUE))
+        rows.append(("Model fit", "AIC", self.aic, NO_VALUE, NO_VALUE))
+        rows.append(("Model fit", "BIC", self.bic, NO_VALUE, NO_VALUE))
         table = pd.DataFrame(rows, columns=["part", "term", "estimate", "std_error", "df"])
         return table.set_index(["part", "term"])
 

@@ -94,7 +94,10 @@ def fit_lmm(
         ``hp.AR1(time="Days")`` (integer occasions) or ``hp.CAR1(time="t")``
         (continuous time); see :mod:`helpers.residuals`. The fit then reports
         ``residual_params`` and ``residual_cov(group)``, and its fixed-effect table
-        uses nlme's containment df.
+        uses nlme's containment df. ``hp.CompoundSymmetry()`` and
+        ``hp.Unstructured(time=)`` are refused here (a positive compound-symmetry
+        correlation is a random intercept, so they are not identified beside one):
+        :func:`helpers.fit_gls` fits them without random effects.
     variance
         ``None`` (default): one residual variance. ``hp.VarIdent(by="Sex")``: a
         residual SD per level of a column, as nlme's ``weights = varIdent(form = ~ 1 |

@@ -25,6 +25,10 @@ Structures (the public names, re-exported by :mod:`helpers`):
 * :class:`CAR1` ``(time=)``: continuous time, the same correlation with any real
   times and ``0 <= phi < 1`` (``corCAR1``); ``phi = 0`` (independence) is on the
   boundary of its range;
+* :class:`CompoundSymmetry` ``()`` and :class:`Unstructured` ``(time=)`` (``corCompSymm``,
+  ``corSymm``) and :class:`VarPower` ``(of=)`` (``varPower``): fitted by
+  :func:`helpers.fit_gls` (:mod:`helpers.gls`) without random effects; ``fit_lmm``
+  refuses the first two beside a random intercept, where they are not identified;
 * :class:`VarIdent` ``(by=)`` (``variance=``): a residual SD per level of a column,
   ``sigma delta_l`` with ``delta = 1`` for the first level in sorted order
   (``varIdent``); the rows are divided by their ``delta`` before the correlation's

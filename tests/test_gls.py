@@ -355,3 +355,12 @@ def test_fit_gls_refuses_bad_input():
         hp.Unstructured(time=3)
     with pytest.raises(TypeError, match="VarPower\\(of="):
         hp.VarPower(of="")
+
+
+def test_what_a_gls_fit_does_not_have_says_so():
+    m = fit("sleep_cs", "REML")
+    for name in ("tau", "ranef", "confint", "refit", "simulate"):
+        with pytest.raises(AttributeError, match=f"GlsFit.{name} is not available"):
+            getattr(m, name)
+    with pytest.raises(AttributeError, match="no attribute 'nonsense'"):
+        m.nonsense  # noqa: B018
