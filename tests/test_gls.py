@@ -114,12 +114,15 @@ def _dense_loglik(data, formula_cols, beta, sigma2, cov_of_group, reml_X=None):
     return total
 
 
-def test_unstructured_optimum_checked_independently():
-    """nlme's corSymm ML fit ends ~5e-9 below our log-likelihood: a dense multivariate
-    normal density (scipy), evaluated at both sets of estimates, agrees with each
-    reported log-likelihood and ranks ours at least as high."""
-    m, r = fit("sim_un", "ML"), REF["sim_un_ML"]
-    data = SIM.reset_index(drop=True)
+@pytest.mark.parametrize("case", ["sim_un", "sim_un_unbalanced"])
+def test_unstructured_optimum_checked_independently(case):
+    """nlme's corSymm ML fits end 1e-9 to 5e-9 below our log-likelihood: a dense
+    multivariate normal density per group (scipy), evaluated at both sets of estimates,
+    agrees with each reported log-likelihood and ranks ours at least as high. The
+    balanced design is whitened with one Cholesky factor; the unbalanced one with one
+    per distinct pattern of occasions."""
+    m, r = fit(case, "ML"), REF[f"{case}_ML"]
+    data = (SIM if case == "sim_un" else UNB).reset_index(drop=True)
     y = data["y"].to_numpy()
     X = np.column_stack([np.ones(len(data)), data["occ"], data["z"], data["x"]])
     occ = data["occ"].to_numpy().astype(int) - 1
@@ -143,6 +146,11 @@ def test_unstructured_optimum_checked_independently():
     assert ours == pytest.approx(m.loglik, abs=1e-8)
     assert nlme == pytest.approx(r["loglik"], abs=1e-6)
     assert ours >= nlme - 1e-10
+    patterns = [len(b.patterns) for b in m._structure.blocks]
+    distinct = data.sort_values("occ").groupby("id")["occ"].apply(tuple).nunique()
+    assert sum(patterns) == distinct
+    if case == "sim_un":
+        assert patterns == [1]
 
 
 @pytest.mark.parametrize("method", ["REML", "ML"])
@@ -364,3 +372,24 @@ def test_what_a_gls_fit_does_not_have_says_so():
             getattr(m, name)
     with pytest.raises(AttributeError, match="no attribute 'nonsense'"):
         m.nonsense  # noqa: B018
+
+
+def test_negative_compound_symmetry_is_not_a_random_intercept():
+    """Residuals of a group negatively correlated (rho = -0.25, simulated here): gls
+    estimates rho < 0, which no random intercept gives; the random-intercept LMM ends
+    at tau = 0 (singular), where its likelihood is that of independent residuals, below
+    gls's compound symmetry."""
+    rng = np.random.default_rng(20261207)
+    J, k, rho = 150, 4, -0.25
+    R = np.full((k, k), rho) + (1 - rho) * np.eye(k)
+    e = rng.standard_normal((J, k)) @ np.linalg.cholesky(R).T
+    d = pd.DataFrame({"g": np.repeat(np.arange(J), k), "x": rng.standard_normal(J * k)})
+    d["y"] = 1.0 + 0.5 * d["x"] + e.ravel()
+    cs = hp.fit_gls("y ~ x", d, group="g", residuals=hp.CompoundSymmetry(), reml=False)
+    none = hp.fit_gls("y ~ x", d, reml=False)
+    assert -1 / (k - 1) < cs.residual_params["rho"] < -0.1
+    with pytest.warns(hp.SingularFitWarning):
+        m = hp.fit_lmm("y ~ x + (1 | g)", d, reml=False)
+    assert float(m.tau.iloc[0, 0]) == pytest.approx(0.0, abs=1e-8)
+    assert m.loglik == pytest.approx(none.loglik, rel=1e-9)
+    assert cs.loglik > m.loglik + 1.0
