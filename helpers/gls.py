@@ -574,6 +574,12 @@ def fit_gls(
             f"{n} rows cannot estimate {p} fixed effects, a residual variance and "
             f"{n_res} residual parameters."
         )
+    ols = y - X @ np.linalg.lstsq(X, y, rcond=None)[0]
+    if not np.sum(ols**2) > 1e-24 * max(1.0, float(np.sum((y - y.mean()) ** 2))):
+        raise ValueError(
+            f"The fixed part of {formula!r} fits the outcome exactly (or the outcome is "
+            "constant): there are no residuals whose covariance could be estimated."
+        )
     units = Units.choose(y, X, np.zeros((n, 0)), [])
     Xi, yi = units.X(X), units.y(y)
     if n_res:
@@ -832,7 +838,8 @@ class GlsFit:
         with pd.option_context("display.float_format", "{:.4f}".format):
             return (
                 f"{self.kind} ({method}): {self.formula}\n{self.n_obs} observations{grp}; "
-                f"residuals: {label}{flags}\nsigma2 = {self.sigma2:.4f}, "
+                f"residuals: {label}{flags}; fixed-effect df: n - p = "
+                f"{self.n_obs - len(self._beta)} (nlme's gls)\nsigma2 = {self.sigma2:.4f}, "
                 f"log-likelihood = {self.loglik:.4f}\n\n{self.fixed.to_string()}"
                 + (f"\n\n{self.residual_params.to_string()}" if len(self._u) else "")
             )

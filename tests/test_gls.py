@@ -277,6 +277,7 @@ def test_predict_fitted_residuals_summary():
     with pytest.raises(NotImplementedError, match="interval"):
         m.predict(new, interval="confidence")
     assert "Generalized least squares" in repr(m)
+    assert "fixed-effect df: n - p = 397 (nlme's gls)" in repr(m)
 
 
 def test_compare_nested_gls_fits():
@@ -348,6 +349,8 @@ def test_fit_gls_refuses_bad_input():
             group="Subject",
             residuals=hp.Unstructured(time="t"),
         )
+    with pytest.raises(ValueError, match="fits the outcome exactly"):
+        hp.fit_gls("Reaction ~ Days", SLEEP.assign(Reaction=7.0))
     with pytest.raises(ValueError, match="is 0 in"):
         hp.fit_gls("Reaction ~ Days", SLEEP, variance=hp.VarPower(of="Days"))
     with pytest.raises(KeyError, match="'nope'"):
