@@ -44,6 +44,7 @@ from ._fit import NO_VALUE
 from ._scale import Units
 from ._validate import aliased_columns, check_bool, check_frame
 from .formula import formula_variables, parse_fixed_formula
+from .lmm import ConvergenceWarning
 from .residuals import AR1, CAR1, CompoundSymmetry, Unstructured, VarIdent, VarPower
 
 __all__ = ["GlsFit", "compare_gls", "fit_gls", "gls_in"]
@@ -630,7 +631,7 @@ def fit_gls(
         warnings.warn(
             f"The optimiser did not confirm an optimum for {formula!r} ({message}). The "
             "estimates may be inaccurate: simplify residuals= or variance=.",
-            UserWarning,
+            ConvergenceWarning,
             stacklevel=2,
         )
     return fit
