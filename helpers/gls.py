@@ -549,12 +549,6 @@ def fit_gls(
             extra.add(getattr(obj, attr))
     check_frame(data, f.variables() | extra)
     used, n_dropped = rows_used(f, data, missing, extra=extra, group=group)
-    if n_dropped:
-        warnings.warn(
-            f"{n_dropped} row(s) with missing values were dropped (missing='drop').",
-            UserWarning,
-            stacklevel=2,
-        )
     y, X, rhs, _ = fixed_part(f, used)
     names = list(rhs.columns)
     aliased = aliased_columns(X, names)
@@ -806,11 +800,17 @@ class GlsFit:
         if needed and newdata[sorted(needed)].isna().any().any():
             raise ValueError("newdata has missing values in a predictor; predictions need them.")
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", DataMismatchWarning)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", DataMismatchWarning)
                 mm = self._spec.get_model_matrix(newdata)
-        except Exception as err:  # formulaic: an unseen level, a wrong type
+        except Exception as err:  # formulaic: a wrong type
             raise ValueError(f"Could not build newdata's fixed design: {err}") from None
+        for w in caught:
+            if issubclass(w.category, DataMismatchWarning):
+                raise ValueError(
+                    f"newdata has a level of a categorical predictor that the model never "
+                    f"saw ({w.message}); the model has no effect for it."
+                )
         Xn = to_float(mm, "newdata's fixed design")
         return pd.Series(Xn @ self._beta, index=newdata.index, name="predicted")
 

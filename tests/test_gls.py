@@ -274,6 +274,10 @@ def test_predict_fitted_residuals_summary():
     assert s.loc[("Model fit", "REML criterion"), "estimate"] == pytest.approx(-2 * m.loglik)
     with pytest.raises(KeyError, match="'z'"):
         m.predict(pd.DataFrame({"occ": [1]}))
+    d = SLEEP.assign(half=np.where(SLEEP["Days"] < 5, "early", "late"))
+    h = hp.fit_gls("Reaction ~ C(half)", d, group="Subject", variance=hp.VarIdent(by="half"))
+    with pytest.raises(ValueError, match="never saw"):
+        h.predict(pd.DataFrame({"half": ["middle"]}))
     with pytest.raises(NotImplementedError, match="interval"):
         m.predict(new, interval="confidence")
     assert "Generalized least squares" in repr(m)
