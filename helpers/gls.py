@@ -418,7 +418,7 @@ def _start(st: _Structure, X, y, data_codes, reml) -> np.ndarray:
         else:
             lo = st.cs_lower
             grid = [_logit((x - lo) / (1 - lo)) for x in np.linspace(lo + 0.05 * (1 - lo), 0.9, 7)]
-        best = np.inf
+        best, u0 = np.inf, grid[len(grid) // 2]
         for g in grid:
             u_try = u.copy()
             u_try[0] = g
