@@ -405,10 +405,16 @@ class LmmFit(MixedFit):
         ``fit_lmm`` gives on the data with the new outcome; this fit's estimates
         are not changed. It is what simulation studies and
         :func:`~helpers.bootstrap` call many times.
+
+        With a residual structure (``residuals=``, ``variance=``) its parameters are
+        estimated again too, exactly as :func:`fit_lmm` does.
         """
-        self._refuse_residuals("refit")
         y = self._new_outcome(y)
         design, internal, stats = self._with_outcome(y)
+        if self._residual is not None:
+            # The residual parameters are estimated anew (their search starts from its
+            # grid, as a fresh fit's does); the occasion patterns are reused.
+            return _fit_residuals(design, internal, self.reml, self._residual[0])
         return _fit(design, internal, stats, self.reml, theta0=self._refit_start(stats))
 
     def _refit_start(self, stats) -> np.ndarray:
@@ -441,7 +447,12 @@ class LmmFit(MixedFit):
         :meth:`_from_optimum` computes them (a test checks they are equal). ``y`` is
         a float array of length ``n_obs`` (not checked further here).
         """
-        self._refuse_residuals("The parametric bootstrap")
+        if self._residual is not None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # counted in the converged/singular columns
+                r = self.refit(y)
+            random = r.random_part()["estimate"].to_numpy(dtype=float)
+            return r._beta, random, r.deviance, r.converged, r.singular
         design, internal, stats = self._with_outcome(y)
         tmap = self._tmap
         opt = optimize(stats, tmap, self.reml, self._refit_start(stats))
@@ -471,8 +482,11 @@ class LmmFit(MixedFit):
         random effects ``b_j ~ N(0, tau)`` for every group and new residuals
         ``e ~ N(0, sigma2)``; the design stays as it is. Returns an array of
         shape ``(n, n_obs)``. ``seed``: an integer, a numpy Generator or None.
+
+        With a residual structure the residuals of group j are drawn from the fitted
+        ``N(0, sigma2 R_j(phi))`` (times the SD ratios of ``variance=``), i.e. with
+        the covariance ``residual_cov(group)``: the model as fitted.
         """
-        self._refuse_residuals("simulate")
         n = check_count(n, "n")
         rng = check_seed(seed)
         d = self._design
@@ -480,11 +494,14 @@ class LmmFit(MixedFit):
         ST = sd * self._tmap.T(self.theta)  # b_j = sigma T u_j with u_j ~ N(0, I)
         mean = d.X @ self._beta
         out = np.empty((n, self.n_obs))
+        e = np.empty((n, self.n_obs))
         for k in range(n):
             b = rng.standard_normal((self.n_groups, ST.shape[0])) @ ST.T
             out[k] = mean + np.einsum("nq,nq->n", d.Z, b[d.codes])
-            out[k] += sd * rng.standard_normal(self.n_obs)
-        return out
+            e[k] = rng.standard_normal(self.n_obs)
+        if self._residual is not None:  # one Cholesky factor per occasion pattern
+            e = self._residual[0].colour(e, self._residual[1])
+        return out + sd * e
 
     def deviance_profile(self) -> LmmProfile:
         """The deviance as a function of (sd, cor, sigma, beta), for intervals (see

@@ -201,8 +201,6 @@ def test_compare_refuses_non_nested_structures():
 def test_unwired_uses_refuse():
     m = fitted("sleep_ar1_int", True)
     for call in (
-        lambda: m.simulate(1, seed=1),
-        lambda: m.refit(m.y),
         lambda: m.confint(method="wald"),
         lambda: m.predict(interval="prediction"),
         lambda: m.r2(),
