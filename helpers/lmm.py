@@ -38,7 +38,7 @@ from ._pls import (
     with_outcome,
 )
 from ._validate import check_bool, check_count, check_level, check_option, check_seed
-from .ddf import DDF_OPTIONS, LmmDdf
+from .ddf import DDF_OPTIONS, LmmDdf, ResidualDdf
 from .formula import parse_formula
 from .residuals import bind, containment_df, fit_residuals
 
@@ -93,8 +93,9 @@ def fit_lmm(
         correlation structure within groups, as nlme's ``correlation=``:
         ``hp.AR1(time="Days")`` (integer occasions) or ``hp.CAR1(time="t")``
         (continuous time); see :mod:`helpers.residuals`. The fit then reports
-        ``residual_params`` and ``residual_cov(group)``, and its fixed-effect table
-        uses nlme's containment df.
+        ``residual_params`` and ``residual_cov(group)``; its fixed-effect table uses
+        Satterthwaite's df, with the residual parameters among the variance
+        parameters (``wald(ddf="containment")`` gives nlme's containment df).
     variance
         ``None`` (default): one residual variance. ``hp.VarIdent(by="Sex")``: a
         residual SD per level of a column, as nlme's ``weights = varIdent(form = ~ 1 |
@@ -157,7 +158,7 @@ def _fit_residuals(design, internal, reml: bool, bound) -> LmmFit:
     fit = LmmFit._from_optimum(design, internal, res.stats, tmap, opt, reml)
     fit.deviance = fit.deviance + res.logdet  # the density of the un-whitened rows
     fit._residual = (bound, res.params)
-    fit._ddf_methods = ("containment", "z")
+    fit._ddf_methods = ("satterthwaite", "containment", "z")
     fit._containment_df = containment_df(design.X, design.codes, len(design.groups))
     detail = f"the deviance may still fall by {opt.decrement:.2g}; {opt.message}"
     if not res.converged:
@@ -313,7 +314,10 @@ class LmmFit(MixedFit):
     def _header(self) -> str:
         text = super()._header()
         if self._residual is not None:
-            text += f"\nResiduals: {self._residual_label}; fixed-effect df: nlme's containment"
+            text += (
+                f"\nResiduals: {self._residual_label}; fixed-effect df: Satterthwaite's "
+                "(in theta, sigma and the residual parameters; ddf='containment' gives nlme's)"
+            )
         return text
 
     def _refuse_residuals(self, what: str) -> None:
@@ -322,7 +326,8 @@ class LmmFit(MixedFit):
                 f"{what} is not implemented for a model with a residual structure "
                 f"({self._residual_label}) yet; it would ignore the residual "
                 "correlation. Fit without residuals= for it, or use the estimates, "
-                "fixed (containment df), tau, ranef(), predict() and hp.compare."
+                "fixed (Satterthwaite df), tau, ranef(), predict(), refit, simulate and "
+                "hp.compare (also method='bootstrap')."
             )
 
     # -- construction -----------------------------------------------------------------
@@ -385,6 +390,26 @@ class LmmFit(MixedFit):
     def _ddf_state(self):
         """The degrees-of-freedom pieces (helpers.ddf.LmmDdf) and the map A^-1 of
         contrasts of the data's coefficients into internal ones, computed once."""
+        if self._ddf is None and self._residual is not None:
+            resid, params = self._residual
+            internal = self._internal
+
+            def whitened(psi):
+                got = resid.whiten(internal, psi)
+                return None if got is None else (sufficient_stats(got[0]), got[1])
+
+            self._ddf = (
+                ResidualDdf(
+                    self._stats,
+                    self._tmap,
+                    self._theta_internal,
+                    self.reml,
+                    np.asarray(params, dtype=float),
+                    whitened,
+                    pls=self._pls,
+                ),
+                np.linalg.inv(self._design.units.A),
+            )
         if self._ddf is None:
             self._ddf = (
                 LmmDdf(self._stats, self._tmap, self._theta_internal, self.reml, pls=self._pls),

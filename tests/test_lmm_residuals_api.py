@@ -147,3 +147,157 @@ def test_compare_bootstrap_of_the_ar1_correlation():
         t = hp.compare(sleep_ar1(False), m1, method="bootstrap", n=4, seed=1)
     assert t["test"].iloc[1] == "parametric bootstrap (4 samples)"
     assert 0 < t["p_value"].iloc[1] <= 1
+
+
+# ------------------------------------------------------------------ Satterthwaite's df
+#
+# The reference: an independent dense computation. Per group V_j = Z_j tau Z_j' +
+# sigma^2 D_j R_j(phi) D_j built densely in the data's units (no whitening, no engine,
+# no theta), in the natural variance parameters (the elements of tau, sigma^2, phi, the
+# SD ratios); the (RE)ML deviance and C = (X'V^-1X)^-1 from it; the Hessian of the
+# deviance and the gradient of l'Cl by central differences; df = 2 v^2 / (g' 2H^-1 g).
+# Satterthwaite's df do not depend on how the variance parameters are written (at an
+# optimum the Hessian and the gradient transform together), so the engine's (theta,
+# sigma, phi) and these natural parameters give the same df.
+
+
+def _dense_parts(X, Z, y, codes, tau_cells, q, R_of, reml):
+    """deviance(x) and C(x) for x = (tau cells, sigma^2, residual parameters...)."""
+    groups = [np.flatnonzero(codes == j) for j in np.unique(codes)]
+    n, p = X.shape
+
+    def V_blocks(x):
+        tau = np.zeros((q, q))
+        for v, (a, b) in zip(x[: len(tau_cells)], tau_cells, strict=True):
+            tau[a, b] = tau[b, a] = v
+        s2 = x[len(tau_cells)]
+        psi = x[len(tau_cells) + 1 :]
+        return [Z[r] @ tau @ Z[r].T + s2 * R_of(r, psi) for r in groups]
+
+    def pieces(x):
+        XtVX, XtVy, logdet, Vis = np.zeros((p, p)), np.zeros(p), 0.0, []
+        for r, V in zip(groups, V_blocks(x), strict=True):
+            Vi = np.linalg.inv(V)
+            XtVX += X[r].T @ Vi @ X[r]
+            XtVy += X[r].T @ Vi @ y[r]
+            logdet += np.linalg.slogdet(V)[1]
+            Vis.append(Vi)
+        beta = np.linalg.solve(XtVX, XtVy)
+        rss = sum(
+            (y[r] - X[r] @ beta) @ Vi @ (y[r] - X[r] @ beta)
+            for r, Vi in zip(groups, Vis, strict=True)
+        )
+        return XtVX, logdet, rss
+
+    def deviance(x):
+        XtVX, logdet, rss = pieces(x)
+        dev = logdet + rss + (n - p if reml else n) * np.log(2 * np.pi)
+        return dev + np.linalg.slogdet(XtVX)[1] if reml else dev
+
+    def C(x):
+        return np.linalg.inv(pieces(x)[0])
+
+    return deviance, C
+
+
+def _dense_df(deviance, C, x0, L, step=1e-3):
+    """Central differences with steps of 1e-3 of each value: smaller steps drown the
+    second differences of the dense deviance (size ~1e3, accurate to ~1e-12) in
+    rounding (on the simulated model, 1e-4 already moves the df by 1e-3 relative, 1e-5
+    by 4e-2); with 1e-3 the engine's df agree to 4e-6."""
+    k = len(x0)
+    h = step * np.abs(x0)
+    H = np.empty((k, k))
+    f0 = deviance(x0)
+
+    def at(*moves):
+        x = x0.copy()
+        for i, s in moves:
+            x[i] += s * h[i]
+        return deviance(x)
+
+    for i in range(k):
+        H[i, i] = (at((i, 1)) - 2 * f0 + at((i, -1))) / h[i] ** 2
+        for j in range(i):
+            H[i, j] = H[j, i] = (
+                at((i, 1), (j, 1))
+                - at((i, 1), (j, -1))
+                - at((i, -1), (j, 1))
+                + at((i, -1), (j, -1))
+            ) / (4 * h[i] * h[j])
+    A = 2 * np.linalg.inv(H)
+    out = []
+    for row in np.atleast_2d(L):
+        g = np.empty(k)
+        for i in range(k):
+            e = np.zeros(k)
+            e[i] = h[i]
+            g[i] = (row @ C(x0 + e) @ row - row @ C(x0 - e) @ row) / (2 * h[i])
+        v = row @ C(x0) @ row
+        out.append(2 * v**2 / (g @ A @ g))
+    return np.array(out)
+
+
+def _tau_cells(m):
+    q = len(m.tau)
+    cells = [(a, b) for a in range(q) for b in range(a, q) if a == b or m.theta_is_free(b, a)]
+    return cells, q
+
+
+def test_dense_reference_reproduces_lmertest_without_a_residual_structure():
+    """The reference code itself: with independent residuals (R_j = I, no residual
+    parameter) it gives lmerTest's Satterthwaite df of the few-groups random-slope
+    model (12 classes; tests/reference/ddf_reference.json) to 1e-4 relative."""
+    ref = json.loads((Path(__file__).parent / "reference" / "ddf_reference.json").read_text())
+    r = ref["few_groups"]
+    data = pd.DataFrame(r["data"])
+    m = hp.fit_lmm(r["formula"], data, reml=True)
+    cells, q = _tau_cells(m)
+    tau = m.tau.to_numpy()
+    x0 = np.array([tau[a, b] for a, b in cells] + [m.sigma2])
+    dev, C = _dense_parts(
+        m.X, m.Z, m.y, m.group_codes, cells, q, lambda rows, psi: np.eye(len(rows)), True
+    )
+    df = _dense_df(dev, C, x0, np.eye(len(m.beta)))
+    np.testing.assert_allclose(df, r["satterthwaite"]["df"], rtol=1e-4)
+
+
+def _ar1_R(times, scales=None):
+    def R_of(rows, psi):
+        t = times[rows]
+        R = psi[0] ** np.abs(t[:, None] - t[None, :])
+        if scales is not None:
+            s = np.concatenate([[1.0], psi[1:]])[scales[rows]]
+            R = R * np.outer(s, s)
+        return R
+
+    return R_of
+
+
+@pytest.mark.parametrize("case", ["sleep_REML", "sleep_ML", "sim_varident_REML"])
+def test_satterthwaite_df_against_a_dense_computation(case):
+    """Satterthwaite's df with the residual parameters among the variance parameters
+    (helpers.ddf.ResidualDdf: exact in (theta, sigma), central differences in phi and
+    the SD ratios) against the dense computation above, 1e-4 relative: the sleep
+    study's AR(1) random-intercept model (REML and ML) and the simulated unbalanced
+    random-slope model with AR(1) errors and an SD ratio (VarIdent by z)."""
+    if case.startswith("sleep"):
+        m = sleep_ar1(case.endswith("REML"))
+        times, scales = hp.load_dataset("sleepstudy")["Days"].to_numpy(float), None
+    else:
+        m = sim_varident()
+        times, scales = SIM["occ"].to_numpy(float), SIM["z"].to_numpy()
+    cells, q = _tau_cells(m)
+    tau = m.tau.to_numpy()
+    x0 = np.array([tau[a, b] for a, b in cells] + [m.sigma2, *m.residual_params.to_numpy(float)])
+    dev, C = _dense_parts(m.X, m.Z, m.y, m.group_codes, cells, q, _ar1_R(times, scales), m.reml)
+    L = np.eye(len(m.beta))
+    ref = _dense_df(dev, C, x0, L)
+    np.testing.assert_allclose(m.fixed["df"], ref, rtol=1e-4)
+    # C at the estimates is the fit's covariance (a check of the reference's algebra)
+    np.testing.assert_allclose(C(x0), m.vcov.to_numpy(), rtol=1e-6)
+    # an F test of one coefficient has the t test's df; containment stays available
+    name = m.fixed.index[1]
+    assert m.anova().loc[name, "den_df"] == pytest.approx(m.fixed["df"].iloc[1], rel=1e-12)
+    cont = m.wald(ddf="containment")["df"].to_numpy()
+    assert not np.allclose(cont, m.fixed["df"])
