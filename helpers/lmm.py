@@ -635,10 +635,22 @@ class LmmFit(MixedFit):
 
         The variance components are taken as known (as lme4's ``vcov`` and ``condVar``
         take them): with few groups the intervals are somewhat too narrow.
+
+        With a residual structure (``residuals=``, ``variance=``) the fixed effects and
+        the group's random effects are the GLS and BLUP estimates under it, and the
+        error covariance above comes from the whitened rows, so the confidence
+        intervals account for the residual correlation. The ``"prediction"`` interval
+        adds the residual variance of the new row, sigma^2 (times its squared SD ratio
+        with ``variance=``: newdata must then hold that column): it is the interval for
+        a new observation around the group's mean whose residual is *not* correlated
+        with the group's observed residuals (as at an occasion far from the observed
+        ones). The AR(1) correlation of a new occasion with the group's observed
+        residuals is not used: neither to move the prediction towards them nor to
+        narrow its interval, which is therefore somewhat wide for an occasion next to
+        observed ones.
         """
         if interval is None:
             return super().predict(newdata, include_random=include_random, new_levels=new_levels)
-        self._refuse_residuals("predict(interval=...)")
         check_option(interval, "interval", ("confidence", "prediction"))
         check_level(level)
         check_bool(include_random, "include_random")
@@ -660,7 +672,7 @@ class LmmFit(MixedFit):
         predicted = X @ self._beta + np.einsum("nq,nq->n", Z, b)
         var = prediction_error_variance(self, X, Z, pos)
         if interval == "prediction":
-            var = var + self.sigma2
+            var = var + self.sigma2 * self._residual_scales(newdata) ** 2
             new_group = ~known
             var[new_group] += np.einsum("nq,qr,nr->n", Z[new_group], self._tau, Z[new_group])
         se = np.sqrt(np.clip(var, 0.0, None))
@@ -675,6 +687,34 @@ class LmmFit(MixedFit):
             index=index,
         )
         out.loc[unseen] = np.nan
+        return out
+
+    def _residual_scales(self, newdata) -> np.ndarray | float:
+        """Each row's residual SD relative to sigma (1 without ``variance=``): the fitted
+        rows' (newdata None) or those of newdata's level of the variance column."""
+        if self._residual is None or self._residual[0].var is None:
+            return 1.0
+        resid, params = self._residual
+        if newdata is None:
+            return resid.scales(params)
+        strata = resid.var
+        col = strata.variance.by
+        if col not in newdata.columns:
+            raise ValueError(
+                f"A prediction interval for a new observation needs its residual SD, which "
+                f"depends on {col!r} ({strata.variance!r}): newdata has no column {col!r}."
+            )
+        delta = np.concatenate([[1.0], np.asarray(params, float)[1 if resid.corr else 0 :]])
+        lookup = {lev: delta[k] for k, lev in enumerate(strata.levels)}
+        values = newdata[col].to_numpy()
+        values = values.astype(str) if values.dtype == object else values
+        out = np.array([lookup.get(v, np.nan) for v in values], dtype=float)
+        if np.isnan(out).any():
+            bad = values[np.flatnonzero(np.isnan(out))[0]]
+            raise ValueError(
+                f"newdata's {col!r} has the value {bad!r}, not a level of the fit "
+                f"({', '.join(map(repr, strata.levels))}): its residual SD is unknown."
+            )
         return out
 
     def fitted(self) -> pd.Series:
@@ -700,7 +740,8 @@ def prediction_error_variance(
         (x - X_j'Z_j K_j z)' V (x - X_j'Z_j K_j z) + sigma^2 z'K_j z,
 
     which is x'Vx + 2 x' cov(beta-hat, b-hat_j - b_j) z + z' var(b-hat_j - b_j) z written
-    in one piece. A row with pos = -1 (no group, or a group the fit has not seen) has
+    in one piece (with a residual structure, X_j and Z_j whitened by Sigma_j^-1/2, as
+    the fit's K_j are). A row with pos = -1 (no group, or a group the fit has not seen) has
     no random-effect prediction: its error variance is x'Vx.
     """
     V = fit._vcov
@@ -709,6 +750,8 @@ def prediction_error_variance(
     var = np.zeros(len(X))
     if known.any():
         d = fit._design
+        if fit._residual is not None:  # X_j' Sigma_j^-1 Z_j: the rows whitened (data units)
+            d = fit._residual[0].whiten(d, fit._residual[1])[0]
         J, p, q = fit.n_groups, X.shape[1], Z.shape[1]
         # X_j'Z_j for every group of the fit, in the data's units.
         XtZ = np.empty((J, p, q))

@@ -202,7 +202,6 @@ def test_unwired_uses_refuse():
     m = fitted("sleep_ar1_int", True)
     for call in (
         lambda: m.confint(method="wald"),
-        lambda: m.predict(interval="prediction"),
         lambda: m.r2(),
         lambda: hp.influence(m),
     ):

@@ -301,3 +301,69 @@ def test_satterthwaite_df_against_a_dense_computation(case):
     assert m.anova().loc[name, "den_df"] == pytest.approx(m.fixed["df"].iloc[1], rel=1e-12)
     cont = m.wald(ddf="containment")["df"].to_numpy()
     assert not np.allclose(cont, m.fixed["df"])
+
+
+# ------------------------------------------------------------------ prediction intervals
+
+
+def test_prediction_intervals_against_dense_algebra():
+    """predict(interval=) with AR(1) errors and an SD ratio. The reference, densely: the
+    prediction x'beta-hat + z'b-hat_j is linear in y, w'y with w' = x'C X'V^-1 +
+    z'tau Z_j'V_j^-1 (S_j - X_j C X'V^-1) (S_j: group j's rows), w'X = x', so its error
+    variance for the group's mean x'beta + z'b_j is w'Vw - 2 z'tau Z_j'w_j + z'tau z
+    (the variance components as known, as the method documents). "prediction" adds
+    sigma^2 times the row's squared SD ratio; a row of a new group gets x'Cx + z'tau z +
+    sigma^2 delta^2."""
+    m = sim_varident()
+    X, Z, y, codes = m.X, m.Z, m.y, m.group_codes
+    tau = m.tau.to_numpy()
+    times, scales = SIM["occ"].to_numpy(float), SIM["z"].to_numpy()
+    psi = m.residual_params.to_numpy(float)
+    R_of = _ar1_R(times, scales)
+    n = len(y)
+    V = np.zeros((n, n))
+    for j in np.unique(codes):
+        r = np.flatnonzero(codes == j)
+        V[np.ix_(r, r)] = Z[r] @ tau @ Z[r].T + m.sigma2 * R_of(r, psi)
+    Vi = np.linalg.inv(V)
+    C = np.linalg.inv(X.T @ Vi @ X)
+    np.testing.assert_allclose(C, m.vcov.to_numpy(), rtol=1e-6)
+    new = SIM.iloc[[0, 5, 40, 200]].copy()
+    new["x"] = [0.3, -1.0, 2.0, 0.0]  # other predictors than the observed rows
+    new["occ"] = [9, 2, 0, 4]
+    out = m.predict(new, interval="confidence")
+    pred = m.predict(new, interval="prediction")
+    Xn = X[:4].copy()  # the fixed design of new's rows, built by hand
+    Xn[:, 1], Xn[:, 2], Xn[:, 3] = new["occ"], new["z"], new["x"]
+    assert list(m.fixed_names) == ["Intercept", "occ", "z", "x"]
+    Zn = np.column_stack([np.ones(4), new["occ"]])
+    G = Vi @ X @ C  # V^-1 X C
+    for k in range(4):
+        j = int(np.flatnonzero(m.groups == new["id"].iloc[k])[0])
+        r = np.flatnonzero(codes == j)
+        Bj = np.zeros((2, n))  # tau Z_j' V_j^-1 S_j
+        Bj[:, r] = tau @ Z[r].T @ np.linalg.inv(V[np.ix_(r, r)])
+        w = G @ Xn[k] + (Bj - Bj @ X @ C @ X.T @ Vi).T @ Zn[k]
+        var = w @ V @ w - 2 * Zn[k] @ tau @ Z[r].T @ w[r] + Zn[k] @ tau @ Zn[k]
+        assert out["std_error"].iloc[k] ** 2 == pytest.approx(var, rel=1e-6)
+        assert out["predicted"].iloc[k] == pytest.approx(w @ y, rel=1e-8)
+        delta = 1.0 if new["z"].iloc[k] == 0 else psi[1]
+        assert pred["std_error"].iloc[k] ** 2 == pytest.approx(var + m.sigma2 * delta**2, rel=1e-6)
+    # a new group: the population mean, and a new observation in a new group
+    newg = new.assign(id=-1)
+    with pytest.warns(UserWarning, match="not in the fit"):
+        p = m.predict(newg, interval="prediction")
+    delta = np.where(new["z"] == 0, 1.0, psi[1])
+    zt = np.einsum("nq,qr,nr->n", Zn, tau, Zn)
+    np.testing.assert_allclose(
+        p["std_error"] ** 2,
+        np.einsum("np,pr,nr->n", Xn, C, Xn) + zt + m.sigma2 * delta**2,
+        rtol=1e-6,
+    )
+    # the fitted rows: prediction = confidence + sigma^2 delta_row^2
+    a, b = m.predict(interval="confidence"), m.predict(interval="prediction")
+    d_rows = np.where(SIM["z"] == 0, 1.0, psi[1])
+    np.testing.assert_allclose(b["std_error"] ** 2 - a["std_error"] ** 2, m.sigma2 * d_rows**2)
+    # the residual SD of a new row needs a level of the variance column the fit knows
+    with pytest.raises(ValueError, match="not a level of the fit"):
+        m.predict(new.assign(z=[0, 1, 2, 0]), interval="prediction")
