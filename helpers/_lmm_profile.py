@@ -49,6 +49,8 @@ class LmmProfile(DevianceProfile):
         self.est_random = self.prob.from_theta(
             np.asarray(fit.theta, dtype=float), np.sqrt(fit.sigma2)
         )
+        if self.prob.n_psi:  # a residual structure: its parameters follow sigma
+            self.est_random = np.concatenate([self.est_random, self.prob.psi_hat])
         self.est_fixed = fit.fixed["estimate"].to_numpy()
         self.se_fixed = fit.fixed["std_error"].to_numpy()
         self.names = [*self.prob.names, *fit.fixed.index]
@@ -65,6 +67,13 @@ class LmmProfile(DevianceProfile):
         return np.concatenate([_wald_random(self.prob, self.est_random), self.se_fixed])
 
     def profile_search(self):
+        if self.prob.n_psi:
+            raise NotImplementedError(
+                "confint(method='profile') is not implemented for a model with a residual "
+                f"structure ({self.fit._residual_label}) yet: the profile would have to "
+                "re-estimate the residual parameters at every point. Use method='wald' "
+                "or method='bootstrap'."
+            )
         se_random = _wald_random(self.prob, self.est_random)
         return _profile(self.prob, self.fit, se_random, self.se_fixed)
 
@@ -86,17 +95,39 @@ class _Problem:
     kinds: list[str]  # "sd", "cor" or "sigma"
     pairs: list[tuple[int, int]]  # term indices: (i, i) for an sd, (i, j) for a cor
     reml: bool
+    # A residual structure (fit_lmm(..., residuals=, variance=)): its parameters follow
+    # sigma in par (kinds "phi" and "ratio"), ``whitened(psi)`` gives the fit's rows
+    # whitened at psi and log|Sigma / sigma^2|, or None outside the range.
+    psi_hat: np.ndarray = None
+    psi_bounds: list = None
+    whitened: object = None
+
+    @property
+    def n_psi(self) -> int:
+        return 0 if self.psi_hat is None else len(self.psi_hat)
 
     def lower(self):
-        return np.array([-1.0 if k == "cor" else 0.0 for k in self.kinds])
+        out = [-1.0 if k == "cor" else 0.0 for k in self.kinds[: len(self.pairs) + 1]]
+        return np.array(out + [b[0] for b in self.psi_bounds or []])
 
     def upper(self):
-        return np.array([1.0 if k == "cor" else np.inf for k in self.kinds])
+        out = [1.0 if k == "cor" else np.inf for k in self.kinds[: len(self.pairs) + 1]]
+        return np.array(out + [b[1] for b in self.psi_bounds or []])
 
     def to_theta(self, par):
         """(sd, cor, sigma) -> theta; a boundary value gives a singular T, not an error."""
-        T = cov_factor(par[:-1], self.pairs, self.kinds, self.q) / par[-1]
+        k = len(self.pairs)
+        T = cov_factor(par[:k], self.pairs, self.kinds, self.q) / par[k]
         return T[self.tmap.rows, self.tmap.cols]
+
+    def _stats_at(self, psi):
+        """(statistics, log|Sigma / sigma^2|) of the rows whitened at psi, or None."""
+        key = tuple(float(v) for v in psi)
+        cache = self.__dict__.setdefault("_cache", {})
+        if key not in cache:
+            got = self.whitened(np.array(key))
+            cache[key] = None if got is None else (sufficient_stats(got[0]), got[1])
+        return cache[key]
 
     def from_theta(self, theta, sigma):
         T = self.tmap.T(theta)
@@ -106,9 +137,16 @@ class _Problem:
         """Deviance at (sd, cor, sigma), fixed effects profiled out; inf if impossible."""
         reml = self.reml if reml is None else reml
         stats = self.stats if stats is None else stats
-        sigma = par[-1]
+        k = len(self.pairs)
+        sigma = par[k]
         if not sigma > 0:
             return np.inf
+        logdet_resid = 0.0
+        if self.n_psi:
+            got = self._stats_at(par[k + 1 :])
+            if got is None:
+                return np.inf
+            stats, logdet_resid = got
         pls = solve_pls(self.to_theta(par), stats, self.tmap, reml)
         if pls is None:
             return np.inf
@@ -118,7 +156,7 @@ class _Problem:
         if reml:
             logdet += 2.0 * float(np.sum(np.log(np.diag(pls.RX))))
             nu = n - p
-        return logdet + nu * np.log(2 * np.pi * sigma**2) + pls.r2 / sigma**2
+        return logdet + logdet_resid + nu * np.log(2 * np.pi * sigma**2) + pls.r2 / sigma**2
 
 
 def _problem(fit) -> _Problem:
@@ -127,7 +165,28 @@ def _problem(fit) -> _Problem:
     q = fit.Z.shape[1]
     tmap = ThetaMap(fit.blocks, q)
     names, kinds, pairs = random_params(fit)
-    return _Problem(stats, tmap, q, [*names, "sigma"], [*kinds, "sigma"], pairs, fit.reml)
+    prob = _Problem(stats, tmap, q, [*names, "sigma"], [*kinds, "sigma"], pairs, fit.reml)
+    psi = getattr(fit, "residual_params", None)
+    if psi is not None and len(psi):
+        structure = fit.residual_structure
+        prob.psi_hat = psi.to_numpy(dtype=float)
+        prob.psi_bounds = [
+            (structure.lower, structure.upper) if name == "phi" else (0.0, np.inf)
+            for name in psi.index
+        ]
+        prob.names += list(psi.index)
+        prob.kinds += ["phi" if name == "phi" else "ratio" for name in psi.index]
+
+        def whitened(values):
+            got = fit.whitened_rows(values)
+            if got is None:
+                return None
+            X, Z, y, logdet = got
+            rows = SimpleNamespace(groups=fit.groups, Z=Z, X=X, y=y, codes=fit.group_codes)
+            return rows, logdet
+
+        prob.whitened = whitened
+    return prob
 
 
 # ---------------------------------------------------------------------------- Wald
@@ -276,7 +335,7 @@ def _replicate_values(prob: _Problem, fit, boot) -> np.ndarray:
     """The bootstrap table's replicates on the scale of ``prob.names`` and the fixed effects."""
     columns = []
     with np.errstate(invalid="ignore", divide="ignore"):
-        for (i, j), kind in zip(prob.pairs, prob.kinds[:-1], strict=True):
+        for (i, j), kind in zip(prob.pairs, prob.kinds[: len(prob.pairs)], strict=True):
             if kind == "sd":
                 columns.append(np.sqrt(np.clip(boot[f"sigma2_u{i}"].to_numpy(), 0, None)))
             else:
@@ -284,5 +343,6 @@ def _replicate_values(prob: _Problem, fit, boot) -> np.ndarray:
                 cor = boot[f"sigma_u{i}{j}"].to_numpy() / np.sqrt(var)
                 columns.append(np.where(var > 0, np.clip(cor, -1, 1), np.nan))
     columns.append(np.sqrt(boot["sigma2_e"].to_numpy()))
+    columns += [boot[name].to_numpy() for name in prob.names[len(prob.pairs) + 1 :]]
     columns += [boot[term].to_numpy() for term in fit.fixed.index]
     return np.column_stack(columns)

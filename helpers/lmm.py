@@ -320,16 +320,6 @@ class LmmFit(MixedFit):
             )
         return text
 
-    def _refuse_residuals(self, what: str) -> None:
-        if self._residual is not None:
-            raise NotImplementedError(
-                f"{what} is not implemented for a model with a residual structure "
-                f"({self._residual_label}) yet; it would ignore the residual "
-                "correlation. Fit without residuals= for it, or use the estimates, "
-                "fixed (Satterthwaite df), tau, ranef(), predict(), refit, simulate and "
-                "hp.compare (also method='bootstrap')."
-            )
-
     # -- construction -----------------------------------------------------------------
     @classmethod
     def _from_optimum(cls, design, internal, stats, tmap, opt, reml):
@@ -530,9 +520,23 @@ class LmmFit(MixedFit):
 
     def deviance_profile(self) -> LmmProfile:
         """The deviance as a function of (sd, cor, sigma, beta), for intervals (see
-        :class:`helpers._lmm_profile.LmmProfile`)."""
-        self._refuse_residuals("confint (the deviance profile)")
+        :class:`helpers._lmm_profile.LmmProfile`); with a residual structure its
+        parameters (``residual_params``, in natural units) follow sigma. Wald and
+        bootstrap intervals are available for them; the profile is not (yet)."""
         return LmmProfile(self)
+
+    def whitened_rows(self, params):
+        """The fit's rows (X, Z, y in the data's units) whitened by the residual structure
+        at the parameters ``params`` (as ``residual_params``), and log|Sigma / sigma^2|;
+        None where params lie outside the structure's range. What a deviance function
+        of all the parameters needs (:mod:`helpers._lmm_profile`)."""
+        if self._residual is None:
+            raise ValueError("This fit has no residual structure (residuals=, variance=).")
+        got = self._residual[0].whiten(self._design, np.asarray(params, dtype=float))
+        if got is None:
+            return None
+        d, logdet = got
+        return d.X, d.Z, d.y, logdet
 
     @property
     def n_params(self) -> int:
@@ -558,8 +562,16 @@ class LmmFit(MixedFit):
         to the same rows by the same method (by default it is fitted here); ``n``: a
         representative group size (default: the harmonic mean of the group sizes, which
         the result reports as ``n``).
+
+        With an AR(1) or CAR(1) residual structure (``residuals=``) every residual still
+        has variance sigma^2, so ``marginal`` and ``conditional`` are defined as above;
+        Snijders and Bosker's ``level1`` and ``level2`` are not given (the variance of
+        a group mean, sigma^2 / n, assumes independent residuals). With ``variance=``
+        the residual variance differs by level (sigma^2 delta_l^2) and which one
+        enters is a choice: r2 refuses it.
         """
-        self._refuse_residuals("r2")
+        if self._residual is not None:
+            return self._r2_residuals(null, n)
         out = super().r2()
         if n is not None and (
             isinstance(n, bool) or not isinstance(n, int | float | np.number) or not n > 0
@@ -605,6 +617,24 @@ class LmmFit(MixedFit):
 
     def _r2_residual_variance(self) -> float:
         return float(self.sigma2)
+
+    def _r2_residuals(self, null, n) -> pd.Series:
+        """r2 of a fit with a residual structure (see :meth:`r2`)."""
+        if self._residual[0].var is not None:
+            raise ValueError(
+                f"r2 is not defined for a model with {self.variance_function!r}: the residual "
+                "variance differs by level (sigma^2 times each squared SD ratio), and "
+                "Nakagawa's R-squared needs one level-1 variance. Fit without variance= for "
+                "it, or compute var_f / (var_f + var_r + var_e) with the level you mean."
+            )
+        if null is not None or n is not None:
+            raise ValueError(
+                "Snijders and Bosker's level-1 and level-2 R-squared assume independent "
+                f"residuals within groups (a group mean's variance sigma^2 / n); this model "
+                f"has {self._residual_label}. Call r2() without null= and n= for Nakagawa's "
+                "marginal and conditional R-squared."
+            )
+        return super().r2()
 
     # -- row-level quantities ---------------------------------------------------------
     def predict(

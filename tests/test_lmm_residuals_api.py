@@ -367,3 +367,72 @@ def test_prediction_intervals_against_dense_algebra():
     # the residual SD of a new row needs a level of the variance column the fit knows
     with pytest.raises(ValueError, match="not a level of the fit"):
         m.predict(new.assign(z=[0, 1, 2, 0]), interval="prediction")
+
+
+# ------------------------------------------------------------------ confidence intervals
+
+
+def test_confint_wald_against_the_dense_curvature():
+    """confint(method="wald") with AR(1) errors: the random part's standard errors from
+    the curvature of the REML criterion in (sd, sigma, phi), phi on its own scale. The
+    reference: the dense criterion's Hessian H in (tau_00, sigma^2, phi) (above),
+    cov = 2 H^-1, carried to (sd, sigma) by the delta method (d sd = d tau / (2 sd)),
+    which at an optimum is the curvature in those parameters. Both are central
+    differences with steps of 1e-3: agreement to 1e-4 relative."""
+    m = sleep_ar1()
+    ci = m.confint(method="wald")
+    assert list(ci.index) == ["sd(Intercept)", "sigma", "phi", "Intercept", "Days"]
+    half = (ci["ci_upper"] - ci["estimate"]) / 1.959963984540054
+    cells, q = _tau_cells(m)
+    x0 = np.array([m.tau.iloc[0, 0], m.sigma2, m.residual_params["phi"]])
+    times = hp.load_dataset("sleepstudy")["Days"].to_numpy(float)
+    dev, _ = _dense_parts(m.X, m.Z, m.y, m.group_codes, cells, q, _ar1_R(times), True)
+    h = 1e-3 * x0
+    H = np.empty((3, 3))
+    for i in range(3):
+        for j in range(3):
+            ei, ej = np.eye(3)[i] * h[i], np.eye(3)[j] * h[j]
+            H[i, j] = (
+                dev(x0 + ei + ej) - dev(x0 + ei - ej) - dev(x0 - ei + ej) + dev(x0 - ei - ej)
+            ) / (4 * h[i] * h[j])
+    se = np.sqrt(np.diag(2 * np.linalg.inv(H)))
+    expected = [se[0] / (2 * np.sqrt(x0[0])), se[1] / (2 * np.sqrt(x0[1])), se[2]]
+    np.testing.assert_allclose(half.iloc[:3], expected, rtol=1e-4)
+    # the fixed effects: estimate +/- z times fixed's standard errors
+    np.testing.assert_allclose(half.iloc[3:], m.fixed["std_error"], rtol=1e-12)
+    assert ci.loc["phi", "estimate"] == m.residual_params["phi"]
+
+
+def test_confint_bootstrap_and_the_profile_refusal():
+    m = sleep_ar1()
+    ci = m.confint(method="bootstrap", n=5, seed=4)
+    boot = hp.bootstrap(m, n=5, seed=4)
+    lo, hi = np.quantile(boot["phi"], [0.025, 0.975])
+    assert ci.loc["phi", "ci_lower"] == pytest.approx(lo, rel=1e-12)
+    assert ci.loc["phi", "ci_upper"] == pytest.approx(hi, rel=1e-12)
+    with pytest.raises(NotImplementedError, match="method='wald' or method='bootstrap'"):
+        m.confint()  # the profile, confint's default
+
+
+# ------------------------------------------------------------------ r2 and icc
+
+
+def test_r2_with_ar1_and_the_refusals():
+    """With AR(1) errors every residual has variance sigma^2, so Nakagawa's R-squared is
+    var_f / (var_f + tau_00 + sigma^2) (random intercept; var_f the sample variance of
+    X beta-hat, as performance::r2_nakagawa); Snijders-Bosker's needs independent
+    residuals, VarIdent has no single level-1 variance, and the ICC depends on the lag:
+    each refuses with the reason."""
+    m = sleep_ar1()
+    var_f = np.var(m.X @ m.beta, ddof=1)
+    t00 = m.tau.iloc[0, 0]
+    r2 = m.r2()
+    assert r2["marginal"] == pytest.approx(var_f / (var_f + t00 + m.sigma2), rel=1e-12)
+    assert r2["conditional"] == pytest.approx((var_f + t00) / (var_f + t00 + m.sigma2), rel=1e-12)
+    assert "level1" not in r2.index
+    with pytest.raises(ValueError, match="independent residuals"):
+        m.r2(n=10)
+    with pytest.raises(ValueError, match="differs by level"):
+        sim_varident().r2()
+    with pytest.raises(ValueError, match="residual structure"):
+        hp.icc(m)
