@@ -436,3 +436,14 @@ def test_r2_with_ar1_and_the_refusals():
         sim_varident().r2()
     with pytest.raises(ValueError, match="residual structure"):
         hp.icc(m)
+
+
+def test_satterthwaite_df_do_not_depend_on_units():
+    """Shifting and rescaling the outcome and rescaling a predictor leave the df unchanged (they
+    are computed in internal units, and their steps in phi are on phi's own scale)."""
+    m = sleep_ar1()
+    d = hp.load_dataset("sleepstudy")
+    d = d.assign(R2=1000 * d["Reaction"] + 7, D2=1e-3 * d["Days"])
+    m2 = hp.fit_lmm("R2 ~ D2 + (1 | Subject)", d, residuals=hp.AR1(time="Days"))
+    np.testing.assert_allclose(m2.fixed["df"], m.fixed["df"], rtol=1e-6)
+    assert m2.fixed["df"].iloc[1] != m.wald(ddf="containment")["df"].iloc[1]
