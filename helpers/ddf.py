@@ -42,6 +42,12 @@ pbkrtest's ``.KR_adjust``. Sigma is block-diagonal by group, so every trace and
 product above is a sum over groups of q x q and q x p pieces (Woodbury:
 ``V_j^-1 = I - Z_j M_j Z_j'`` with ``M_j = T (T'Z_j'Z_jT + I)^-1 T'``).
 
+**With a residual structure** (``fit_lmm(..., residuals=, variance=)``) the variance
+parameters are ``(theta, sigma, psi)`` with ``psi`` = phi and the SD ratios:
+:class:`ResidualDdf` takes the exact (theta, sigma) block above on the whitened rows and
+central differences in ``psi``. Kenward-Roger is not offered there (Sigma is not linear
+in psi); nlme's containment df are ``ddf="containment"``.
+
 Both are computed on the model in internal (centred and scaled) units, where the
 engine works; a contrast ``L`` of the coefficients in the data's units is the
 contrast ``L A^-1`` of the internal ones (``X = X~ A``, :mod:`helpers._scale`). The df

@@ -447,3 +447,18 @@ def test_satterthwaite_df_do_not_depend_on_units():
     m2 = hp.fit_lmm("R2 ~ D2 + (1 | Subject)", d, residuals=hp.AR1(time="Days"))
     np.testing.assert_allclose(m2.fixed["df"], m.fixed["df"], rtol=1e-6)
     assert m2.fixed["df"].iloc[1] != m.wald(ddf="containment")["df"].iloc[1]
+
+
+def test_prediction_interval_needs_the_variance_column():
+    """With variance= on a column the formula does not use, a new observation's residual
+    SD needs that column in newdata: a clear error names it; the confidence interval
+    (no residual) does not need it."""
+    d = hp.load_dataset("sleepstudy")
+    d = d.assign(late=np.where(d["Days"] >= 5, "late", "early"))
+    m = hp.fit_lmm("Reaction ~ Days + (1 | Subject)", d, variance=hp.VarIdent(by="late"))
+    new = d[["Subject", "Days"]].head(3)
+    with pytest.raises(ValueError, match="newdata has no column 'late'"):
+        m.predict(new, interval="prediction")
+    ci = m.predict(new, interval="confidence")
+    pi = m.predict(new.assign(late="early"), interval="prediction")
+    np.testing.assert_allclose(pi["std_error"] ** 2 - ci["std_error"] ** 2, m.sigma2)
