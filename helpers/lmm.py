@@ -521,8 +521,8 @@ class LmmFit(MixedFit):
     def deviance_profile(self) -> LmmProfile:
         """The deviance as a function of (sd, cor, sigma, beta), for intervals (see
         :class:`helpers._lmm_profile.LmmProfile`); with a residual structure its
-        parameters (``residual_params``, in natural units) follow sigma. Wald and
-        bootstrap intervals are available for them; the profile is not (yet)."""
+        parameters (``residual_params``, in natural units) follow sigma, and the
+        profile re-estimates them at every point."""
         return LmmProfile(self)
 
     def whitened_rows(self, params):

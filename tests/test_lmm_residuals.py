@@ -202,8 +202,6 @@ def test_unwired_uses_refuse():
     m = fitted("sleep_ar1_int", True)
     with pytest.raises(NotImplementedError, match="residual structure"):
         hp.influence(m)
-    with pytest.raises(NotImplementedError, match="residual structure"):
-        m.confint(method="profile")
     with pytest.raises(ValueError, match="residual structure"):
         hp.icc(m)
     with pytest.raises(ValueError, match="Kenward-Roger"):

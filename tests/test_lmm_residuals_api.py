@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.optimize
 
 import helpers as hp
 
@@ -403,15 +404,13 @@ def test_confint_wald_against_the_dense_curvature():
     assert ci.loc["phi", "estimate"] == m.residual_params["phi"]
 
 
-def test_confint_bootstrap_and_the_profile_refusal():
+def test_confint_bootstrap_reads_the_residual_parameters():
     m = sleep_ar1()
     ci = m.confint(method="bootstrap", n=5, seed=4)
     boot = hp.bootstrap(m, n=5, seed=4)
     lo, hi = np.quantile(boot["phi"], [0.025, 0.975])
     assert ci.loc["phi", "ci_lower"] == pytest.approx(lo, rel=1e-12)
     assert ci.loc["phi", "ci_upper"] == pytest.approx(hi, rel=1e-12)
-    with pytest.raises(NotImplementedError, match="method='wald' or method='bootstrap'"):
-        m.confint()  # the profile, confint's default
 
 
 # ------------------------------------------------------------------ r2 and icc
@@ -462,3 +461,65 @@ def test_prediction_interval_needs_the_variance_column():
     ci = m.predict(new, interval="confidence")
     pi = m.predict(new.assign(late="early"), interval="prediction")
     np.testing.assert_allclose(pi["std_error"] ** 2 - ci["std_error"] ** 2, m.sigma2)
+
+
+def _dense_ml_min(X, Z, y, codes, times, x0, hold=None):
+    """Minimum of the dense ML deviance over (tau_00, sigma^2, phi) of a random-intercept
+    model with AR(1) errors; ``hold=(i, value)`` holds parameter i at value. Nelder-Mead
+    on (log tau_00, log sigma^2, atanh phi), tight tolerances."""
+    dev, _ = _dense_parts(X, Z, y, codes, [(0, 0)], 1, _ar1_R(times), False)
+    free = [i for i in range(3) if hold is None or i != hold[0]]
+
+    def natural(u):
+        x = np.empty(3)
+        if hold is not None:
+            x[hold[0]] = hold[1]
+        for i, v in zip(free, u, strict=True):
+            x[i] = np.tanh(v) if i == 2 else np.exp(v)
+        return x
+
+    u0 = [np.arctanh(x0[i]) if i == 2 else np.log(x0[i]) for i in free]
+    r = scipy.optimize.minimize(
+        lambda u: dev(natural(u)),
+        u0,
+        method="Nelder-Mead",
+        options={"xatol": 1e-9, "fatol": 1e-11, "maxiter": 4000},
+    )
+    return r.fun
+
+
+def test_profile_points_against_a_dense_ml_profile():
+    """confint(method="profile") with AR(1) errors works through the deviance of all the
+    variance parameters (phi and the SD ratios re-estimated at every point). Checked at
+    its pieces, against the dense ML deviance minimised by Nelder-Mead: the minimum (the
+    profile's centre) is the ML fit's deviance; the profiled deviance with phi held at
+    0.5 and with the Days coefficient held at 8 (an offset) agrees to 1e-5. (A whole
+    profile takes seconds; the inversion of zeta is the one tested in test_confint.)"""
+    m = sleep_ar1()  # REML: the profile is that of the ML deviance, as lme4's
+    ml = sleep_ar1(False)
+    dp = m.deviance_profile()
+    assert dp.names == ["sd(Intercept)", "sigma", "phi", "Intercept", "Days"]
+    centre, steps, dev_min, minimise = dp.profile_search()
+    assert dev_min == pytest.approx(ml.deviance, abs=1e-6)
+    np.testing.assert_allclose(
+        centre[:3],
+        [np.sqrt(ml.tau.iloc[0, 0]), np.sqrt(ml.sigma2), ml.residual_params["phi"]],
+        rtol=1e-4,
+    )
+    times = hp.load_dataset("sleepstudy")["Days"].to_numpy(float)
+    x0 = np.array([ml.tau.iloc[0, 0], ml.sigma2, ml.residual_params["phi"]])
+    X, Z, y, codes = m.X, m.Z, m.y, m.group_codes
+    assert minimise(2, 0.5, None)[0] == pytest.approx(
+        _dense_ml_min(X, Z, y, codes, times, x0, hold=(2, 0.5)), abs=1e-5
+    )
+    dense_days = _dense_ml_min(X[:, :1], Z, y - 8.0 * X[:, 1], codes, times, x0)
+    assert minimise(4, 8.0, None)[0] == pytest.approx(dense_days, abs=1e-5)
+
+
+def test_confint_names_the_sd_ratio():
+    m = sim_varident()
+    ci = m.confint(method="wald")
+    assert list(ci.index[3:6]) == ["sigma", "phi", "sd ratio(z=1)"]
+    assert ci.loc["sd ratio(z=1)", "estimate"] == m.residual_params["z=1"]
+    assert ci.loc["sd ratio(z=1)", "ci_lower"] < m.residual_params["z=1"]
+    assert ci.loc["sd ratio(z=1)", "ci_upper"] > m.residual_params["z=1"]
