@@ -308,6 +308,16 @@ class Bound:
             y[r] = np.einsum("gab,gb->ga", M, d.y[r])
         return replace(d, X=X, Z=Z, y=y), logdet
 
+    def colour(self, phi: float, e: np.ndarray) -> np.ndarray:
+        """Independent standard normal rows e (..., n) turned into draws with covariance
+        R_j(phi) within each group: e_j -> C_j e_j, C_j the Cholesky factor of R_j."""
+        out = np.array(e, dtype=float, copy=True)
+        for pat in self.patterns:
+            C = np.linalg.cholesky(self.structure.correlation(phi, pat.diffs))  # (U, k, k)
+            r = pat.rows  # (G, k)
+            out[..., r] = (C[pat.which] @ e[..., r][..., None])[..., 0]
+        return out
+
     def group_cov(self, j: int, phi: float) -> tuple[np.ndarray, np.ndarray]:
         """(row positions of group j in time order, R_j)."""
         for pat in self.patterns:
@@ -407,6 +417,16 @@ class Residual:
             d, ld = got
             logdet += ld
         return d, logdet
+
+    def colour(self, e: np.ndarray, params) -> np.ndarray:
+        """Independent standard normal rows e (..., n) turned into residuals with
+        covariance Sigma_j / sigma^2 = D_j R_j D_j within each group (the inverse of
+        :meth:`whiten`)."""
+        out = np.asarray(e, dtype=float)
+        if self.corr is not None:
+            out = self.corr.colour(float(params[0]), out)
+        s = self.scales(params)
+        return out if s is None else out * s
 
     def group_cov(self, j: int, codes: np.ndarray, params):
         """(row positions of group j, Sigma_j / sigma^2): in time order with a correlation
