@@ -120,7 +120,7 @@ def occasion_correlation_chart(
     labels = (
         alt.Chart(grid)
         .transform_calculate(corr=corr("datum.t", "datum.s"))
-        .mark_text(fontSize=10)
+        .mark_text(fontSize=11)
         .encode(
             x="t:O",
             y=alt.Y("s:O", sort="descending"),
