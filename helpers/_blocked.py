@@ -177,21 +177,20 @@ class BlockedModel:
             self.C2X = np.asarray(Zr.T @ Xt)
             self.scalar_rest = all(q == 1 for q in self.qs[1:])
             if q1 == 1:
-                flat, vals, col = _column_pairs(self.C21.tocsc())
+                flat, vals, ptr = _column_pairs(self.C21.tocsc())
                 m = self.m
                 # Nested factors: L21 L21' and Z2'Z2 are diagonal, and so is L22.
-                off = self.C22 - np.diag(np.diag(self.C22))
+                off = np.count_nonzero(self.C22) - np.count_nonzero(np.diag(self.C22))
                 self.rest_diagonal = (
-                    self.scalar_rest and not off.any() and bool(np.all(flat // m == flat % m))
+                    self.scalar_rest and off == 0 and bool(np.all(flat // m == flat % m))
                 )
                 # K maps the first factor's diagonal weights w to the lower triangle of
                 # C_21 diag(w) C_21' (row a*m + b, a >= b; or row a when it is diagonal):
                 # one sparse product per evaluation, its structure found once.
                 rows = flat // m if self.rest_diagonal else flat
                 shape = (m if self.rest_diagonal else m * m, J1)
-                ptr = np.searchsorted(col, np.arange(J1 + 1))  # the pairs come by column
                 self._K = sp.csc_matrix((vals, rows, ptr), shape=shape).tocsr()
-                del flat, vals, col, rows
+                del flat, vals, ptr, rows
         else:
             self.m = 0
 
@@ -406,8 +405,8 @@ class BlockedModel:
             G = _inverse_from_cholesky(L22)  # overwrites L22; lower triangle of G
             if G is None:
                 return np.inf, np.zeros_like(theta)
-            GQ = G * Q.reshape(G.shape)  # Q's upper triangle is 0: the lower triangle counts
-            dG = np.diag(G)
+            dG = np.diag(G).copy()
+            GQ = np.multiply(G, Q.reshape(G.shape), out=G)  # Q's upper triangle is 0
             quad = 2.0 * float(lam @ GQ @ lam) - float(np.sum(np.diag(GQ) * lam * lam))
         diag_inv = [float(np.sum(1.0 / l2)) + t1 * t1 * quad]
         sizes = self.Js[1:]
@@ -536,23 +535,27 @@ class BlockedModel:
 
 
 def _column_pairs(C: sp.csc_matrix):
-    """Every pair of rows (a >= b) that share a column j of C: flat index a*m + b,
-    C[a, j] C[b, j] and j (what the products C W C' need for any diagonal W)."""
+    """Every pair of rows (a >= b) that share a column j of C, column by column:
+    flat index a*m + b, C[a, j] C[b, j], and the column pointer (the pairs of
+    column j are entries ptr[j]:ptr[j+1]) -- what the products C W C' need for any
+    diagonal W. Columns with the same number k of entries are done together."""
     m = C.shape[0]
     C = C.sorted_indices()
     ptr, idx, val = C.indptr, C.indices, C.data
     k = np.diff(ptr)
-    tri = k * (k + 1) // 2  # pairs (i >= j) of a column's k entries, in sorted order
-    col = np.repeat(np.arange(len(k)), tri)
-    t = np.arange(int(tri.sum())) - np.repeat(np.cumsum(tri) - tri, tri)
-    i = ((np.sqrt(8.0 * t + 1.0) - 1.0) // 2).astype(np.int64)
-    i += (i + 1) * (i + 2) // 2 <= t  # guard the square root's rounding
-    i -= i * (i + 1) // 2 > t
-    j = t - i * (i + 1) // 2
-    a, b = ptr[col] + i, ptr[col] + j  # idx is sorted within a column: idx[a] >= idx[b]
+    tri = k * (k + 1) // 2  # pairs (i >= j) of a column's k entries
+    out_ptr = np.concatenate([[0], np.cumsum(tri)])
     dtype = np.int32 if m * m < 2**31 else np.int64
-    flat = (idx[a].astype(np.int64) * m + idx[b]).astype(dtype)
-    return flat, val[a] * val[b], col.astype(np.int32)
+    flat = np.empty(int(out_ptr[-1]), dtype=dtype)
+    prod = np.empty(len(flat))
+    for kk in np.unique(k[k > 0]):
+        cols = np.flatnonzero(k == kk)
+        i, j = np.tril_indices(kk)  # idx is sorted within a column: idx[a] >= idx[b]
+        a, b = ptr[cols][:, None] + i, ptr[cols][:, None] + j
+        pos = out_ptr[cols][:, None] + np.arange(len(i))
+        flat[pos] = idx[a].astype(np.int64) * m + idx[b]
+        prod[pos] = val[a] * val[b]
+    return flat, prod, out_ptr
 
 
 # ------------------------------------------------------------------------ the optimiser
