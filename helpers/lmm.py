@@ -200,6 +200,13 @@ def warn_fit_problems(fit, detail: str, *, converged: bool, stacklevel: int) -> 
         )
 
 
+# refit() of a fit with several grouping factors warns as fit_lmm does (the warnings
+# are defined here, above that module's result class).
+MultiLmmFit._warn = staticmethod(
+    lambda fit, detail: warn_fit_problems(fit, detail, converged=fit.converged, stacklevel=4)
+)
+
+
 # ---------------------------------------------------------------------------- results
 
 
