@@ -10,10 +10,13 @@ grouping factor, ``predict`` with unseen levels of one factor and known levels o
 another. The fixed effects are tested as for one grouping factor, by the same
 methods (``wald``, ``anova``, ``contrast``, ``slopes``, ``johnson_neyman`` of
 :class:`helpers._fit.MixedFit`, with :mod:`helpers.ddf`): with Satterthwaite's
-degrees of freedom by default (lmerTest's; the pieces from :mod:`helpers._multi_ddf`)
-or ``ddf="z"``. Kenward-Roger's df, profile intervals and the consumers of
-one-factor fits that need one grouping factor (``icc``, shrinkage tables) are not
-available for these fits yet and say so.
+degrees of freedom by default (lmerTest's), Kenward-Roger's (pbkrtest's) or
+``ddf="z"``; the pieces come from :mod:`helpers._multi_ddf`. ``refit``,
+``simulate`` and ``hp.compare`` (also ``method="bootstrap"``) work as for one
+factor, ``ranef_sd()`` gives lme4's conditional SDs per factor, and ``summary()``
+is the one-factor fit's table. Profile and bootstrap intervals and the consumers
+of one-factor fits that need one grouping factor (``icc``, shrinkage tables) are
+not available for these fits yet and say so.
 """
 
 from __future__ import annotations
@@ -72,7 +75,7 @@ class MultiLmmFit:
     fixed : pandas.DataFrame
         ``estimate, std_error, df, statistic, p_value, ci_lower, ci_upper`` per fixed
         term: t tests with Satterthwaite's degrees of freedom (lmerTest's default);
-        ``wald(ddf="z")`` gives the normal distribution's.
+        ``wald(ddf="kenward-roger")`` and ``wald(ddf="z")`` give the other tables.
     varcorr : pandas.DataFrame
         lme4's ``as.data.frame(VarCorr(m))``: ``grp, var1, var2, vcov, sdcor``, one
         row per variance and covariance of every factor, then ``Residual``.
@@ -247,10 +250,47 @@ class MultiLmmFit:
         if self._ddf is None:
             model = self._model
             self._ddf = (
-                MultiDdf(model.modes, self._theta_internal, model.n, model.p, self.reml),
+                MultiDdf(
+                    model.modes,
+                    self._theta_internal,
+                    model.n,
+                    model.p,
+                    self.reml,
+                    kr_system=self._kr_system,
+                ),
                 np.linalg.inv(self._design.units.A),
             )
         return self._ddf
+
+    def _kr_system(self):
+        """(Z'Z, Z'X, X'X, Lambda, E) of the design expanded by level, internal units and
+        dense, for Kenward-Roger (helpers._multi_ddf): E holds, per free element of a
+        factor's covariance, d(Lambda Lambda')/d(that element) = that element in every
+        level's block."""
+        d = self._design
+        _, Xi, Zs = d.internal
+        n = self.n_obs
+        Ts = self._model.Ts(self._theta_internal)
+        parts, lams, Es, start = [], [], [], 0
+        total = sum(fa.n_levels * fa.q for fa in d.factors)
+        for fa, Z, T, tmap in zip(d.factors, Zs, Ts, self._model.tmaps, strict=True):
+            q, J = fa.q, fa.n_levels
+            rows = np.repeat(np.arange(n), q)
+            cols = (fa.codes[:, None] * q + np.arange(q)[None, :]).ravel()
+            parts.append(sp.csr_matrix((Z.ravel(), (rows, cols)), shape=(n, J * q)))
+            lams.append(sp.kron(sp.identity(J), T))
+            for r, c in zip(tmap.rows, tmap.cols, strict=True):
+                E = np.zeros((total, total))
+                idx = start + np.arange(J) * q
+                E[idx + r, idx + c] = 1.0
+                E[idx + c, idx + r] = 1.0
+                Es.append(E)
+            start += J * q
+        Zx = sp.hstack(parts).tocsc()
+        S = (Zx.T @ Zx).toarray()
+        ZtX = np.asarray(Zx.T @ Xi)
+        Lam = sp.block_diag(lams).toarray()
+        return S, ZtX, Xi.T @ Xi, Lam, np.array(Es)
 
     @cached_property
     def fixed(self) -> pd.DataFrame:

@@ -24,22 +24,25 @@ Only the Hessian of d and the first derivatives of r^2 and C0 are numerical. All
 of it is in the engine's internal (centred and scaled) units; the df do not depend
 on the units (see :mod:`helpers.ddf`).
 
-Kenward-Roger's adjustment needs the traces of products of ``V^-1`` with every
-``Z E_k Z'``, which for crossed factors do not split by group: it is refused here
-with a message that says what is available.
+**Kenward-Roger** (pbkrtest's ``vcovAdj``, which handles crossed factors): the
+formulas of :mod:`helpers.ddf` (:func:`helpers.ddf.kr_from_parts`) with the whole
+random-effects system as one "group": ``Z`` the n x (sum_k J_k q_k) design of all
+factors expanded by level, ``T`` = Lambda (block-diagonal: each factor's relative
+factor once per level) and one ``E`` per free element of a factor's covariance
+(that element in every level's block). Every piece is then a dense matrix of the
+size of the random effects, so Kenward-Roger is refused for models with more
+than :data:`KR_MAX` random effects (Satterthwaite's df work for any size).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["MultiDdf", "richardson"]
+from .ddf import kr_from_parts
 
-KR_REFUSAL = (
-    "ddf='kenward-roger' is not available for models with several grouping factors yet "
-    "(its adjustment is computed for one grouping factor). Use ddf='satterthwaite' (the "
-    "default, as lmerTest) or ddf='z'."
-)
+__all__ = ["KR_MAX", "MultiDdf", "richardson"]
+
+KR_MAX = 2000  # random effects (levels x terms, all factors) up to which KR is computed
 
 
 def richardson(f, x: np.ndarray, levels: int = 4):
@@ -88,14 +91,18 @@ class MultiDdf:
 
     ``solve(theta)`` returns the engine's solution at theta (``deviance``, ``r2``,
     ``RX``); ``theta`` is the optimum; ``n``, ``p`` the numbers of rows and of fixed
-    effects. The pieces are computed when first needed.
+    effects; ``kr_system()`` returns ``(Z'Z, Z'X, X'X, Lambda, E)`` of the expanded
+    design (dense; see the module's notes). The pieces are computed when first needed.
     """
 
-    def __init__(self, solve, theta, n: int, p: int, reml: bool):
+    def __init__(self, solve, theta, n: int, p: int, reml: bool, kr_system=None):
         self.solve = solve
+        self.kr_system = kr_system
+        self._kr = None
         self.theta = np.asarray(theta, dtype=float)
         self.reml = reml
         pls = solve(self.theta)
+        self.n = n
         self.nu = n - p if reml else n
         self.sigma2 = pls.r2 / self.nu
         self.C0 = self._c0(pls)
@@ -150,4 +157,35 @@ class MultiDdf:
         return 2.0 * v**2 / np.einsum("rk,kl,rl->r", g, Avp, g)
 
     def kenward_roger(self):
-        raise ValueError(KR_REFUSAL)
+        """(Phi_A, P, W, Phi) in internal units (pbkrtest's vcovAdj)."""
+        if self._kr is None:
+            S, ZtX, XtX, Lam, E = self.kr_system()
+            if S.shape[0] > KR_MAX:
+                raise ValueError(
+                    f"ddf='kenward-roger' is computed here for models with up to {KR_MAX} "
+                    f"random effects (levels x terms, over all factors); this one has "
+                    f"{S.shape[0]}. Use ddf='satterthwaite' (the default, as lmerTest) or 'z'."
+                )
+            q = S.shape[0]
+            K = Lam.T @ S @ Lam + np.eye(q)
+            M = Lam @ np.linalg.solve(K, Lam.T)
+            M = 0.5 * (M + M.T)
+            N = np.eye(q) - S @ M
+            A = N @ S
+            A = 0.5 * (A + A.T)
+            B = N @ ZtX
+            one = lambda a: a[None]  # noqa: E731  the whole system as one group
+            self._kr = kr_from_parts(
+                one(S),
+                one(ZtX),
+                one(M),
+                one(N),
+                one(A),
+                one(B),
+                E,
+                XtX,
+                self.n,
+                self.sigma2,
+                self.C0,
+            )
+        return self._kr

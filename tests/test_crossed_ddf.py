@@ -4,12 +4,14 @@ Expected values: tests/reference/crossed_ddf_reference.json, written by
 tests/reference/make_crossed_ddf_reference.R from the data of
 tests/reference/make_crossed_reference.R (nested, crossed and partially crossed
 models, REML and ML): lmerTest's summary() table (Satterthwaite df), contest() of
-one contrast and its joint F test (contestMD), anova(m, type = 3), and lme4's
+one contrast and its joint F test (contestMD), anova(m, type = 3), for REML fits
+the Kenward-Roger table and joint test and pbkrtest's vcovAdj, and lme4's
 as.data.frame(ranef(m, condVar = TRUE)).
 
 Tolerances are those of the one-factor tests (tests/test_lmm_ddf.py; lmerTest
 differentiates numerically, and so do these fits): estimates 1e-6, standard errors
-1e-5, df 2e-3 relative, statistics 1e-4 relative, p-values 2e-4 absolute; the
+1e-5 (Kenward-Roger's adjusted covariance 2e-4), df 2e-3 relative, statistics 1e-4
+relative, p-values 2e-4 absolute; the
 conditional SDs 1e-5 relative (as the conditional modes of
 tests/test_crossed_reference.py, from the same optimum).
 """
@@ -123,18 +125,37 @@ def test_df_and_conditional_sds_do_not_depend_on_units():
         )
 
 
-def test_kenward_roger_and_profile_refusals_say_what_works():
-    m = fitted("pupils_crossed_reml")
-    with pytest.raises(
-        ValueError, match="kenward-roger.*several grouping factors.*'satterthwaite'"
-    ):
-        m.wald(ddf="kenward-roger")
-    with pytest.raises(ValueError, match="kenward-roger.*several grouping factors"):
-        m.anova(ddf="kenward-roger")
-    with pytest.raises(ValueError, match="REML"):  # the one-factor rule comes first
+@pytest.mark.parametrize("key", [k for k in KEYS if "kenward_roger" in REF[k]])
+def test_kenward_roger_as_pbkrtest(key):
+    ref, m = REF[key], fitted(key)
+    kr = ref["kenward_roger"]
+    ours = m.wald(ddf="kenward-roger")
+    np.testing.assert_allclose(ours["estimate"], _list(kr["estimate"]), rtol=0, atol=1e-6)
+    np.testing.assert_allclose(ours["std_error"], _list(kr["std_error"]), rtol=1e-4)
+    np.testing.assert_allclose(ours["df"], _list(kr["df"]), rtol=2e-3)
+    np.testing.assert_allclose(ours["p_value"], _list(kr["p_value"]), rtol=0, atol=2e-4)
+    # pbkrtest's adjusted covariance itself
+    phi_a = m.contrast(np.eye(len(m.beta)), ddf="kenward-roger")["std_error"] ** 2
+    vcov = np.array(ref["vcov_kenward_roger"], dtype=float).reshape(len(m.beta), -1)
+    np.testing.assert_allclose(phi_a, np.diag(vcov), rtol=2e-4)
+    if "joint_kenward_roger" in ref:
+        j = m.contrast(np.array(ref["joint"]["L"], dtype=float), joint=True, ddf="kenward-roger")
+        j = j.iloc[0]
+        assert j["den_df"] == pytest.approx(ref["joint_kenward_roger"]["den_df"], rel=2e-3)
+        assert j["statistic"] == pytest.approx(ref["joint_kenward_roger"]["statistic"], rel=1e-4)
+
+
+def test_ddf_refusals_say_what_works(monkeypatch):
+    with pytest.raises(ValueError, match="REML"):  # the one-factor rule: pbkrtest's
         fitted("pupils_crossed_ml").wald(ddf="kenward-roger")
+    m = hp.fit_lmm(REF["raters_items_reml"]["formula"], _data("raters"))
     with pytest.raises(ValueError, match="ddf must be one of"):
         m.wald(ddf="residual")
+    # Kenward-Roger's dense pieces have the size of the random effects: refused above
+    # a limit (here 50 against the model's 20 raters + 30 items), with what works
+    monkeypatch.setattr("helpers._multi_ddf.KR_MAX", 40)
+    with pytest.raises(ValueError, match="up to 40 random effects.*has 50.*'satterthwaite'"):
+        m.wald(ddf="kenward-roger")
 
 
 def test_summary_is_the_one_factor_layout_with_df():

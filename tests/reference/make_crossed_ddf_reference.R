@@ -3,13 +3,15 @@
 # factors: tests/test_crossed_ddf.py.
 #
 # Run from the repository root:   Rscript tests/reference/make_crossed_ddf_reference.R
-# Needs R with lme4, lmerTest and jsonlite. It reads the data that
+# Needs R with lme4, lmerTest, pbkrtest and jsonlite. It reads the data that
 # tests/reference/make_crossed_reference.R wrote to tests/reference/crossed/*.csv
 # (that script's data, not rewritten here) and writes
 # tests/reference/crossed_ddf_reference.json:
 #   - lmerTest's summary() table (Satterthwaite df, t, p) of each model, REML and ML;
 #   - lmerTest's contest() of a contrast of two coefficients, its joint F test and
 #     anova(m, type = 3) where the model has a slope;
+#   - for REML fits, Kenward-Roger: lmerTest's summary(m, ddf = "Kenward-Roger") table,
+#     the joint contest with ddf = "Kenward-Roger" and pbkrtest's vcovAdj(m);
 #   - lme4's as.data.frame(ranef(m, condVar = TRUE)): the conditional mode and SD of
 #     every random effect of every factor.
 # Fits use the tightened settings of make_crossed_reference.R.
@@ -17,6 +19,7 @@
 suppressPackageStartupMessages({
   library(lme4)
   library(lmerTest)
+  library(pbkrtest)
   library(jsonlite)
 })
 
@@ -67,6 +70,16 @@ for (m in models) {
                         statistic = joint[["F value"]], p_value = joint[["Pr(>F)"]])
       out$anova <- list(term = rownames(av), num_df = av$NumDF, den_df = av$DenDF,
                         statistic = av[["F value"]], p_value = av[["Pr(>F)"]])
+    }
+    if (reml) {
+      out$kenward_roger <- table_of(coef(summary(fit, ddf = "Kenward-Roger")))
+      out$vcov_kenward_roger <- unname(as.matrix(vcovAdj(fit)))
+      if (p == 2) {
+        joint_kr <- contest(fit, rbind(c(1, 2), c(0, 1)), joint = TRUE, ddf = "Kenward-Roger")
+        out$joint_kenward_roger <- list(num_df = joint_kr$NumDF, den_df = joint_kr$DenDF,
+                                        statistic = joint_kr[["F value"]],
+                                        p_value = joint_kr[["Pr(>F)"]])
+      }
     }
     re <- as.data.frame(ranef(fit, condVar = TRUE))  # grpvar, term, grp, condval, condsd
     out$cond_sd <- list(grpvar = as.character(re$grpvar), term = as.character(re$term),
