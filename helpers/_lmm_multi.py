@@ -34,7 +34,7 @@ from ._blocked import BlockedModel, optimize_blocked
 from ._design import check_outcome_varies
 from ._design_multi import MultiDesign, build_multi_design
 from ._fit import MixedFit
-from ._multi_ddf import MultiDdf
+from ._multi_ddf import MultiDdf, richardson
 from ._pls import SINGULAR_TOL
 from ._validate import check_bool, check_count, check_frame, check_level, check_seed
 from .ddf import DDF_OPTIONS
@@ -569,7 +569,16 @@ class MultiLmmFit:
 
     # -- intervals ------------------------------------------------------------------------
     def confint(self, *, method: str = "profile", level: float = 0.95, n=None, seed=None):
-        """Wald intervals of the fixed effects (``method="wald"``): estimate +/- z SE.
+        """Wald intervals (``method="wald"``): estimate +/- z standard error.
+
+        Rows as a one-factor fit's ``confint``: the standard deviation of every random
+        term (``"sd(x | school)"``), the correlation of every pair whose covariance is
+        estimated (``"cor(Intercept, x | school)"``), ``"sigma"``, then the fixed
+        effects. The fixed effects' standard errors are those of ``fixed``; those of the
+        random part come from the curvature of the fit's criterion (ML or REML) in
+        (theta, sigma), mapped to these parameters (the delta method, which at the
+        optimum is the curvature on their own scale). On a boundary (a singular fit)
+        they do not exist and are NaN.
 
         Profile and bootstrap intervals (``"profile"``, the default of a one-factor
         fit, and ``"bootstrap"``) are computed for one grouping factor only, and
@@ -578,9 +587,8 @@ class MultiLmmFit:
         if not isinstance(method, str) or method.lower() != "wald":
             raise NotImplementedError(
                 f"confint(method={method!r}) is not available for models with several "
-                f"grouping factors yet ({self.formula!r}): use method='wald' (intervals "
-                "of the fixed effects), or hp.compare(m0, m1, method='bootstrap') to test "
-                "a variance component."
+                f"grouping factors yet ({self.formula!r}): use method='wald', or "
+                "hp.compare(m0, m1, method='bootstrap') to test a variance component."
             )
         if n is not None or seed is not None:
             raise ValueError(
@@ -588,15 +596,59 @@ class MultiLmmFit:
             )
         level = check_level(level)
         crit = scipy.stats.norm.ppf(0.5 + level / 2)
-        se = np.sqrt(np.diag(self._vcov))
+        names, est, se_random = self._wald_random()
+        est = np.concatenate([est, self._beta])
+        se = np.concatenate([se_random, np.sqrt(np.diag(self._vcov))])
         return pd.DataFrame(
-            {
-                "estimate": self._beta,
-                "ci_lower": self._beta - crit * se,
-                "ci_upper": self._beta + crit * se,
-            },
-            index=pd.Index(self.fixed_names, name="parameter"),
+            {"estimate": est, "ci_lower": est - crit * se, "ci_upper": est + crit * se},
+            index=pd.Index(names + self.fixed_names, name="parameter"),
         )
+
+    def _random_params(self, theta_i: np.ndarray, s_i: float) -> np.ndarray:
+        """(sd, cor per factor, sigma) in the data's units at internal (theta, sigma)."""
+        units, out = self._design.units, []
+        Binv = np.linalg.inv(units.B)
+        start = 0
+        for fa, T in zip(self._design.factors, self._model.Ts(theta_i), strict=True):
+            sl = slice(start, start + fa.q)
+            tau = units.y_scale**2 * s_i**2 * (Binv[sl, sl] @ T @ T.T @ Binv[sl, sl].T)
+            sd = np.sqrt(np.clip(np.diag(tau), 0, None))
+            out += list(sd)
+            for i, j in self._correlated(fa):
+                out.append(tau[i, j] / (sd[i] * sd[j]) if sd[i] * sd[j] > 0 else 0.0)
+            start += fa.q
+        return np.array([*out, units.y_scale * s_i])
+
+    @staticmethod
+    def _correlated(fa) -> list[tuple[int, int]]:
+        return [
+            (i, j)
+            for start, size, independent in fa.blocks
+            if not independent
+            for i in range(start, start + size)
+            for j in range(i + 1, start + size)
+        ]
+
+    def _wald_random(self):
+        """Names, estimates and Wald standard errors of (sd, cor, sigma)."""
+        names = []
+        for fa in self._design.factors:
+            names += [f"sd({t} | {fa.name})" for t in fa.random_names]
+            names += [
+                f"cor({fa.random_names[i]}, {fa.random_names[j]} | {fa.name})"
+                for i, j in self._correlated(fa)
+            ]
+        names.append("sigma")
+        state = self._ddf_state()[0]
+        s_i = np.sqrt(state.sigma2)
+        x = np.append(self._theta_internal, s_i)
+        est = self._random_params(self._theta_internal, s_i)
+        if self.singular:
+            return names, est, np.full(len(est), np.nan)
+        jac, _ = richardson(lambda v: self._random_params(v[:-1], v[-1]), x, levels=2)
+        _, Avp = state.satterthwaite_parts()  # 2 H^-1 in (theta, sigma)
+        var = np.einsum("ka,kl,la->a", jac, Avp, jac)
+        return names, est, np.where(var > 0, np.sqrt(np.abs(var)), np.nan)
 
     # -- presentation -----------------------------------------------------------------
     def random_part(self) -> pd.DataFrame:

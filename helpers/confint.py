@@ -60,6 +60,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ._fit import MixedFit
+from .lmm import MultiLmmFit
 
 __all__ = ["confint"]
 
@@ -73,7 +74,9 @@ def confint(
     ----------
     fit
         A fitted :class:`helpers.LmmFit` (from :func:`helpers.fit_lmm`) or
-        :class:`helpers.GlmmFit` (from :func:`helpers.fit_glmm`).
+        :class:`helpers.GlmmFit` (from :func:`helpers.fit_glmm`). A
+        :class:`helpers.MultiLmmFit` (several grouping factors) has ``method="wald"``
+        only, for now (its ``confint`` says so for the others).
     method
         ``"profile"`` (default, as lme4): invert the profiled ML deviance (for a
         GLMM the fit's own deviance, Laplace or quadrature), one parameter at a
@@ -101,7 +104,7 @@ def confint(
         bootstrap correlation is taken over the refits in which both variances are
         positive (it is undefined in the others).
     """
-    if not isinstance(fit, MixedFit):
+    if not isinstance(fit, MixedFit | MultiLmmFit):
         raise TypeError(
             f"confint needs a mixed model from hp.fit_lmm or hp.fit_glmm, not {type(fit).__name__}."
         )

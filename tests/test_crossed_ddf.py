@@ -183,3 +183,26 @@ def test_summary_is_the_one_factor_layout_with_df():
     assert "school: sigma_u01 (Intercept, x)" in random.index
     assert s.loc[("Model fit", "REML criterion"), "estimate"] == pytest.approx(m.deviance)
     assert "df" in repr(m) and "school: sigma2_u1 (x)" in repr(m)
+
+
+def _wald_name(r: str) -> str:
+    """lme4's devfun2 name ("sd_(Intercept)|item", "cor_x.(Intercept)|school") -> ours."""
+    if r == "sigma":
+        return r
+    kind, rest = r.split("_", 1)
+    terms, grp = rest.rsplit("|", 1)
+    terms = terms.replace("(Intercept)", "Intercept")
+    if kind == "sd":
+        return f"sd({terms} | {grp})"
+    a, b = terms.split(".", 1)
+    return f"cor({b}, {a} | {grp})"
+
+
+@pytest.mark.parametrize("key", [k for k in KEYS if "wald_random" in REF[k]])
+def test_wald_standard_errors_of_the_random_part_as_lme4s_devfun2(key):
+    ref, m = REF[key]["wald_random"], fitted(key)
+    ci = m.confint(method="wald")
+    names = [_wald_name(r) for r in _list(ref["parameter"])]
+    np.testing.assert_allclose(ci.loc[names, "estimate"], _list(ref["estimate"]), rtol=1e-5)
+    se = (ci.loc[names, "ci_upper"] - ci.loc[names, "estimate"]) / 1.959963984540054
+    np.testing.assert_allclose(se, _list(ref["std_error"]), rtol=1e-4)

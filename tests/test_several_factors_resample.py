@@ -20,6 +20,7 @@ import pytest
 import scipy.stats
 
 import helpers as hp
+from helpers.confint import confint
 
 DATA = Path(__file__).parent / "reference" / "crossed" / "raters.csv"
 FORMULA = "score ~ 1 + (1 | rater) + (1 | item)"
@@ -115,11 +116,36 @@ def test_compare_refuses_what_is_not_nested(raters):
 
 def test_wald_intervals_and_what_confint_refuses(fit):
     ci = fit.confint(method="wald", level=0.9)
+    assert list(ci.index) == ["sd(Intercept | item)", "sd(Intercept | rater)", "sigma"] + [
+        "Intercept"
+    ]
     z = fit.wald(ddf="z", level=0.9)
-    np.testing.assert_allclose(ci["ci_lower"], z["ci_lower"])
+    np.testing.assert_allclose(ci.loc[fit.fixed_names, "ci_lower"], z["ci_lower"])
     half = scipy.stats.norm.ppf(0.95) * fit.fixed["std_error"]
-    np.testing.assert_allclose(ci["ci_upper"] - ci["estimate"], half)
+    np.testing.assert_allclose(ci.loc[fit.fixed_names, "ci_upper"] - z["estimate"], half)
+    vc = fit.varcorr.set_index("grp")["sdcor"]
+    np.testing.assert_allclose(ci["estimate"].iloc[:3], vc[["item", "rater", "Residual"]])
+    wide = fit.confint(method="wald", level=0.95)
+    ratio = (wide["ci_upper"] - wide["estimate"]) / (ci["ci_upper"] - ci["estimate"])
+    np.testing.assert_allclose(ratio, scipy.stats.norm.ppf(0.975) / scipy.stats.norm.ppf(0.95))
     with pytest.raises(NotImplementedError, match="method='wald'"):
         fit.confint()
+    with pytest.raises(NotImplementedError, match="several grouping factors"):
+        fit.confint(method="bootstrap")
     with pytest.raises(ValueError, match="does not use them"):
         fit.confint(method="wald", n=10)
+
+
+def test_wald_is_nan_for_the_random_part_of_a_singular_fit():
+    d = pd.read_csv(DATA.parent / "singular.csv")
+    with pytest.warns(hp.SingularFitWarning):
+        m = hp.fit_lmm("score ~ 1 + (1 | rater) + (1 | item) + (1 | session)", d)
+    ci = m.confint(method="wald")
+    assert ci.loc[ci.index.str.startswith(("sd(", "sigma")), "ci_lower"].isna().all()
+    assert ci.loc["Intercept"].notna().all()
+
+
+def test_confint_function_takes_a_fit_with_several_factors(fit):
+    pd.testing.assert_frame_equal(confint(fit, method="wald"), fit.confint(method="wald"))
+    with pytest.raises(NotImplementedError, match="several grouping factors.*'wald'"):
+        confint(fit)

@@ -12,6 +12,8 @@
 #     anova(m, type = 3) where the model has a slope;
 #   - for REML fits, Kenward-Roger: lmerTest's summary(m, ddf = "Kenward-Roger") table,
 #     the joint contest with ddf = "Kenward-Roger" and pbkrtest's vcovAdj(m);
+#   - for ML fits, the Wald standard errors of the random part: 2 H^-1 with H the
+#     Hessian (numDeriv) of lme4's devfun2 (the ML deviance in sd, cor and sigma);
 #   - lme4's as.data.frame(ranef(m, condVar = TRUE)): the conditional mode and SD of
 #     every random effect of every factor.
 # Fits use the tightened settings of make_crossed_reference.R.
@@ -80,6 +82,17 @@ for (m in models) {
                                         statistic = joint_kr[["F value"]],
                                         p_value = joint_kr[["Pr(>F)"]])
       }
+    }
+    if (!reml) {
+      # Wald standard errors of the random part: the curvature of lme4's ML deviance
+      # in (sd, cor, sigma) with beta profiled out (devfun2, what profile() uses)
+      dd <- lme4:::devfun2(fit, useSc = TRUE, signames = FALSE)
+      opt <- attr(dd, "optimum")
+      nv <- length(opt) - length(fixef(fit))
+      H <- numDeriv::hessian(dd, opt[seq_len(nv)])
+      out$wald_random <- list(parameter = names(opt)[seq_len(nv)],
+                              estimate = unname(opt[seq_len(nv)]),
+                              std_error = sqrt(diag(2 * solve(H))))
     }
     re <- as.data.frame(ranef(fit, condVar = TRUE))  # grpvar, term, grp, condval, condsd
     out$cond_sd <- list(grpvar = as.character(re$grpvar), term = as.character(re$term),
