@@ -39,6 +39,7 @@ from ._pls import SINGULAR_TOL
 from ._validate import check_bool, check_count, check_frame, check_level, check_seed
 from .ddf import DDF_OPTIONS
 from .formula import formula_variables
+from .resample import bootstrap
 
 __all__ = ["MultiLmmFit", "fit_multi"]
 
@@ -569,40 +570,69 @@ class MultiLmmFit:
 
     # -- intervals ------------------------------------------------------------------------
     def confint(self, *, method: str = "profile", level: float = 0.95, n=None, seed=None):
-        """Wald intervals (``method="wald"``): estimate +/- z standard error.
+        """Wald or parametric-bootstrap intervals for every parameter.
 
         Rows as a one-factor fit's ``confint``: the standard deviation of every random
         term (``"sd(x | school)"``), the correlation of every pair whose covariance is
         estimated (``"cor(Intercept, x | school)"``), ``"sigma"``, then the fixed
-        effects. The fixed effects' standard errors are those of ``fixed``; those of the
-        random part come from the curvature of the fit's criterion (ML or REML) in
-        (theta, sigma), mapped to these parameters (the delta method, which at the
-        optimum is the curvature on their own scale). On a boundary (a singular fit)
-        they do not exist and are NaN.
+        effects; columns ``estimate, ci_lower, ci_upper``.
 
-        Profile and bootstrap intervals (``"profile"``, the default of a one-factor
-        fit, and ``"bootstrap"``) are computed for one grouping factor only, and
-        refused here with a message that says what is available.
+        ``method="wald"``: estimate +/- z standard error. The fixed effects' standard
+        errors are those of ``fixed``; those of the random part come from the
+        curvature of the fit's criterion (ML or REML) in (theta, sigma), mapped to
+        these parameters (the delta method, which at the optimum is the curvature on
+        their own scale). On a boundary (a singular fit) they do not exist and are NaN.
+
+        ``method="bootstrap"``: percentile intervals from ``n`` (default 1000) refits
+        to outcomes simulated from the fit (:func:`helpers.bootstrap`, seeded by
+        ``seed``), as lme4's ``confint(m, method = "boot")``; a correlation is taken
+        over the refits where both variances are positive.
+
+        ``method="profile"`` (the default of a one-factor fit) is computed for one
+        grouping factor only, and refused here with a message that says what is
+        available.
         """
-        if not isinstance(method, str) or method.lower() != "wald":
+        if not isinstance(method, str) or method.lower() not in ("wald", "bootstrap"):
             raise NotImplementedError(
                 f"confint(method={method!r}) is not available for models with several "
-                f"grouping factors yet ({self.formula!r}): use method='wald', or "
-                "hp.compare(m0, m1, method='bootstrap') to test a variance component."
+                f"grouping factors yet ({self.formula!r}): use method='wald' or "
+                "method='bootstrap' (or hp.compare(m0, m1, method='bootstrap') to test a "
+                "variance component)."
             )
-        if n is not None or seed is not None:
+        method = method.lower()
+        if method == "wald" and (n is not None or seed is not None):
             raise ValueError(
                 "n and seed set a bootstrap's replicates; method='wald' does not use them."
             )
         level = check_level(level)
-        crit = scipy.stats.norm.ppf(0.5 + level / 2)
         names, est, se_random = self._wald_random()
         est = np.concatenate([est, self._beta])
-        se = np.concatenate([se_random, np.sqrt(np.diag(self._vcov))])
-        return pd.DataFrame(
-            {"estimate": est, "ci_lower": est - crit * se, "ci_upper": est + crit * se},
-            index=pd.Index(names + self.fixed_names, name="parameter"),
-        )
+        index = pd.Index(names + self.fixed_names, name="parameter")
+        if method == "bootstrap":
+            values = self._replicate_values(bootstrap(self, 1000 if n is None else n, seed=seed))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN column: NaN
+                lower, upper = np.nanquantile(values, [(1 - level) / 2, (1 + level) / 2], axis=0)
+        else:
+            crit = scipy.stats.norm.ppf(0.5 + level / 2)
+            se = np.concatenate([se_random, np.sqrt(np.diag(self._vcov))])
+            lower, upper = est - crit * se, est + crit * se
+        return pd.DataFrame({"estimate": est, "ci_lower": lower, "ci_upper": upper}, index=index)
+
+    def _replicate_values(self, boot: pd.DataFrame) -> np.ndarray:
+        """A bootstrap table's replicates as (sd, cor per factor, sigma, fixed effects)."""
+        columns = []
+        with np.errstate(invalid="ignore", divide="ignore"):
+            for fa in self._design.factors:
+                var = [boot[f"{fa.name}: sigma2_u{i}"].to_numpy() for i in range(fa.q)]
+                columns += [np.sqrt(np.clip(v, 0, None)) for v in var]
+                for i, j in self._correlated(fa):
+                    vv = var[i] * var[j]
+                    cor = boot[f"{fa.name}: sigma_u{i}{j}"].to_numpy() / np.sqrt(vv)
+                    columns.append(np.where(vv > 0, np.clip(cor, -1, 1), np.nan))
+        columns.append(np.sqrt(boot["sigma2_e"].to_numpy()))
+        columns += [boot[t].to_numpy() for t in self.fixed_names]
+        return np.column_stack(columns)
 
     def _random_params(self, theta_i: np.ndarray, s_i: float) -> np.ndarray:
         """(sd, cor per factor, sigma) in the data's units at internal (theta, sigma)."""

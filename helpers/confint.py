@@ -60,7 +60,6 @@ from __future__ import annotations
 import pandas as pd
 
 from ._fit import MixedFit
-from .lmm import MultiLmmFit
 
 __all__ = ["confint"]
 
@@ -76,7 +75,7 @@ def confint(
         A fitted :class:`helpers.LmmFit` (from :func:`helpers.fit_lmm`) or
         :class:`helpers.GlmmFit` (from :func:`helpers.fit_glmm`). A
         :class:`helpers.MultiLmmFit` (several grouping factors) has ``method="wald"``
-        only, for now (its ``confint`` says so for the others).
+        and ``"bootstrap"``, for now (its ``confint`` refuses ``"profile"``).
     method
         ``"profile"`` (default, as lme4): invert the profiled ML deviance (for a
         GLMM the fit's own deviance, Laplace or quadrature), one parameter at a
@@ -104,7 +103,8 @@ def confint(
         bootstrap correlation is taken over the refits in which both variances are
         positive (it is undefined in the others).
     """
-    if not isinstance(fit, MixedFit | MultiLmmFit):
+    # a fit with several grouping factors (helpers.MultiLmmFit) has its own confint
+    if not (isinstance(fit, MixedFit) or type(fit).__name__ == "MultiLmmFit"):
         raise TypeError(
             f"confint needs a mixed model from hp.fit_lmm or hp.fit_glmm, not {type(fit).__name__}."
         )

@@ -5,7 +5,8 @@ Expected values are closed forms: the moments of simulated outcomes are those of
 fitted model (mean X beta; covariance tau_rater where two rows share only a rater,
 tau_item where they share only an item, 0 where they share neither, and the sum plus
 sigma^2 on the diagonal); a refit to the fitted data is the fit; a refit to a new
-outcome is fit_lmm on that outcome; Wald intervals are estimate +/- z SE.
+outcome is fit_lmm on that outcome; Wald intervals are estimate +/- z SE; bootstrap intervals are the quantiles of
+hp.bootstrap's replicates with the same seed.
 Data: the raters x items data of tests/reference/make_crossed_reference.R.
 """
 
@@ -130,8 +131,8 @@ def test_wald_intervals_and_what_confint_refuses(fit):
     np.testing.assert_allclose(ratio, scipy.stats.norm.ppf(0.975) / scipy.stats.norm.ppf(0.95))
     with pytest.raises(NotImplementedError, match="method='wald'"):
         fit.confint()
-    with pytest.raises(NotImplementedError, match="several grouping factors"):
-        fit.confint(method="bootstrap")
+    with pytest.raises(NotImplementedError, match="several grouping factors.*'bootstrap'"):
+        fit.confint(method="profile")
     with pytest.raises(ValueError, match="does not use them"):
         fit.confint(method="wald", n=10)
 
@@ -149,3 +150,22 @@ def test_confint_function_takes_a_fit_with_several_factors(fit):
     pd.testing.assert_frame_equal(confint(fit, method="wald"), fit.confint(method="wald"))
     with pytest.raises(NotImplementedError, match="several grouping factors.*'wald'"):
         confint(fit)
+
+
+def test_bootstrap_intervals_are_quantiles_of_the_replicates(raters):
+    small = raters[(raters.rater <= 10) & (raters.item <= 12)].reset_index(drop=True)
+    m = hp.fit_lmm(FORMULA, small)
+    ci = m.confint(method="bootstrap", n=8, seed=3, level=0.8)
+    boot = hp.bootstrap(m, 8, seed=3)
+    expected = {
+        "sd(Intercept | item)": np.sqrt(boot["item: sigma2_u0"]),
+        "sd(Intercept | rater)": np.sqrt(boot["rater: sigma2_u0"]),
+        "sigma": np.sqrt(boot["sigma2_e"]),
+        "Intercept": boot["Intercept"],
+    }
+    assert list(ci.index) == list(expected)
+    for name, values in expected.items():
+        lo, hi = np.quantile(values, [0.1, 0.9])
+        assert ci.loc[name, "ci_lower"] == pytest.approx(lo)
+        assert ci.loc[name, "ci_upper"] == pytest.approx(hi)
+    pd.testing.assert_series_equal(ci["estimate"], m.confint(method="wald")["estimate"])
