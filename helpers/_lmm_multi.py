@@ -13,10 +13,12 @@ methods (``wald``, ``anova``, ``contrast``, ``slopes``, ``johnson_neyman`` of
 degrees of freedom by default (lmerTest's), Kenward-Roger's (pbkrtest's) or
 ``ddf="z"``; the pieces come from :mod:`helpers._multi_ddf`. ``refit``,
 ``simulate`` and ``hp.compare`` (also ``method="bootstrap"``) work as for one
-factor, ``ranef_sd()`` gives lme4's conditional SDs per factor, and ``summary()``
-is the one-factor fit's table. Profile and bootstrap intervals and the consumers
-of one-factor fits that need one grouping factor (``icc``, shrinkage tables) are
-not available for these fits yet and say so.
+factor, ``ranef_sd()`` gives lme4's conditional SDs per factor, ``summary()`` is
+the one-factor fit's table, and ``confint`` (profile, Wald, bootstrap) works
+through the shared interval machinery (:mod:`helpers._profile`) with the
+deviance function of :mod:`helpers._multi_profile`. The consumers of one-factor
+fits that need one grouping factor (``icc``, shrinkage tables) are not available
+for these fits yet and say so.
 """
 
 from __future__ import annotations
@@ -28,18 +30,18 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-import scipy.stats
 
 from ._blocked import BlockedModel, optimize_blocked
 from ._design import check_outcome_varies
 from ._design_multi import MultiDesign, build_multi_design
 from ._fit import MixedFit
 from ._multi_ddf import MultiDdf, richardson
+from ._multi_profile import MultiProfile
 from ._pls import SINGULAR_TOL
-from ._validate import check_bool, check_count, check_frame, check_level, check_seed
+from ._profile import intervals
+from ._validate import check_bool, check_count, check_frame, check_seed
 from .ddf import DDF_OPTIONS
 from .formula import formula_variables
-from .resample import bootstrap
 
 __all__ = ["MultiLmmFit", "fit_multi"]
 
@@ -570,7 +572,7 @@ class MultiLmmFit:
 
     # -- intervals ------------------------------------------------------------------------
     def confint(self, *, method: str = "profile", level: float = 0.95, n=None, seed=None):
-        """Wald or parametric-bootstrap intervals for every parameter.
+        """Profile, Wald or parametric-bootstrap intervals for every parameter.
 
         Rows as a one-factor fit's ``confint``: the standard deviation of every random
         term (``"sd(x | school)"``), the correlation of every pair whose covariance is
@@ -588,36 +590,17 @@ class MultiLmmFit:
         ``seed``), as lme4's ``confint(m, method = "boot")``; a correlation is taken
         over the refits where both variances are positive.
 
-        ``method="profile"`` (the default of a one-factor fit) is computed for one
-        grouping factor only, and refused here with a message that says what is
-        available.
+        ``method="profile"`` (the default, as lme4's): where the signed square root of
+        the ML deviance's rise, all other parameters re-optimised, crosses the normal
+        quantile (:mod:`helpers.confint`), through the engine's deviance function
+        (:class:`helpers._multi_profile.MultiProfile`).
         """
-        if not isinstance(method, str) or method.lower() not in ("wald", "bootstrap"):
-            raise NotImplementedError(
-                f"confint(method={method!r}) is not available for models with several "
-                f"grouping factors yet ({self.formula!r}): use method='wald' or "
-                "method='bootstrap' (or hp.compare(m0, m1, method='bootstrap') to test a "
-                "variance component)."
-            )
-        method = method.lower()
-        if method == "wald" and (n is not None or seed is not None):
-            raise ValueError(
-                "n and seed set a bootstrap's replicates; method='wald' does not use them."
-            )
-        level = check_level(level)
-        names, est, se_random = self._wald_random()
-        est = np.concatenate([est, self._beta])
-        index = pd.Index(names + self.fixed_names, name="parameter")
-        if method == "bootstrap":
-            values = self._replicate_values(bootstrap(self, 1000 if n is None else n, seed=seed))
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN column: NaN
-                lower, upper = np.nanquantile(values, [(1 - level) / 2, (1 + level) / 2], axis=0)
-        else:
-            crit = scipy.stats.norm.ppf(0.5 + level / 2)
-            se = np.concatenate([se_random, np.sqrt(np.diag(self._vcov))])
-            lower, upper = est - crit * se, est + crit * se
-        return pd.DataFrame({"estimate": est, "ci_lower": lower, "ci_upper": upper}, index=index)
+        return intervals(self, method=method, level=level, n=n, seed=seed)
+
+    def deviance_profile(self) -> MultiProfile:
+        """The deviance as a function of (sd, cor, sigma, beta), for intervals (see
+        :class:`helpers._multi_profile.MultiProfile`)."""
+        return MultiProfile(self, _blocked_model(self._design, False), optimize_blocked)
 
     def _replicate_values(self, boot: pd.DataFrame) -> np.ndarray:
         """A bootstrap table's replicates as (sd, cor per factor, sigma, fixed effects)."""

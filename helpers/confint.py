@@ -74,8 +74,8 @@ def confint(
     fit
         A fitted :class:`helpers.LmmFit` (from :func:`helpers.fit_lmm`) or
         :class:`helpers.GlmmFit` (from :func:`helpers.fit_glmm`). A
-        :class:`helpers.MultiLmmFit` (several grouping factors) has ``method="wald"``
-        and ``"bootstrap"``, for now (its ``confint`` refuses ``"profile"``).
+        :class:`helpers.MultiLmmFit` (several grouping factors): all three methods,
+        its random parameters named ``"sd(term | factor)"``.
     method
         ``"profile"`` (default, as lme4): invert the profiled ML deviance (for a
         GLMM the fit's own deviance, Laplace or quadrature), one parameter at a

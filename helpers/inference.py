@@ -373,7 +373,11 @@ def compare(*fits, method: str = "chi2", n: int = 1000, seed=None) -> pd.DataFra
     spaces of the larger model's (whatever the terms are called). Models fitted by
     REML may be compared only when their fixed parts are identical (the REML
     criterion of models with different fixed parts is not comparable): refit them
-    with ``reml=False``. Each refusal says which condition failed.
+    with ``reml=False``. Each refusal says which condition failed. Fits with several
+    grouping factors (``(1 | school/class)``, ``(1 | rater) + (1 | item)``) are
+    compared with each other and with one-factor fits: their rows are matched by the
+    data's index, and every grouping factor of the smaller model must be one of the
+    larger model's (the same grouping of the rows) with random terms in its span.
 
     Fits with a residual structure (``fit_lmm(..., residuals=)``) are nested in the
     same structure or contain the same model with independent residuals. When only the

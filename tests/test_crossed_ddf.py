@@ -5,15 +5,18 @@ tests/reference/make_crossed_ddf_reference.R from the data of
 tests/reference/make_crossed_reference.R (nested, crossed and partially crossed
 models, REML and ML): lmerTest's summary() table (Satterthwaite df), contest() of
 one contrast and its joint F test (contestMD), anova(m, type = 3), for REML fits
-the Kenward-Roger table and joint test and pbkrtest's vcovAdj, and lme4's
-as.data.frame(ranef(m, condVar = TRUE)).
+the Kenward-Roger table and joint test and pbkrtest's vcovAdj, for ML fits the
+curvature of lme4's devfun2 (Wald SEs of the random part), lme4's profile intervals
+of the two crossed intercept models, and lme4's as.data.frame(ranef(m, condVar =
+TRUE)).
 
 Tolerances are those of the one-factor tests (tests/test_lmm_ddf.py; lmerTest
 differentiates numerically, and so do these fits): estimates 1e-6, standard errors
 1e-5 (Kenward-Roger's adjusted covariance 2e-4), df 2e-3 relative, statistics 1e-4
 relative, p-values 2e-4 absolute; the
 conditional SDs 1e-5 relative (as the conditional modes of
-tests/test_crossed_reference.py, from the same optimum).
+tests/test_crossed_reference.py, from the same optimum); Wald SEs of the random part
+and profile interval ends 1e-4 relative (both sides search numerically).
 """
 
 from __future__ import annotations
@@ -206,3 +209,22 @@ def test_wald_standard_errors_of_the_random_part_as_lme4s_devfun2(key):
     np.testing.assert_allclose(ci.loc[names, "estimate"], _list(ref["estimate"]), rtol=1e-5)
     se = (ci.loc[names, "ci_upper"] - ci.loc[names, "estimate"]) / 1.959963984540054
     np.testing.assert_allclose(se, _list(ref["std_error"]), rtol=1e-4)
+
+
+def _profile_name(r: str) -> str:
+    """lme4's confint(oldNames = FALSE) row ("sd_(Intercept)|item") -> ours."""
+    return (
+        r.replace("(Intercept)", "Intercept") if "|" not in r and r != "sigma" else (_wald_name(r))
+    )
+
+
+# one of the four fits with lme4 profiles (a REML fit: the profile is centred on the
+# ML refit): a profile re-optimises the model many times
+@pytest.mark.parametrize("key", ["raters_items_reml"])
+def test_profile_intervals_as_lme4(key):
+    ref, m = REF[key]["profile"], fitted(key)
+    ci = m.confint()  # method="profile", as lme4's default
+    names = [_profile_name(r) for r in _list(ref["parameter"])]
+    assert list(ci.index) == names
+    np.testing.assert_allclose(ci["ci_lower"], _list(ref["lower"]), rtol=1e-4)
+    np.testing.assert_allclose(ci["ci_upper"], _list(ref["upper"]), rtol=1e-4)

@@ -14,6 +14,7 @@
 #     the joint contest with ddf = "Kenward-Roger" and pbkrtest's vcovAdj(m);
 #   - for ML fits, the Wald standard errors of the random part: 2 H^-1 with H the
 #     Hessian (numDeriv) of lme4's devfun2 (the ML deviance in sd, cor and sigma);
+#   - lme4's confint(m, method = "profile") for the two crossed intercept models;
 #   - lme4's as.data.frame(ranef(m, condVar = TRUE)): the conditional mode and SD of
 #     every random effect of every factor.
 # Fits use the tightened settings of make_crossed_reference.R.
@@ -93,6 +94,12 @@ for (m in models) {
       out$wald_random <- list(parameter = names(opt)[seq_len(nv)],
                               estimate = unname(opt[seq_len(nv)]),
                               std_error = sqrt(diag(2 * solve(H))))
+    }
+    if (m$id %in% c("raters_items", "penicillin_crossed")) {
+      # lme4's profile intervals (its sd, cor, sigma and fixed-effect rows, in order)
+      ci <- confint(fit, method = "profile", oldNames = FALSE)
+      out$profile <- list(parameter = rownames(ci), lower = unname(ci[, 1]),
+                          upper = unname(ci[, 2]))
     }
     re <- as.data.frame(ranef(fit, condVar = TRUE))  # grpvar, term, grp, condval, condsd
     out$cond_sd <- list(grpvar = as.character(re$grpvar), term = as.character(re$term),
