@@ -39,7 +39,9 @@ models <- list(
        formula = "y ~ x + (1 + x || school) + (1 | school:class)"),
   list(id = "pupils_crossed", data = "pupils",
        formula = "y ~ x + (1 | primary) + (1 | secondary)"),
-  list(id = "raters_items", data = "raters", formula = "score ~ 1 + (1 | rater) + (1 | item)")
+  list(id = "raters_items", data = "raters", formula = "score ~ 1 + (1 | rater) + (1 | item)"),
+  list(id = "singular", data = "singular",
+       formula = "score ~ 1 + (1 | rater) + (1 | item) + (1 | session)")
 )
 
 tight <- lmerControl(optimizer = "nloptwrap",
@@ -84,7 +86,7 @@ for (m in models) {
                                         p_value = joint_kr[["Pr(>F)"]])
       }
     }
-    if (!reml) {
+    if (!reml && !isSingular(fit)) {
       # Wald standard errors of the random part: the curvature of lme4's ML deviance
       # in (sd, cor, sigma) with beta profiled out (devfun2, what profile() uses)
       dd <- lme4:::devfun2(fit, useSc = TRUE, signames = FALSE)
