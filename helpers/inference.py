@@ -11,6 +11,7 @@ import scipy.stats
 
 from ._fit import MixedFit, check_fit, named_fits
 from ._validate import check_count, check_option, check_seed
+from .gls import compare_gls, gls_in
 from .lmm import MultiLmmFit
 
 __all__ = ["compare", "design_effect", "icc"]
@@ -393,6 +394,14 @@ def compare(*fits, method: str = "chi2", n: int = 1000, seed=None) -> pd.DataFra
     (Self & Liang 1987; Snijders & Bosker 2012, sec. 6.2), which halves it for df = 1.
     Column ``test`` says which reference distribution was used.
 
+    Fits of :func:`helpers.fit_gls` are compared with each other: the same rows, the
+    same method, nested residual structures (independence in any correlation;
+    compound symmetry, AR1 or CAR1 in an Unstructured correlation of the same time;
+    one variance in VarIdent or VarPower), identical fixed parts for REML; non-nested
+    structures are refused (compare them by AIC and BIC). A gls fit is not compared
+    with a mixed model: fit_gls with CompoundSymmetry is the random-intercept model
+    when rho >= 0 (the same likelihood), so there is no test between them.
+
     ``method="bootstrap"``: the p-value of each test comes instead from a parametric
     bootstrap of the likelihood-ratio statistic (as ``pbkrtest::PBmodcomp`` in R):
     ``n`` outcomes are simulated from the smaller model's estimates, both models are
@@ -412,6 +421,9 @@ def compare(*fits, method: str = "chi2", n: int = 1000, seed=None) -> pd.DataFra
     if method == "bootstrap":
         n = check_count(n, "n")
         rng = check_seed(seed)
+    with_gls = gls_in(fits)
+    if with_gls is not None:
+        return compare_gls(with_gls, method)
     with_glm = _glm_rows(fits)
     if with_glm is not None:
         if method == "bootstrap":

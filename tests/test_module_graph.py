@@ -46,7 +46,7 @@ LAYERS: dict[str, set[str]] = {
     "engines": {"_pls", "_pirls", "_blocked", "residuals"},
     "generic over a fit's interface": {"resample", "_profile", "ddf", "_multi_ddf"},
     "base class": {"_fit"},
-    "families": {"lmm", "_lmm_profile", "_lmm_multi", "_multi_profile", "glmm", "ols"},
+    "families": {"lmm", "_lmm_profile", "_lmm_multi", "_multi_profile", "glmm", "ols", "gls"},
     "consumers": {
         "inference",
         "confint",
