@@ -751,7 +751,7 @@ def check_fit(fit, what: str = "the argument") -> None:
         )
 
 
-def named_fits(args: tuple, caller: str) -> dict:
+def named_fits(args: tuple, caller: str, *, several_factors: bool = False) -> dict:
     """The fits given to ``compare`` or ``model_table``, with their labels: one rule for both.
 
     Accepted: the fits as separate arguments (``f(m0, m1)``), one list or tuple of
@@ -778,5 +778,7 @@ def named_fits(args: tuple, caller: str) -> dict:
                 )
         named = {f"M{k}": f for k, f in enumerate(args)}
     for label, f in named.items():
+        if several_factors and type(f).__name__ == "MultiLmmFit":
+            continue  # the caller handles fits with several grouping factors
         check_fit(f, f"Model {label!r} of {caller}")
     return named

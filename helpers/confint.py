@@ -82,7 +82,9 @@ def confint(
     ----------
     fit
         A fitted :class:`helpers.LmmFit` (from :func:`helpers.fit_lmm`) or
-        :class:`helpers.GlmmFit` (from :func:`helpers.fit_glmm`).
+        :class:`helpers.GlmmFit` (from :func:`helpers.fit_glmm`). A
+        :class:`helpers.MultiLmmFit` (several grouping factors): all three methods,
+        its random parameters named ``"sd(term | factor)"``.
     method
         ``"profile"`` (default, as lme4): invert the profiled ML deviance (for a
         GLMM the fit's own deviance, Laplace or quadrature), one parameter at a
@@ -110,7 +112,8 @@ def confint(
         bootstrap correlation is taken over the refits in which both variances are
         positive (it is undefined in the others).
     """
-    if not isinstance(fit, MixedFit):
+    # a fit with several grouping factors (helpers.MultiLmmFit) has its own confint
+    if not (isinstance(fit, MixedFit) or type(fit).__name__ == "MultiLmmFit"):
         raise TypeError(
             f"confint needs a mixed model from hp.fit_lmm or hp.fit_glmm, not {type(fit).__name__}."
         )

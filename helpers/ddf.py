@@ -193,51 +193,61 @@ class LmmDdf:
 
     def _compute_kr(self):
         S, ZtX, M, N, A, B, _ = self.group_parts()
-        st, s2 = self.stats, self.sigma2
         rows, cols = self.tmap.rows, self.tmap.cols
         m, q = len(rows), S.shape[1]
         E = np.zeros((m, q, q))  # dSigma/dtau_k = Z E_k Z'
         E[np.arange(m), rows, cols] = 1.0
         E[np.arange(m), cols, rows] = 1.0
-        XtVX = st.XtX - np.einsum("jap,jab,jbr->pr", ZtX, M, ZtX)  # X'V^-1X
-        XtV2X = XtVX - np.einsum("jap,jab,jbr->pr", ZtX, M, B)  # X'V^-2X
-        XtV3X = XtV2X - np.einsum("jap,jab,jbr->pr", B, M, B)  # X'V^-3X
-        NB = N @ B  # Z'V^-2X per group
-        NA = N @ A  # Z'V^-2Z per group
-        ng = m + 1
-        p = XtVX.shape[0]
-        # P_i = -X'Sigma^-1 G_i Sigma^-1 X
-        P = np.empty((ng, p, p))
-        P[:m] = -np.einsum("jap,kab,jbr->kpr", B, E, B) / s2**2
-        P[m] = -XtV2X / s2**2
-        # Q_ij = X'Sigma^-1 G_i Sigma^-1 G_j Sigma^-1 X
-        Q = np.empty((ng, ng, p, p))
-        EB = np.einsum("kab,jbp->kjap", E, B)
-        Q[:m, :m] = np.einsum("kjap,jab,ljbr->klpr", EB, A, EB) / s2**3
-        Q[:m, m] = np.einsum("kjap,jar->kpr", EB, NB) / s2**3
-        Q[m, :m] = np.swapaxes(Q[:m, m], 1, 2)
-        Q[m, m] = XtV3X / s2**3
-        # tr(Sigma^-1 G_i Sigma^-1 G_j)
-        Kt = np.empty((ng, ng))
-        AE = np.einsum("jab,kbc->kjac", A, E)
-        Kt[:m, :m] = np.einsum("kjab,ljba->kl", AE, AE) / s2**2
-        Kt[:m, m] = Kt[m, :m] = np.einsum("kab,jba->k", E, NA) / s2**2
-        MS = M @ S
-        tr_V2 = st.n - 2.0 * np.trace(MS, axis1=1, axis2=2).sum() + np.einsum("jab,jba->", MS, MS)
-        Kt[m, m] = tr_V2 / s2**2
-        Phi = s2 * self.C0
-        PhiP = Phi @ P  # ng x p x p
-        IE2 = Kt - 2.0 * np.einsum("pr,klpr->kl", Phi, Q) + np.einsum("kpr,lrp->kl", PhiP, PhiP)
-        IE2 = 0.5 * (IE2 + IE2.T)
-        if np.min(np.abs(np.linalg.eigvalsh(IE2))) > 1e-10:
-            W = 2.0 * np.linalg.inv(IE2)
-        else:
-            W = 2.0 * np.linalg.pinv(IE2)
-        W = 0.5 * (W + W.T)
-        PPhiP = np.einsum("kpr,rs,lst->klpt", P, Phi, P)
-        UU = np.einsum("kl,klpr->pr", W, Q - PPhiP)
-        PhiA = Phi + 2.0 * Phi @ UU @ Phi
-        return 0.5 * (PhiA + PhiA.T), P, W, Phi
+        return kr_from_parts(
+            S, ZtX, M, N, A, B, E, self.stats.XtX, self.stats.n, self.sigma2, self.C0
+        )
+
+
+def kr_from_parts(S, ZtX, M, N, A, B, E, XtX, n: int, s2: float, C0):
+    """Kenward-Roger's (Phi_A, P, W, Phi) from the pieces of :meth:`LmmDdf.group_parts`
+    (per group: S = Z'Z, Z'X, M, N = I - S M, A, B; J x ...), E (dSigma/dtau_k = Z E_k Z',
+    m x q x q), X'X, n, sigma^2 and C0 = (X'V^-1X)^-1. A model whose random effects do
+    not split by group passes them as one group (J = 1)."""
+    m = E.shape[0]
+    XtVX = XtX - np.einsum("jap,jab,jbr->pr", ZtX, M, ZtX)  # X'V^-1X
+    XtV2X = XtVX - np.einsum("jap,jab,jbr->pr", ZtX, M, B)  # X'V^-2X
+    XtV3X = XtV2X - np.einsum("jap,jab,jbr->pr", B, M, B)  # X'V^-3X
+    NB = N @ B  # Z'V^-2X per group
+    NA = N @ A  # Z'V^-2Z per group
+    ng = m + 1
+    p = XtVX.shape[0]
+    # P_i = -X'Sigma^-1 G_i Sigma^-1 X
+    P = np.empty((ng, p, p))
+    P[:m] = -np.einsum("jap,kab,jbr->kpr", B, E, B) / s2**2
+    P[m] = -XtV2X / s2**2
+    # Q_ij = X'Sigma^-1 G_i Sigma^-1 G_j Sigma^-1 X
+    Q = np.empty((ng, ng, p, p))
+    EB = np.einsum("kab,jbp->kjap", E, B)
+    Q[:m, :m] = np.einsum("kjap,jab,ljbr->klpr", EB, A, EB) / s2**3
+    Q[:m, m] = np.einsum("kjap,jar->kpr", EB, NB) / s2**3
+    Q[m, :m] = np.swapaxes(Q[:m, m], 1, 2)
+    Q[m, m] = XtV3X / s2**3
+    # tr(Sigma^-1 G_i Sigma^-1 G_j)
+    Kt = np.empty((ng, ng))
+    AE = np.einsum("jab,kbc->kjac", A, E)
+    Kt[:m, :m] = np.einsum("kjab,ljba->kl", AE, AE) / s2**2
+    Kt[:m, m] = Kt[m, :m] = np.einsum("kab,jba->k", E, NA) / s2**2
+    MS = M @ S
+    tr_V2 = n - 2.0 * np.trace(MS, axis1=1, axis2=2).sum() + np.einsum("jab,jba->", MS, MS)
+    Kt[m, m] = tr_V2 / s2**2
+    Phi = s2 * C0
+    PhiP = Phi @ P  # ng x p x p
+    IE2 = Kt - 2.0 * np.einsum("pr,klpr->kl", Phi, Q) + np.einsum("kpr,lrp->kl", PhiP, PhiP)
+    IE2 = 0.5 * (IE2 + IE2.T)
+    if np.min(np.abs(np.linalg.eigvalsh(IE2))) > 1e-10:
+        W = 2.0 * np.linalg.inv(IE2)
+    else:
+        W = 2.0 * np.linalg.pinv(IE2)
+    W = 0.5 * (W + W.T)
+    PPhiP = np.einsum("kpr,rs,lst->klpt", P, Phi, P)
+    UU = np.einsum("kl,klpr->pr", W, Q - PPhiP)
+    PhiA = Phi + 2.0 * Phi @ UU @ Phi
+    return 0.5 * (PhiA + PhiA.T), P, W, Phi
 
 
 def kr_adjust(L: np.ndarray, Phi: np.ndarray, P: np.ndarray, W: np.ndarray):

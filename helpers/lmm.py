@@ -78,7 +78,8 @@ def fit_lmm(
         crossed ``(1 | rater) + (1 | item)``, random slopes at any level; these are
         fitted by the engine for several factors and give a
         :class:`~helpers.MultiLmmFit` (``varcorr``, ``ranef()`` and
-        ``tau`` per factor; tests of fixed effects with ``ddf="z"``).
+        ``tau`` per factor; the tests of the fixed effects, ``summary()``,
+        ``refit``, ``simulate`` and ``hp.compare`` of a one-factor fit).
     data
         A DataFrame holding every column the formula uses.
     reml
@@ -225,6 +226,13 @@ def warn_fit_problems(fit, detail: str, *, converged: bool, stacklevel: int) -> 
             SingularFitWarning,
             stacklevel=stacklevel,
         )
+
+
+# refit() of a fit with several grouping factors warns as fit_lmm does (the warnings
+# are defined here, above that module's result class).
+MultiLmmFit._warn = staticmethod(
+    lambda fit, detail: warn_fit_problems(fit, detail, converged=fit.converged, stacklevel=4)
+)
 
 
 # ---------------------------------------------------------------------------- results
