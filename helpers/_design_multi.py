@@ -251,8 +251,8 @@ def _warn_numbered_within(f: LmmFormula, data: pd.DataFrame, factors) -> None:
                     f"The labels of {b!r} look numbered within {a!r}: every level of {a!r} "
                     f"holds {b!r} 1, 2, ... up to its own count, and the same labels recur "
                     f"in many levels of {a!r}. '(1 | {b})' treats equal labels as one "
-                    f"{b} crossed with {a} (as lme4 does, silently). If each {a} has its "
-                    f"own {b}s, write the nesting: '(1 | {a}/{b})' or '(1 | {a}) + "
+                    f"{b} crossed with {a} (as lme4 does, silently). If each level of {a!r} "
+                    f"has its own levels of {b!r}, write the nesting: '(1 | {a}/{b})' or '(1 | {a}) + "
                     f"(1 | {a}:{b})'.",
                     NumberedWithinWarning,
                     stacklevel=4,
