@@ -265,3 +265,39 @@ def test_growth_model_recovers_the_generating_values():
         est, se = m.fixed.loc[term, ["estimate", "std_error"]]
         assert abs(est - value) < 3 * se, term
     assert abs(m.sigma2 - hd.GROWTH_TRUTH["sigma2"]) < 3
+
+
+def test_schools_files_regenerate_bit_for_bit(tmp_path):
+    """data/make_schools.py writes the shipped three-level files again, byte for byte."""
+    sys.path.insert(0, str(ROOT / "data"))
+    import make_schools
+
+    for path in make_schools.write(folder=tmp_path):
+        assert path.read_bytes() == (ROOT / "data" / path.name).read_bytes(), path.name
+
+
+def test_schools_design_and_truth():
+    """Classes numbered within schools; class- and school-level predictors constant where
+    they should be; the truth file matches the pupil file."""
+    pupils = hp.load_dataset("schools")
+    truth = hp.load_dataset("schools_truth")
+    sizes = pupils.groupby(["school", "class"], observed=True).size()
+    np.testing.assert_array_equal(sizes.to_numpy(), truth["n_pupils"].to_numpy())
+    per_school = pupils.groupby("school", observed=True)["class"].agg(["min", "max", "nunique"])
+    assert (per_school["min"] == 1).all() and (per_school["max"] == per_school["nunique"]).all()
+    assert per_school["nunique"].between(2, 4).all()
+    assert pupils.groupby(["school", "class"], observed=True)["texp"].nunique().max() == 1
+    assert pupils.groupby("school", observed=True)["program"].nunique().max() == 1
+    assert truth.groupby("school")["v0"].nunique().max() == 1
+    assert truth.drop_duplicates("school")["program"].sum() == 25
+
+
+def test_scotssec_is_mlmrev_scotssec():
+    """Counts of mlmRev's ScotsSec, from R: nlevels(primary) = 148, nlevels(second) = 19,
+    table(sex) = 1739 M, 1696 F; 91 primary schools sent pupils to more than one
+    secondary school (sum(rowSums(table(primary, second) > 0) > 1))."""
+    d = hp.load_dataset("scotssec")
+    assert d["primary"].nunique() == 148 and d["second"].nunique() == 19
+    assert d["sex"].value_counts().to_dict() == {"M": 1739, "F": 1696}
+    links = d.groupby("primary")["second"].nunique()
+    assert (links > 1).sum() == 91

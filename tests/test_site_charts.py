@@ -33,6 +33,7 @@ CHART_PAGES = {
     "chapters/06-within-between": 1,
     "chapters/08-sample-size": 1,
     "chapters/09-binary-outcomes": 1,
+    "chapters/10-three-level-crossed": 1,
 }
 SHOTS = build_book.ROOT / "_build" / "screenshots"
 METRICS = build_book.ROOT / "_build" / "chart-metrics.json"
