@@ -26,7 +26,7 @@ sys.path.insert(0, str(HERE.parent))
 
 from helpers.data import SCHOOLS_TRUTH, sha256_of  # noqa: E402
 
-SEED = 20261207
+SEED = 20261208
 N_SCHOOLS = 50
 CLASSES = (2, 4)  # classes per school, uniform
 PUPILS = (16, 25)  # pupils per class, uniform

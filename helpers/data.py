@@ -241,7 +241,7 @@ GROWTH_TRUTH = {
 #: + v0k + u0jk + e_ijk, with var(v0k) = sigma2_v0 (schools), var(u0jk) = sigma2_u0
 #: (classes within schools) and var(e_ijk) = sigma2_e (pupils within classes).
 SCHOOLS_TRUTH = {
-    "gamma": {"Intercept": -0.5, "extrav": 0.8, "gender": 1.24, "texp": 0.09, "program": 0.4},
+    "gamma": {"Intercept": -1.0, "extrav": 0.8, "gender": 1.24, "texp": 0.09, "program": 0.4},
     "sigma2_e": 0.55,
     "sigma2_u0": 0.30,
     "sigma2_v0": 0.20,
