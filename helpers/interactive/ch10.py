@@ -11,7 +11,7 @@ from ._shared import WIDTH, check_number, derived_param, finish_chart, slider, t
 __all__ = ["three_level_chart", "three_level_iccs"]
 
 LEVELS = ["between schools", "between classes (within schools)", "within classes"]
-PAIRS = ["same class", "same school, other class", "other school"]
+PAIRS = ["same class", "same school", "other school"]  # same school: another class
 
 
 def three_level_iccs(sigma2_v0: float, sigma2_u0: float, sigma2_e: float) -> dict:
@@ -45,7 +45,8 @@ def three_level_chart(*, sigma2_v0: float, sigma2_u0: float, sigma2_e: float):
     pupil variance sigma2_e (start values on the sliders' grid of 0.05). A stacked
     bar shows the share of the total variance at each level; a second panel the
     correlation of two pupils in the same class, in the same school but different
-    classes, and in different schools (zero), as :func:`three_level_iccs` computes.
+    classes ("same school"), and in different schools (zero), as
+    :func:`three_level_iccs` computes.
     """
     v = slider("s2v", "school variance σ²ᵥ₀", value=sigma2_v0, low=0.0, high=2.0, step=0.05)
     u = slider("s2u", "class variance σ²ᵤ₀", value=sigma2_u0, low=0.0, high=2.0, step=0.05)
@@ -71,7 +72,9 @@ def three_level_chart(*, sigma2_v0: float, sigma2_u0: float, sigma2_e: float):
             color=alt.Color(
                 "level:N",
                 scale=alt.Scale(domain=LEVELS, range=colours),
-                legend=alt.Legend(title=None, orient="bottom", direction="vertical"),
+                legend=alt.Legend(
+                    title=None, orient="bottom", direction="vertical", labelLimit=400
+                ),
             ),
             order="k:Q",
         )
@@ -84,14 +87,14 @@ def three_level_chart(*, sigma2_v0: float, sigma2_u0: float, sigma2_e: float):
         )
         .mark_bar(color=OKABE_ITO["blue"])
         .encode(
-            y=alt.Y("pair:N", sort=PAIRS, title="two pupils in the"),
+            y=alt.Y("pair:N", sort=PAIRS, title=None),
             x=alt.X(
                 "correlation:Q",
-                title="correlation of their outcomes",
+                title="correlation of two pupils' outcomes",
                 scale=alt.Scale(domain=[0, 1]),
             ),
         )
-        .properties(width=WIDTH, height=110)
+        .properties(width=WIDTH - 90, height=90)
     )
     text = text_lines(
         "'same class: ρ = (σ²ᵥ₀ + σ²ᵤ₀) / total = ' + format(rho_class, '.3f')",
