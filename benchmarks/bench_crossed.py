@@ -1,4 +1,4 @@
-"""Time helpers.fit_lmm with several grouping factors against lme4 and statsmodels.
+"""Time helpers.fit_lmm with several grouping factors against lme4, mixedlm and statsmodels.
 
 Usage (from the repository root, in the book's environment)::
 
@@ -18,12 +18,17 @@ The time is the wall time of the fit alone (model matrices included, reading the
 not), with its CPU time beside it (on a busy machine the wall time of every
 implementation grows with the load); the memory is the peak resident set size of
 the fitting process. Every worker runs with ``OPENBLAS_NUM_THREADS=1`` (R's lme4
-uses its own BLAS, single-threaded): on a shared 2-core machine threaded BLAS waits
-for busy cores. statsmodels' ``MixedLM`` fits the nested model (groups = schools,
-classes as a variance component) and is stopped after ``--statsmodels-cap``
-seconds; crossed factors need one group holding every row, whose dense design of
-70,000 x 4,100 columns (2.3 GB) it is not given. The last column compares the
-criterion (REML) and the variance components with helpers'.
+uses its own BLAS, single-threaded; ``OMP_NUM_THREADS``, ``MKL_NUM_THREADS`` and
+``RAYON_NUM_THREADS`` are 1 too): on a shared 2-core machine threads wait for busy
+cores. The load average is printed at the start and the end.
+
+mixedlm (``mixedlm.lmer``, a Rust backend; the ``bench`` extra of pyproject.toml,
+``pip install -e '.[bench]'``; said and skipped when not installed) fits both models
+from the same formula by REML. statsmodels' ``MixedLM`` fits the nested model
+(groups = schools, classes as a variance component) and is stopped after
+``--statsmodels-cap`` seconds; crossed factors need one group holding every row,
+whose dense design of 70,000 x 4,100 columns (2.3 GB) it is not given. The last
+column compares the criterion (REML) and the variance components with helpers'.
 """
 
 from __future__ import annotations
@@ -40,6 +45,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from _rscript import have_lme4, run_child, run_lme4
+
+THREAD_VARS = (
+    "OPENBLAS_NUM_THREADS",
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "RAYON_NUM_THREADS",  # mixedlm's Rust backend
+)
 
 FORMULAS = {
     "crossed": "y ~ x + (1 | s) + (1 | d) + (1 | dept)",
@@ -108,6 +120,39 @@ def worker_helpers(model: str, csv: str) -> dict:
     }
 
 
+def mixedlm_missing() -> str | None:
+    """Why the mixedlm worker cannot run (None if it can)."""
+    from importlib.util import find_spec
+
+    if find_spec("mixedlm") is None:
+        return "mixedlm not installed: pip install -e '.[bench]' (pyproject.toml pins the version)"
+    return None
+
+
+def worker_mixedlm(model: str, csv: str) -> dict:
+    """mixedlm's lmer (Rust backend): the same formula, REML, the same CSV."""
+    from importlib.metadata import version
+
+    import mixedlm
+
+    df = pd.read_csv(csv)
+    start, cpu = time.perf_counter(), _cpu()
+    r = mixedlm.lmer(FORMULAS[model], df, REML=True)
+    seconds, cpu = time.perf_counter() - start, _cpu() - cpu
+    vc = r.VarCorr()
+    vcov = {name: float(next(iter(g.variance.values()))) for name, g in vc.groups.items()}
+    vcov["Residual"] = float(vc.residual)
+    return {
+        "seconds": seconds,
+        "cpu": cpu,
+        "deviance": float(r.REMLcrit()),
+        "vcov": vcov,
+        "converged": bool(r.converged),
+        "evals": int(r.function_evals),
+        "version": version("mixedlm"),
+    }
+
+
 def worker_statsmodels(model: str, csv: str) -> dict:
     import warnings
 
@@ -152,8 +197,10 @@ cat(toJSON(list(seconds = t[["elapsed"]], cpu = t[["user.self"]] + t[["sys.self"
 
 
 def agree(a: dict, b: dict) -> str:
-    keys = sorted(set(a["vcov"]) & set(b["vcov"]))
-    rel = max(abs(a["vcov"][k] - b["vcov"][k]) / abs(b["vcov"][k]) for k in keys)
+    # "school:class" (mixedlm) and "class:school" (lme4, helpers) are one factor
+    va, vb = ({":".join(sorted(k.split(":"))): v for k, v in r["vcov"].items()} for r in (a, b))
+    keys = sorted(set(va) & set(vb))
+    rel = max(abs(va[k] - vb[k]) / abs(vb[k]) for k in keys)
     return f"criterion {a['deviance'] - b['deviance']:+.1e}, variances {rel:.1e}"
 
 
@@ -161,18 +208,26 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="Benchmark fit_lmm with several factors.")
     parser.add_argument("--models", nargs="+", choices=list(FORMULAS), default=list(FORMULAS))
     parser.add_argument("--statsmodels-cap", type=float, default=600.0, help="seconds")
-    parser.add_argument("--worker", choices=["helpers", "statsmodels"], help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--worker", choices=["helpers", "statsmodels", "mixedlm"], help=argparse.SUPPRESS
+    )
     parser.add_argument("--model", help=argparse.SUPPRESS)
     parser.add_argument("--csv", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
-        work = worker_helpers if args.worker == "helpers" else worker_statsmodels
+        work = {"helpers": worker_helpers, "statsmodels": worker_statsmodels}.get(
+            args.worker, worker_mixedlm
+        )
         print(json.dumps(work(args.model, args.csv)))
         return 0
 
-    os.environ["OPENBLAS_NUM_THREADS"] = "1"  # inherited by every worker
+    for var in THREAD_VARS:  # inherited by every worker: one thread each
+        os.environ[var] = "1"
     have_r = have_lme4()
-    print(f"lme4: {'Rscript found' if have_r else 'Rscript with lme4 not found: skipped'}\n")
+    no_mixedlm = mixedlm_missing()
+    print(f"lme4: {'Rscript found' if have_r else 'Rscript with lme4 not found: skipped'}")
+    print(f"mixedlm: {no_mixedlm or 'installed'}")
+    print(f"load average at the start: {' '.join(f'{x:.1f}' for x in os.getloadavg())}\n")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         rscript = Path(tmp) / "fit.R"
@@ -185,6 +240,10 @@ def main(argv=None) -> int:
             me += ["--csv", csv, "--worker"]
             res = {"helpers": run_child(me + ["helpers"], None)}
             res["lme4"] = run_lme4(rscript, csv, FORMULAS[model], have_r=have_r)
+            if no_mixedlm:
+                res["mixedlm"] = {"skipped": no_mixedlm}
+            else:
+                res["mixedlm"] = run_child(me + ["mixedlm"], None)
             if model == "nested":
                 res["statsmodels"] = run_child(me + ["statsmodels"], args.statsmodels_cap)
             else:
@@ -196,6 +255,8 @@ def main(argv=None) -> int:
                     rows.append(f"| {label} | {tool} | - | - | - | - | - | {r['skipped']} |")
                     continue
                 note = "" if tool == "helpers" else agree(r, base)
+                if "version" in r:
+                    note = f"{tool} {r['version']}; {note}"
                 if not r["converged"]:
                     note = "NOT CONVERGED; " + note
                 rows.append(
@@ -210,6 +271,7 @@ def main(argv=None) -> int:
     )
     print("|" + "---|" * 8)
     print("\n".join(rows))
+    print(f"\nload average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     return 0
 
 

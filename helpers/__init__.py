@@ -19,7 +19,8 @@ helpers"; tests/test_module_graph.py enforces the direction). Imports run one wa
 * generic over a fit's interface: ``resample`` (simulate, refit), ``_profile`` (intervals)
 * the base class ``_fit.MixedFit``: what every fit reports, and what each family
   implements for intervals and the bootstrap (``deviance_profile``, ``simulate``, ``refit``)
-* the families: ``lmm`` (with ``_lmm_profile``), ``glmm``, ``ols``
+* the families: ``lmm`` (with ``_lmm_profile``), ``glmm``, ``ols``, ``gls`` (no random
+  effects, correlated residuals)
 * the consumers: ``inference``, ``confint``, ``simulate``, ``shrinkage``, ``diagnostics``,
   ``centering``, ``report``, ``interactive`` (one module per chapter), ``widgets``, ``book``,
   ``course`` (per-student assignment data, one module per assignment)
@@ -42,13 +43,14 @@ from .data import (
 from .diagnostics import influence
 from .formula import FormulaError, parse_formula
 from .glmm import GlmmFit, PerfectSeparationError, fit_glmm
+from .gls import GlsFit, fit_gls
 from .inference import compare, design_effect, icc
 from .lmm import ConvergenceWarning, LmmFit, MultiLmmFit, SingularFitWarning, fit_lmm
 from .ols import OlsFit, fit_by_group, fit_ols
 from .plots import OKABE_ITO, use_book_style
 from .report import model_table
 from .resample import bootstrap
-from .residuals import AR1, CAR1, VarIdent
+from .residuals import AR1, CAR1, CompoundSymmetry, Unstructured, VarIdent, VarPower
 from .shrinkage import (
     PoolingSimulation,
     own_estimates,
@@ -61,11 +63,13 @@ from .simulate import power_simulation, power_summary, simulate_lmm
 __all__ = [
     "AR1",
     "CAR1",
+    "CompoundSymmetry",
     "ConvergenceWarning",
     "OKABE_ITO",
     "DataIntegrityError",
     "FormulaError",
     "GlmmFit",
+    "GlsFit",
     "LmmFit",
     "MultiLmmFit",
     "MixedFit",
@@ -74,7 +78,9 @@ __all__ = [
     "PoolingSimulation",
     "PopularitySample",
     "SingularFitWarning",
+    "Unstructured",
     "VarIdent",
+    "VarPower",
     "__version__",
     "bootstrap",
     "codebook",
@@ -82,6 +88,7 @@ __all__ = [
     "design_effect",
     "fit_by_group",
     "fit_glmm",
+    "fit_gls",
     "fit_lmm",
     "fit_ols",
     "group_mean_center",

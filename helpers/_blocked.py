@@ -31,19 +31,26 @@ so that ``R_X`` is the Cholesky factor of X'V^-1 X, ``beta = R_X^-T c_b`` and r^
 the penalised residual sum of squares; the deviance is that of :mod:`helpers._pls`
 with ``log|L|^2 = 2 sum log diag L_11 + 2 sum log diag L_22``.
 
-When the first factor is scalar (q_1 = 1), L_21 L_21' is accumulated from the
-pairs of rows of Z_2'Z_1 that share a level of the first factor (found once), and
-when the other factors are nested in it that product and L_22 are diagonal.
+When the first factor is scalar (q_1 = 1), L_11 = diag(l_j) depends on theta only
+through the weights t^2 / l_j^2, and Z_2'Z_1 W Z_1'Z_2 (lower triangle) is one sparse
+matrix-vector product K w, K holding the products of every pair of rows of Z_2'Z_1
+that share a level of the first factor (its structure found once); when the other
+factors are nested in it that product and L_22 are diagonal. The dense L_22 is
+LAPACK's potrf on the lower triangle, in place; the gradient's inverse is its
+potri, also in place.
 
 theta (each factor's T_k, lme4's order) minimises the deviance subject to
-``theta_ii >= 0`` with L-BFGS-B from lme4's start (T_k = I). When every factor is
-scalar (random intercepts, nested or crossed) the deviance comes with its exact
-gradient (:meth:`BlockedModel.deviance_and_gradient`), and the optimum is polished
-by Newton steps whose Hessian is the forward difference of that gradient;
-otherwise the gradient is a difference of deviances and the polish uses central
-differences of the deviance. The last gradient and Hessian are the convergence
-certificate: the decrease the quadratic model still promises (below 1e-7 deviance
-units), positive curvature, and a deviance that rises off any parameter at zero.
+``theta_ii >= 0``. When every factor is scalar (random intercepts, nested or
+crossed) the deviance comes with its exact gradient
+(:meth:`BlockedModel.deviance_and_gradient`); the search starts from moment
+estimates (:meth:`BlockedModel.moment_start`, Henderson's method I) with BFGS whose
+first Hessian is the forward difference of that gradient, and ends with Newton
+steps whose Hessian is recomputed the same way at the point reached. Otherwise
+L-BFGS-B from lme4's start (T_k = I) with differences of deviances, polished with
+central differences of the deviance. The last gradient and Hessian are the
+convergence certificate: the decrease the quadratic model still promises (below
+1e-7 deviance units), positive curvature, and a deviance that rises off any
+parameter at zero.
 """
 
 from __future__ import annotations
@@ -80,6 +87,26 @@ def _lower_solve(L: np.ndarray, B: np.ndarray, *, transpose: bool = False) -> np
     if L.shape[0] <= _SMALL:
         return np.linalg.solve(A, B)
     return scipy.linalg.solve_triangular(A, B, lower=not transpose, check_finite=False)
+
+
+def _cholesky_lower(S: np.ndarray) -> np.ndarray | None:
+    """The lower Cholesky factor of S from its lower triangle, S overwritten (None if S
+    is not positive definite). S (C order) is passed to LAPACK as its transpose, which
+    is in Fortran order: no copy."""
+    if S.shape[0] <= _SMALL:
+        try:
+            return np.linalg.cholesky(S)
+        except np.linalg.LinAlgError:
+            return None
+    U, info = scipy.linalg.lapack.dpotrf(S.T, lower=0, clean=1, overwrite_a=1)
+    return U.T if info == 0 else None
+
+
+def _inverse_from_cholesky(L: np.ndarray) -> np.ndarray | None:
+    """(L L')^-1 in the lower triangle (upper: 0) from the lower factor L, which is
+    overwritten (LAPACK's potri on the Fortran-order transpose)."""
+    G, info = scipy.linalg.lapack.dpotri(L.T, lower=0, overwrite_c=1)
+    return G.T if info == 0 else None
 
 
 def _block_diag_sparse(blocks: np.ndarray) -> sp.csr_matrix:
@@ -150,20 +177,20 @@ class BlockedModel:
             self.C2X = np.asarray(Zr.T @ Xt)
             self.scalar_rest = all(q == 1 for q in self.qs[1:])
             if q1 == 1:
-                self._pairs = _column_pairs(self.C21.tocsc())
-                # each pair a > b stands for (a, b) and (b, a) in a quadratic form
-                flat = self._pairs[0]
+                flat, vals, ptr = _column_pairs(self.C21.tocsc())
+                m = self.m
                 # Nested factors: L21 L21' and Z2'Z2 are diagonal, and so is L22.
-                off = self.C22 - np.diag(np.diag(self.C22))
+                off = np.count_nonzero(self.C22) - np.count_nonzero(np.diag(self.C22))
                 self.rest_diagonal = (
-                    self.scalar_rest
-                    and not off.any()
-                    and bool(np.all(flat // self.m == flat % self.m))
+                    self.scalar_rest and off == 0 and bool(np.all(flat // m == flat % m))
                 )
-                self._pair_rows = flat // self.m
-                self._pair_weight = self._pairs[1] * np.where(
-                    flat // self.m == flat % self.m, 1.0, 2.0
-                )
+                # K maps the first factor's diagonal weights w to the lower triangle of
+                # C_21 diag(w) C_21' (row a*m + b, a >= b; or row a when it is diagonal):
+                # one sparse product per evaluation, its structure found once.
+                rows = flat // m if self.rest_diagonal else flat
+                shape = (m if self.rest_diagonal else m * m, J1)
+                self._K = sp.csc_matrix((vals, rows, ptr), shape=shape).tocsr()
+                del flat, vals, ptr, rows
         else:
             self.m = 0
 
@@ -203,9 +230,9 @@ class BlockedModel:
         """solve() when the first factor has one random effect per level (q_1 = 1).
 
         Then L_11 = diag(l_j), l_j^2 = 1 + t^2 Z_j'Z_j, and L_21 L_21' =
-        Lambda_2' C_21 W C_21' Lambda_2 with W = diag(t^2 / l_j^2): the product is
-        accumulated from the pairs of rows that share a column of C_21 = Z_2'Z_1
-        (computed once), weighted by W, with no sparse product per evaluation."""
+        Lambda_2' C_21 W C_21' Lambda_2 with W = diag(t^2 / l_j^2): the lower triangle
+        of C_21 W C_21' is K w (K: the products of the pairs of rows that share a
+        column of C_21 = Z_2'Z_1, found once), one sparse matrix-vector product."""
         t1 = Ts[0][0, 0]
         m = self.m
         s11 = self.S11[:, 0, 0]
@@ -214,12 +241,11 @@ class BlockedModel:
         R1f = (t1 / lj)[:, None] * self.C1X[:, 0, :]  # (J1, p+1)
         logdet = float(np.sum(np.log(l2)))
         SXX = self.CXX - R1f.T @ R1f
-        flat, vals, col = self._pairs
         CR = self.C21 @ ((t1 / lj)[:, None] * R1f)  # C_21 Lambda_1 L_11^-T R_1
+        P = self._K @ (t1 * t1 / l2)  # C_21 W C_21', W = diag(t^2 / l_j^2): lower triangle
         if self.rest_diagonal:
             lam = self._lam2_vector(Ts)
-            Pd = np.bincount(self._pair_rows, weights=vals * (t1 * t1 / l2)[col], minlength=m)
-            s22 = (np.diag(self.C22) - Pd) * lam * lam + 1.0
+            s22 = (np.diag(self.C22) - P) * lam * lam + 1.0
             if not np.all(s22 > 0):
                 return None
             L22 = np.sqrt(s22)
@@ -227,22 +253,24 @@ class BlockedModel:
             SXX -= R2.T @ R2
             logdet += float(np.sum(np.log(s22)))
             return self._finish(SXX, logdet), (lj, R1f, R2, L22)
-        P = np.bincount(flat, weights=vals * (t1 * t1 / l2)[col], minlength=m * m).reshape(m, m)
-        P = P + P.T
-        P[np.diag_indices(m)] *= 0.5
-        D = self.C22 - P
+        P = P.reshape(m, m)
         if self.scalar_rest:
+            # Only the lower triangle of S22 is read by the Cholesky factorisation.
             lam = self._lam2_vector(Ts)
-            S22 = D * np.outer(lam, lam)
+            S22 = np.subtract(self.C22, P, out=P)
+            S22 *= lam[:, None]
+            S22 *= lam
             B = lam[:, None] * (self.C2X - CR)
         else:
+            P = P + P.T
+            P[np.diag_indices(m)] *= 0.5
+            D = self.C22 - P
             Lam2 = self._lam2(Ts)
             S22 = np.asarray(Lam2.T @ np.asarray(Lam2.T @ D).T)
             B = np.asarray(Lam2.T @ (self.C2X - CR))
         S22[np.diag_indices(m)] += 1.0
-        try:
-            L22 = _cholesky(S22)
-        except np.linalg.LinAlgError:
+        L22 = _cholesky_lower(S22)
+        if L22 is None:
             return None
         R2 = _lower_solve(L22, B)
         SXX -= R2.T @ R2
@@ -346,8 +374,9 @@ class BlockedModel:
 
         with C = (X'V^-1 X)^-1 and Y = M^-1 Lambda Z'X = L'^-1 R_ZX. The diagonal of
         M^-1 comes from G = L_22'^-1 L_22^-1: (M^-1)_jj = (1 + l_j' G l_j) / l_11j^2 for a
-        level j of the first factor (l_j: column j of L_21, from the pairs of rows of
-        C_21 that the deviance uses) and G's diagonal for the others. A parameter at 0
+        level j of the first factor (l_j: column j of L_21; summed over j, the sum of
+        G's entries weighted by the K product the deviance uses, with weights 1 / l^4)
+        and G's diagonal for the others. A parameter at 0
         gets a one-sided difference instead.
         """
         Ts = self.Ts(theta)
@@ -357,24 +386,29 @@ class BlockedModel:
         pls, (lj, R1f, R2, L22) = out
         p, n = self.p, self.n
         t1 = Ts[0][0, 0]
+        l2 = lj * lj
         lam = self._lam2_vector(Ts)
         w = np.append(-pls.beta, 1.0)
         u2 = _lower_solve(L22, R2 @ w, transpose=True)
         L21t = lambda v: (t1 / lj) * (self.C21.T @ (lam * v))  # noqa: E731  L_21' v
         u1 = (R1f @ w - L21t(u2)) / lj
-        # G = (L22 L22')^-1, lower triangle (LAPACK's potri, from the factor)
-        flat, vals, col = self._pairs
+        # sum_j (M^-1)_jj over the first factor = sum_j (1 + t^2 c_j' Lam G Lam c_j / l_j^2) / l_j^2
+        # with G = (L22 L22')^-1 and c_j column j of C_21: the quadratic forms summed are
+        # t^2 sum_ab Lam_a Lam_b G_ab Q_ab with Q = C_21 diag(1 / l^4) C_21' (K again).
+        Q = self._K @ (1.0 / (l2 * l2))
         if L22.ndim == 1:  # nested: G is diagonal
             dG = 1.0 / L22**2
-            Gl = (dG * lam * lam)[self._pair_rows] * self._pair_weight
+            quad = float((dG * lam * lam) @ Q)
         else:
-            G, info = scipy.linalg.lapack.dpotri(L22, lower=1)
-            if info != 0:
+            if self.reml and p:
+                Y2 = _lower_solve(L22, R2[:, :p], transpose=True)
+            G = _inverse_from_cholesky(L22)  # overwrites L22; lower triangle of G
+            if G is None:
                 return np.inf, np.zeros_like(theta)
-            Gl = (G * np.outer(lam, lam)).ravel()[flat] * self._pair_weight
-            dG = np.diag(G)
-        quad = np.bincount(col, weights=Gl, minlength=self.Js[0]) * (t1 * t1) / lj**2
-        diag_inv = [np.sum((1.0 + quad) / lj**2)]
+            dG = np.diag(G).copy()
+            GQ = np.multiply(G, Q.reshape(G.shape), out=G)  # Q's upper triangle is 0
+            quad = 2.0 * float(lam @ GQ @ lam) - float(np.sum(np.diag(GQ) * lam * lam))
+        diag_inv = [float(np.sum(1.0 / l2)) + t1 * t1 * quad]
         sizes = self.Js[1:]
         bounds = np.cumsum([0, *sizes])
         diag_inv += [float(dG[bounds[i] : bounds[i + 1]].sum()) for i in range(len(sizes))]
@@ -386,7 +420,8 @@ class BlockedModel:
         term = [0.0] * len(self.Js)
         if self.reml and p:
             RXinv = np.linalg.inv(pls.RX)
-            Y2 = _lower_solve(L22, R2[:, :p], transpose=True)
+            if L22.ndim == 1:
+                Y2 = _lower_solve(L22, R2[:, :p], transpose=True)
             Y1 = (R1f[:, :p] - (t1 / lj)[:, None] * (self.C21.T @ (lam[:, None] * Y2))) / lj[
                 :, None
             ]
@@ -407,6 +442,63 @@ class BlockedModel:
             J = self.Js[k]
             grad[k] = (2.0 * (J - diag_inv[k]) - 2.0 * term[k] - 2.0 * nu * usq[k] / pls.r2) / th
         return pls.deviance, grad
+
+    def moment_start(self) -> np.ndarray | None:
+        """Starting theta for scalar factors from moment estimates (None if they fail).
+
+        Henderson's method I on the residuals e of the OLS fit: for each factor k the
+        between-level sum of squares SSB_k = sum_j (Z_kj'e)^2 / Z_kj'Z_kj has, to first
+        order, the expectation (J_k - 1) sigma^2 + sum_l a_kl sigma_l^2 with
+        a_kk = N_k - sum_j n_kj^2 / N_k and, for another factor l,
+        a_kl = sum_jm n_kj,lm^2 / n_kj - sum_m n_lm^2 / N_l (n: the cross-products
+        Z'Z, counts for random intercepts; N: their sums), and e'e has
+        (n - p) sigma^2 + sum_l a_ll sigma_l^2. Equating the sums of squares to their
+        expectations gives sigma^2 and every sigma_k^2 (exact REML for a balanced
+        crossed or nested design); theta_k = sigma_k / sigma, at least 0.05 (not on
+        the boundary). Costs O(n + nnz(Z_2'Z_1) + m^2), once.
+        """
+        if not self.scalar:
+            return None
+        p, n, K = self.p, self.n, len(self.Js)
+        try:
+            CXX = self.CXX
+            beta = np.linalg.solve(CXX[:p, :p], CXX[:p, p]) if p else np.zeros(0)
+            w = np.append(-beta, 1.0)
+            ee = float(w @ CXX @ w)
+            bounds = np.cumsum([0, *self.Js[1:]])
+            d22, r2 = np.diag(self.C22), self.C2X @ w
+            nj = [self.S11[:, 0, 0]] + [d22[bounds[i] : bounds[i + 1]] for i in range(K - 1)]
+            rj = [self.C1X[:, 0, :] @ w] + [r2[bounds[i] : bounds[i + 1]] for i in range(K - 1)]
+            tot = [float(v.sum()) for v in nj]
+            own = [float(np.sum(v * v)) / t for v, t in zip(nj, tot, strict=True)]
+            A, rhs = np.zeros((K + 1, K + 1)), np.zeros(K + 1)
+            for k in range(K):
+                ok = nj[k] > 0
+                rhs[k] = float(np.sum(rj[k][ok] ** 2 / nj[k][ok]))
+                A[k, 0] = ok.sum() - 1
+                A[k, 1:] = -np.array(own)
+                A[k, k + 1] = tot[k] - own[k]
+            C21 = self.C21.tocoo()
+            which = np.searchsorted(bounds, C21.row, side="right") - 1
+            safe = [np.where(v > 0, v, 1.0) for v in nj]
+            for o in range(1, K):
+                sel = which == o - 1
+                d2 = C21.data[sel] ** 2
+                A[0, o + 1] += float(np.sum(d2 / safe[0][C21.col[sel]]))
+                A[o, 1] += float(np.sum(d2 / safe[o][C21.row[sel] - bounds[o - 1]]))
+                for k in range(1, K):
+                    if k != o:
+                        Ckl = self.C22[bounds[k - 1] : bounds[k], bounds[o - 1] : bounds[o]]
+                        A[k, o + 1] += float(np.sum(Ckl**2 / safe[k][:, None]))
+            rhs[K], A[K, 0] = ee, n - p
+            A[K, 1:] = np.array(tot) - np.array(own)
+            sol = np.linalg.solve(A, rhs)
+        except np.linalg.LinAlgError:
+            return None
+        s2 = ee / (n - p)
+        sigma2 = max(sol[0], 0.05 * s2)
+        theta = np.maximum(np.sqrt(np.maximum(sol[1:], 0.0) / sigma2), 0.05)
+        return theta if np.all(np.isfinite(theta)) and s2 > 0 else None
 
     def deviance(self, theta) -> float:
         out = self.solve(theta)
@@ -443,23 +535,27 @@ class BlockedModel:
 
 
 def _column_pairs(C: sp.csc_matrix):
-    """Every pair of rows (a >= b) that share a column j of C: flat index a*m + b,
-    C[a, j] C[b, j] and j (what the products C W C' need for any diagonal W)."""
+    """Every pair of rows (a >= b) that share a column j of C, column by column:
+    flat index a*m + b, C[a, j] C[b, j], and the column pointer (the pairs of
+    column j are entries ptr[j]:ptr[j+1]) -- what the products C W C' need for any
+    diagonal W. Columns with the same number k of entries are done together."""
     m = C.shape[0]
     C = C.sorted_indices()
     ptr, idx, val = C.indptr, C.indices, C.data
     k = np.diff(ptr)
-    tri = k * (k + 1) // 2  # pairs (i >= j) of a column's k entries, in sorted order
-    col = np.repeat(np.arange(len(k)), tri)
-    t = np.arange(int(tri.sum())) - np.repeat(np.cumsum(tri) - tri, tri)
-    i = ((np.sqrt(8.0 * t + 1.0) - 1.0) // 2).astype(np.int64)
-    i += (i + 1) * (i + 2) // 2 <= t  # guard the square root's rounding
-    i -= i * (i + 1) // 2 > t
-    j = t - i * (i + 1) // 2
-    a, b = ptr[col] + i, ptr[col] + j  # idx is sorted within a column: idx[a] >= idx[b]
+    tri = k * (k + 1) // 2  # pairs (i >= j) of a column's k entries
+    out_ptr = np.concatenate([[0], np.cumsum(tri)])
     dtype = np.int32 if m * m < 2**31 else np.int64
-    flat = (idx[a].astype(np.int64) * m + idx[b]).astype(dtype)
-    return flat, val[a] * val[b], col.astype(np.int32)
+    flat = np.empty(int(out_ptr[-1]), dtype=dtype)
+    prod = np.empty(len(flat))
+    for kk in np.unique(k[k > 0]):
+        cols = np.flatnonzero(k == kk)
+        i, j = np.tril_indices(kk)  # idx is sorted within a column: idx[a] >= idx[b]
+        a, b = ptr[cols][:, None] + i, ptr[cols][:, None] + j
+        pos = out_ptr[cols][:, None] + np.arange(len(i))
+        flat[pos] = idx[a].astype(np.int64) * m + idx[b]
+        prod[pos] = val[a] * val[b]
+    return flat, prod, out_ptr
 
 
 # ------------------------------------------------------------------------ the optimiser
@@ -496,6 +592,12 @@ def _fd_derivatives(f, x, free, f0, h):
     return g, H
 
 
+_NOT_FINITE = (
+    "The profiled deviance is not finite at the starting values: the fixed part "
+    "fits the outcome exactly (no residual variation is left to estimate)."
+)
+
+
 def optimize_blocked(model: BlockedModel, theta0=None) -> BlockedOptimum:
     """Minimise the profiled deviance over theta (theta_ii >= 0), then certify the optimum."""
     n_evals = [0]
@@ -508,14 +610,11 @@ def optimize_blocked(model: BlockedModel, theta0=None) -> BlockedOptimum:
         x0 = np.concatenate([t.start for t in model.tmaps])
     else:
         x0 = np.asarray(theta0, dtype=float)
-    if not np.isfinite(f(x0)):
-        raise ValueError(
-            "The profiled deviance is not finite at the starting values: the fixed part "
-            "fits the outcome exactly (no residual variation is left to estimate)."
-        )
     bounds = [(0.0, None) if d else (None, None) for d in model.diagonal]
     if model.scalar:
-        return _optimize_with_gradient(model, x0, bounds, n_evals)
+        return _optimize_with_gradient(model, x0, bounds, n_evals, theta0 is None)
+    if not np.isfinite(f(x0)):
+        raise ValueError(_NOT_FINITE)
     res = scipy.optimize.minimize(
         f,
         x0,
@@ -564,28 +663,107 @@ def optimize_blocked(model: BlockedModel, theta0=None) -> BlockedOptimum:
     return BlockedOptimum(x, pls, converged, n_evals[0], float(decrement), message)
 
 
-def _optimize_with_gradient(model: BlockedModel, x0, bounds, n_evals) -> BlockedOptimum:
-    """Scalar factors: L-BFGS-B with the exact gradient, then Newton steps on the free
-    parameters with the Hessian from forward differences of the exact gradient; the
-    last gradient and Hessian are the certificate (the decrease the quadratic model
-    still promises below 1e-7 deviance units, positive curvature, and a parameter
-    at zero whose one-sided derivative is not negative)."""
+def _optimize_with_gradient(model: BlockedModel, x0, bounds, n_evals, moments) -> BlockedOptimum:
+    """Scalar factors: quasi-Newton with the exact gradient, then the certificate.
+
+    From the moment estimates (:meth:`BlockedModel.moment_start`; ``x0`` when not
+    ``moments`` or when they fail), BFGS whose first Hessian is the forward difference
+    of the exact gradient (:func:`_quasi_newton`); then Newton steps on the free
+    parameters with that Hessian recomputed at the point reached
+    (:func:`_certify`). Every point is evaluated once (deviance and gradient
+    together, cached). Should that not converge, L-BFGS-B from ``x0`` (lme4's
+    start) and the certificate again; the lower optimum is kept."""
+    cache: dict = {}
 
     def fg(x):
-        n_evals[0] += 1
-        return model.deviance_and_gradient(x)
+        x = np.ascontiguousarray(x, dtype=float)
+        key = x.tobytes()
+        if key not in cache:
+            n_evals[0] += 1
+            cache[key] = model.deviance_and_gradient(x)
+        f, g = cache[key]
+        return f, g.copy()
 
-    res = scipy.optimize.minimize(
-        fg,
-        x0,
-        jac=True,
-        method="L-BFGS-B",
-        bounds=bounds,
-        options={"ftol": 1e-14, "gtol": 1e-7, "maxiter": 500},
-    )
-    x = np.abs(np.array(res.x, dtype=float))
+    start = model.moment_start() if moments else None
+    if start is None or not np.isfinite(fg(start)[0]):
+        start = np.asarray(x0, dtype=float)
+        if not np.isfinite(fg(start)[0]):
+            raise ValueError(_NOT_FINITE)
+    x = _quasi_newton(fg, start)
+    x, converged, decrement, message = _certify(fg, x)
+    if not converged:
+        res = scipy.optimize.minimize(
+            fg,
+            x0,
+            jac=True,
+            method="L-BFGS-B",
+            bounds=bounds,
+            options={"ftol": 1e-14, "gtol": 1e-7, "maxiter": 500},
+        )
+        other = _certify(fg, np.array(res.x, dtype=float))
+        if other[1] or fg(other[0])[0] < fg(x)[0]:
+            x, converged, decrement, message = other
+    pls = model.modes(x)
+    return BlockedOptimum(x, pls, converged, n_evals[0], float(decrement), message)
+
+
+def _fd_hessian(fg, x, g, free):
+    """Forward differences of the exact gradient on the free coordinates (symmetrised)."""
+    H = np.empty((len(free), len(free)))
+    for a, i in enumerate(free):
+        h = 1e-6 * max(abs(x[i]), 1e-2)
+        e = np.zeros_like(x)
+        e[i] = h
+        H[a] = (fg(x + e)[1][free] - g[free]) / h
+    return 0.5 * (H + H.T)
+
+
+def _quasi_newton(fg, x, tol=1e-9, max_iter=200):
+    """BFGS from the forward-difference Hessian at x, with backtracking (Armijo).
+
+    The deviance depends on each scalar theta_k only through theta_k^2, so theta is
+    left unconstrained (a minimum at theta_k = 0 is an interior point of an even
+    function; signs are dropped afterwards). Stops when the quadratic model promises
+    less than ``tol`` deviance units, or when no step lowers the deviance."""
+    f, g = fg(x)
+    B = _fd_hessian(fg, x, g, np.arange(len(x)))
+    for _ in range(max_iter):
+        lam, V = np.linalg.eigh(B)
+        lam = np.maximum(np.abs(lam), 1e-8 * max(float(np.abs(lam).max()), 1.0))
+        d = -V @ ((V.T @ g) / lam)
+        slope = float(g @ d)
+        if -0.5 * slope < tol:
+            break
+        a = 1.0
+        while True:
+            ft, gt = fg(x + a * d)
+            if np.isfinite(ft) and ft <= f + 1e-4 * a * slope:
+                break
+            a *= 0.25
+            if a < 1e-8:
+                return x
+        s, y = a * d, gt - g
+        sy = float(s @ y)
+        if sy > 1e-12 * float(np.linalg.norm(s) * np.linalg.norm(y)):
+            Bs = B @ s
+            B = B - np.outer(Bs, Bs) / float(s @ Bs) + np.outer(y, y) / sy
+        x, f, g = x + a * d, ft, gt
+    return x
+
+
+def _certify(fg, x, max_iter=10):
+    """Newton steps on the free parameters (those not at zero), with the Hessian from
+    forward differences of the exact gradient; the certificate of the optimum: the
+    decrease the quadratic model still promises below 1e-7 deviance units, positive
+    curvature, and a one-sided derivative off any parameter at zero that is not
+    negative. A converged point whose decrement is above 1e-10 takes one more
+    Newton step (the last digits of the criterion), certified by the same Hessian,
+    now one small step away, without recomputing it.
+    Returns ``(theta, converged, decrement, message)``."""
+    H, free_H, fresh, polished = None, None, False, False
     converged, decrement, message = False, np.inf, "no convergence"
-    for _ in range(8):
+    for _ in range(max_iter):
+        x = np.abs(x)
         x[x < SINGULAR_TOL] = 0.0
         f0, g = fg(x)
         at_zero = x == 0.0
@@ -594,29 +772,31 @@ def _optimize_with_gradient(model: BlockedModel, x0, bounds, n_evals) -> Blocked
         if len(free) == 0:
             converged, decrement, message = rises, 0.0, "converged (all at the boundary)"
             break
-        H = np.empty((len(free), len(free)))
-        for a, i in enumerate(free):  # forward differences of the exact gradient
-            h = 1e-6 * max(x[i], 1e-2)
-            e = np.zeros_like(x)
-            e[i] = h
-            H[a] = (fg(x + e)[1][free] - g[free]) / h
-        H = 0.5 * (H + H.T)
+        if H is None or not np.array_equal(free, free_H):
+            H, free_H, fresh = _fd_hessian(fg, x, g, free), free, True
         if np.linalg.eigvalsh(H)[0] <= 0:
-            message = "the Hessian is not positive definite"
+            if not fresh:
+                H = None
+                continue
+            converged, message = False, "the Hessian is not positive definite"
             break
         step = np.linalg.solve(H, g[free])
         decrement = 0.5 * float(g[free] @ step)
-        if decrement < 1e-7 and rises:
-            converged, message = True, "converged"
-            break
+        converged = decrement < 1e-7 and rises
+        if converged:
+            message = "converged"
+            if decrement < 1e-10 or polished:
+                break
+        elif not fresh:  # the reused Hessian does not certify: recompute it here
+            H = None
+            continue
         trial = x.copy()
         trial[free] -= step
-        trial = np.abs(trial)
-        if fg(trial)[0] < f0:
-            x = trial
+        if fg(np.abs(trial))[0] < f0:
+            x, fresh, polished = np.abs(trial), False, converged
         else:
-            message = "the Newton polish stalled"
-            converged = decrement < 1e-5 and rises
+            if not converged:
+                message = "the Newton polish stalled"
+                converged = decrement < 1e-5 and rises
             break
-    pls = model.modes(x)
-    return BlockedOptimum(x, pls, converged, n_evals[0], float(decrement), message)
+    return x, converged, float(decrement), message

@@ -123,7 +123,13 @@ def numbered_within(outer: np.ndarray, inner: np.ndarray, J_outer: int, J_inner:
     outer level holds every inner level (then it is fully crossed, and the data
     alone cannot tell the two apart).
     """
-    pairs = np.unique(outer.astype(np.int64) * J_inner + inner)
+    key = outer.astype(np.int64) * J_inner + inner
+    if J_outer * J_inner <= 8 * len(key) + 2**20:  # the distinct pairs by a table, not a sort
+        seen = np.zeros(J_outer * J_inner, dtype=bool)
+        seen[key] = True
+        pairs = np.flatnonzero(seen)
+    else:
+        pairs = np.unique(key)
     o, i = pairs // J_inner, pairs % J_inner
     count = np.bincount(o, minlength=J_outer)
     top = np.full(J_outer, -1)

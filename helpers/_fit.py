@@ -448,14 +448,15 @@ class MixedFit:
         (``level`` intervals), one row per coefficient. ``ddf``:
 
         - ``"satterthwaite"`` (linear mixed models' default, as lmerTest): t tests
-          with Satterthwaite's degrees of freedom;
-        - ``"kenward-roger"`` (REML fits of linear mixed models, as pbkrtest and
-          lmerTest): standard errors from Kenward and Roger's adjusted covariance
-          and their degrees of freedom;
+          with Satterthwaite's degrees of freedom (with a residual structure,
+          ``fit_lmm(..., residuals=, variance=)``, its parameters count among the
+          variance parameters: :class:`helpers.ddf.ResidualDdf`);
+        - ``"kenward-roger"`` (REML fits of linear mixed models without a residual
+          structure, as pbkrtest and lmerTest): standard errors from Kenward and
+          Roger's adjusted covariance and their degrees of freedom;
         - ``"z"`` (generalized mixed models' only option): the normal
           distribution, ``df`` infinite;
-        - ``"containment"`` (the default, and with ``"z"`` the only option, of a linear
-          mixed model with a residual structure, ``fit_lmm(..., residuals=)``):
+        - ``"containment"`` (a linear mixed model with a residual structure only):
           nlme's df, ``n - J - (within-group terms)`` for within-group terms and
           the intercept, ``J - 1 - (group-level terms)`` for group-level terms.
         """
@@ -750,7 +751,7 @@ def check_fit(fit, what: str = "the argument") -> None:
         )
 
 
-def named_fits(args: tuple, caller: str) -> dict:
+def named_fits(args: tuple, caller: str, *, several_factors: bool = False) -> dict:
     """The fits given to ``compare`` or ``model_table``, with their labels: one rule for both.
 
     Accepted: the fits as separate arguments (``f(m0, m1)``), one list or tuple of
@@ -777,5 +778,7 @@ def named_fits(args: tuple, caller: str) -> dict:
                 )
         named = {f"M{k}": f for k, f in enumerate(args)}
     for label, f in named.items():
+        if several_factors and type(f).__name__ == "MultiLmmFit":
+            continue  # the caller handles fits with several grouping factors
         check_fit(f, f"Model {label!r} of {caller}")
     return named

@@ -35,7 +35,8 @@ _STEP = 1e-3
 class LmmProfile(DevianceProfile):
     """The :class:`~helpers._profile.DevianceProfile` of a linear mixed model.
 
-    Parameters: ``sd(term)``, ``cor(a, b)``, ``sigma``, then the fixed effects. Wald
+    Parameters: ``sd(term)``, ``cor(a, b)``, ``sigma``, with a residual structure its
+    parameters (``phi``, the SD ratios), then the fixed effects. Wald
     standard errors: the fixed effects' from ``fit.fixed``, the random part's from
     the curvature of the fit's criterion (ML or REML) in (sd, cor, sigma), NaN on a
     boundary. The profile is that of the ML deviance (also for a REML fit, as
@@ -49,6 +50,8 @@ class LmmProfile(DevianceProfile):
         self.est_random = self.prob.from_theta(
             np.asarray(fit.theta, dtype=float), np.sqrt(fit.sigma2)
         )
+        if self.prob.n_psi:  # a residual structure: its parameters follow sigma
+            self.est_random = np.concatenate([self.est_random, self.prob.psi_hat])
         self.est_fixed = fit.fixed["estimate"].to_numpy()
         self.se_fixed = fit.fixed["std_error"].to_numpy()
         self.names = [*self.prob.names, *fit.fixed.index]
@@ -86,29 +89,65 @@ class _Problem:
     kinds: list[str]  # "sd", "cor" or "sigma"
     pairs: list[tuple[int, int]]  # term indices: (i, i) for an sd, (i, j) for a cor
     reml: bool
+    # A residual structure (fit_lmm(..., residuals=, variance=)): its parameters follow
+    # sigma in par (kinds "phi" and "ratio"), ``whitened(psi)`` gives the fit's rows
+    # whitened at psi and log|Sigma / sigma^2|, or None outside the range.
+    psi_hat: np.ndarray = None
+    psi_bounds: list = None
+    whitened: object = None
+    psi_names: list = None
+
+    @property
+    def n_psi(self) -> int:
+        return 0 if self.psi_hat is None else len(self.psi_hat)
 
     def lower(self):
-        return np.array([-1.0 if k == "cor" else 0.0 for k in self.kinds])
+        out = [-1.0 if k == "cor" else 0.0 for k in self.kinds[: len(self.pairs) + 1]]
+        return np.array(out + [b[0] for b in self.psi_bounds or []])
 
     def upper(self):
-        return np.array([1.0 if k == "cor" else np.inf for k in self.kinds])
+        out = [1.0 if k == "cor" else np.inf for k in self.kinds[: len(self.pairs) + 1]]
+        return np.array(out + [b[1] for b in self.psi_bounds or []])
 
     def to_theta(self, par):
         """(sd, cor, sigma) -> theta; a boundary value gives a singular T, not an error."""
-        T = cov_factor(par[:-1], self.pairs, self.kinds, self.q) / par[-1]
+        k = len(self.pairs)
+        T = cov_factor(par[:k], self.pairs, self.kinds, self.q) / par[k]
         return T[self.tmap.rows, self.tmap.cols]
+
+    def _stats_at(self, psi):
+        """(statistics, log|Sigma / sigma^2|) of the rows whitened at psi, or None."""
+        key = tuple(float(v) for v in psi)
+        cache = self.__dict__.setdefault("_cache", {})
+        if key not in cache:
+            if len(cache) > 64:  # a profile visits many points once: keep memory bounded
+                cache.clear()
+            got = self.whitened(np.array(key))
+            cache[key] = None if got is None else (sufficient_stats(got[0]), got[1])
+        return cache[key]
 
     def from_theta(self, theta, sigma):
         T = self.tmap.T(theta)
         return np.array([*sd_cor(sigma**2 * (T @ T.T), self.pairs, self.kinds), sigma])
 
-    def deviance(self, par, reml=None, stats=None):
-        """Deviance at (sd, cor, sigma), fixed effects profiled out; inf if impossible."""
+    def deviance(self, par, reml=None, stats=None, offset=None):
+        """Deviance at (sd, cor, sigma), fixed effects profiled out; inf if impossible.
+        ``offset=(k, x)``: fixed effect k held at x (with a residual structure, where
+        the statistics depend on the residual parameters in par)."""
         reml = self.reml if reml is None else reml
         stats = self.stats if stats is None else stats
-        sigma = par[-1]
+        k = len(self.pairs)
+        sigma = par[k]
         if not sigma > 0:
             return np.inf
+        logdet_resid = 0.0
+        if self.n_psi:
+            got = self._stats_at(par[k + 1 :])
+            if got is None:
+                return np.inf
+            stats, logdet_resid = got
+            if offset is not None:
+                stats = _offset_stats(stats, *offset)
         pls = solve_pls(self.to_theta(par), stats, self.tmap, reml)
         if pls is None:
             return np.inf
@@ -118,7 +157,7 @@ class _Problem:
         if reml:
             logdet += 2.0 * float(np.sum(np.log(np.diag(pls.RX))))
             nu = n - p
-        return logdet + nu * np.log(2 * np.pi * sigma**2) + pls.r2 / sigma**2
+        return logdet + logdet_resid + nu * np.log(2 * np.pi * sigma**2) + pls.r2 / sigma**2
 
 
 def _problem(fit) -> _Problem:
@@ -127,7 +166,29 @@ def _problem(fit) -> _Problem:
     q = fit.Z.shape[1]
     tmap = ThetaMap(fit.blocks, q)
     names, kinds, pairs = random_params(fit)
-    return _Problem(stats, tmap, q, [*names, "sigma"], [*kinds, "sigma"], pairs, fit.reml)
+    prob = _Problem(stats, tmap, q, [*names, "sigma"], [*kinds, "sigma"], pairs, fit.reml)
+    psi = getattr(fit, "residual_params", None)
+    if psi is not None and len(psi):
+        structure = fit.residual_structure
+        prob.psi_hat = psi.to_numpy(dtype=float)
+        prob.psi_bounds = [
+            (structure.lower, structure.upper) if name == "phi" else (0.0, np.inf)
+            for name in psi.index
+        ]
+        prob.psi_names = list(psi.index)  # as random_part() and the bootstrap table
+        prob.names += [name if name == "phi" else f"sd ratio({name})" for name in psi.index]
+        prob.kinds += ["phi" if name == "phi" else "ratio" for name in psi.index]
+
+        def whitened(values):
+            got = fit.whitened_rows(values)
+            if got is None:
+                return None
+            X, Z, y, logdet = got
+            rows = SimpleNamespace(groups=fit.groups, Z=Z, X=X, y=y, codes=fit.group_codes)
+            return rows, logdet
+
+        prob.whitened = whitened
+    return prob
 
 
 # ---------------------------------------------------------------------------- Wald
@@ -181,6 +242,14 @@ def _wald_random(prob: _Problem, est: np.ndarray) -> np.ndarray:
 
 def _ml_optimum(prob: _Problem, fit):
     """ML estimates of (sd, cor, sigma) and the minimum ML deviance."""
+    if prob.n_psi:  # all variance parameters at once, from the fit's estimates
+        start = np.concatenate(
+            [prob.from_theta(np.asarray(fit.theta, float), np.sqrt(fit.sigma2)), prob.psi_hat]
+        )
+        dev, par = _profile_random(prob, None, None, start)
+        stats, _ = prob._stats_at(par[len(prob.pairs) + 1 :])
+        pls = solve_pls(prob.to_theta(par), stats, prob.tmap, False)
+        return par, dev, pls.beta
     stats = prob.stats
     if fit.reml:
         opt = optimize(stats, prob.tmap, False, np.asarray(fit.theta, dtype=float))
@@ -193,27 +262,39 @@ def _ml_optimum(prob: _Problem, fit):
     return par, prob.deviance(par, reml=False), pls.beta
 
 
-def _profile_random(prob: _Problem, k: int, x: float, start: np.ndarray):
-    """Minimum ML deviance with parameter k fixed at x; returns (deviance, optimum).
+def _profile_random(prob: _Problem, k, x, start: np.ndarray, offset=None):
+    """Minimum ML deviance with parameter k fixed at x (k None: nothing held); returns
+    (deviance, optimum). ``offset=(j, b)``: fixed effect j held at b as well.
 
-    The other standard deviations and sigma are optimised on the log scale (any
-    real value is a valid point, and a step of one is a factor e), correlations on
-    their own scale within [-1, 1].
+    The other standard deviations, sigma and SD ratios are optimised on the log scale
+    (any real value is a valid point, and a step of one is a factor e), correlations
+    and phi on their own scale within their range.
     """
-    free = np.flatnonzero(np.arange(len(start)) != k)
-    is_cor = np.array([prob.kinds[i] == "cor" for i in free], dtype=bool)
+    free = np.flatnonzero(np.arange(len(start)) != (-1 if k is None else k))
+    lo, hi = prob.lower(), prob.upper()
+    is_cor = np.array([prob.kinds[i] in ("cor", "phi") for i in free], dtype=bool)
 
     def to_par(z):
         par = start.copy()
-        par[k] = x
+        if k is not None:
+            par[k] = x
         par[free] = np.where(is_cor, z, np.exp(np.where(is_cor, 0.0, z)))
         return par
 
     def f(z):
-        return prob.deviance(to_par(z), reml=False)
+        return prob.deviance(to_par(z), reml=False, offset=offset)
 
     z0 = np.where(is_cor, start[free], np.log(np.maximum(np.where(is_cor, 1.0, start[free]), 1e-8)))
-    bounds = [(-1.0, 1.0) if c else (None, None) for c in is_cor]
+    # phi stays a hair inside an open end of its range (R is singular at +/-1)
+    bounds = [
+        (
+            lo[i] + (1e-6 if prob.kinds[i] == "phi" and lo[i] < 0 else 0.0),
+            hi[i] - (1e-6 if prob.kinds[i] == "phi" else 0.0),
+        )
+        if c
+        else (None, None)
+        for i, c in zip(free, is_cor, strict=True)
+    ]
     best = None
     for _ in range(3):  # restart from the optimum: L-BFGS-B's first steps can stall
         res = scipy.optimize.minimize(
@@ -263,6 +344,10 @@ def _profile(prob, fit, se_random, se_fixed):
     def minimise(k, x, start):
         if k < n_random:
             return _profile_random(prob, k, x, par_ml if start is None else start)
+        if prob.n_psi:  # the residual parameters are re-estimated with theta and sigma
+            return _profile_random(
+                prob, None, None, par_ml if start is None else start, offset=(k - n_random, x)
+            )
         return _profile_fixed(prob, k - n_random, x, theta_ml), None
 
     est = np.concatenate([par_ml, beta_ml])
@@ -276,7 +361,7 @@ def _replicate_values(prob: _Problem, fit, boot) -> np.ndarray:
     """The bootstrap table's replicates on the scale of ``prob.names`` and the fixed effects."""
     columns = []
     with np.errstate(invalid="ignore", divide="ignore"):
-        for (i, j), kind in zip(prob.pairs, prob.kinds[:-1], strict=True):
+        for (i, j), kind in zip(prob.pairs, prob.kinds[: len(prob.pairs)], strict=True):
             if kind == "sd":
                 columns.append(np.sqrt(np.clip(boot[f"sigma2_u{i}"].to_numpy(), 0, None)))
             else:
@@ -284,5 +369,6 @@ def _replicate_values(prob: _Problem, fit, boot) -> np.ndarray:
                 cor = boot[f"sigma_u{i}{j}"].to_numpy() / np.sqrt(var)
                 columns.append(np.where(var > 0, np.clip(cor, -1, 1), np.nan))
     columns.append(np.sqrt(boot["sigma2_e"].to_numpy()))
+    columns += [boot[name].to_numpy() for name in prob.psi_names or []]
     columns += [boot[term].to_numpy() for term in fit.fixed.index]
     return np.column_stack(columns)

@@ -42,6 +42,12 @@ pbkrtest's ``.KR_adjust``. Sigma is block-diagonal by group, so every trace and
 product above is a sum over groups of q x q and q x p pieces (Woodbury:
 ``V_j^-1 = I - Z_j M_j Z_j'`` with ``M_j = T (T'Z_j'Z_jT + I)^-1 T'``).
 
+**With a residual structure** (``fit_lmm(..., residuals=, variance=)``) the variance
+parameters are ``(theta, sigma, psi)`` with ``psi`` = phi and the SD ratios:
+:class:`ResidualDdf` takes the exact (theta, sigma) block above on the whitened rows and
+central differences in ``psi``. Kenward-Roger is not offered there (Sigma is not linear
+in psi); nlme's containment df are ``ddf="containment"``.
+
 Both are computed on the model in internal (centred and scaled) units, where the
 engine works; a contrast ``L`` of the coefficients in the data's units is the
 contrast ``L A^-1`` of the internal ones (``X = X~ A``, :mod:`helpers._scale`). The df
@@ -68,6 +74,7 @@ __all__ = [
     "DDF_OPTIONS",
     "JohnsonNeyman",
     "LmmDdf",
+    "ResidualDdf",
     "fstat_ddf",
     "kr_adjust",
 ]
@@ -144,28 +151,30 @@ class LmmDdf:
     def satterthwaite_parts(self):
         """(dC/dphi as an (m+1) x p x p array, A = 2 H^-1) in phi = (theta, sigma)."""
         if self._satt is None:
-            # per-group pieces with the group axis last (the engine's layout: fast)
-            _, B, a = group_pieces(self.pls, self.stats)
-            D = self._dDelta()
-            s = np.sqrt(self.sigma2)
-            u = self.pls.r2
-            u_t = -np.einsum("kaj,aj->k", np.einsum("kab,bj->kaj", D, a), a)
-            _, H_tt = derivatives(self.pls, self.stats, self.tmap, self.reml)
-            m = len(u_t)
-            H = np.empty((m + 1, m + 1))
-            H[:m, :m] = H_tt + (self.nu / u**2) * np.outer(u_t, u_t)
-            H[:m, m] = H[m, :m] = -2.0 * u_t / s**3
-            H[m, m] = 4.0 * self.nu / s**2
-            lam, V = np.linalg.eigh(H)
-            pos = lam > 1e-8 * max(float(lam[-1]), 1e-300)  # lmerTest: a pseudo-inverse
-            Avp = 2.0 * (V[:, pos] / lam[pos]) @ V[:, pos].T
-            Kt = np.einsum("apj,karj->kpr", B, np.einsum("kab,brj->karj", D, B))
-            C0 = self.C0
-            jac = np.empty((m + 1, *C0.shape))
-            jac[:m] = self.sigma2 * (C0 @ Kt @ C0)
-            jac[m] = 2.0 * s * C0
-            self._satt = (jac, Avp)
+            jac, H = self._jacobian_hessian()
+            self._satt = (jac, _pseudo_inverse_2(H))
         return self._satt
+
+    def _jacobian_hessian(self):
+        """(dC/dphi, H) in phi = (theta, sigma), exact (the module docstring)."""
+        # per-group pieces with the group axis last (the engine's layout: fast)
+        _, B, a = group_pieces(self.pls, self.stats)
+        D = self._dDelta()
+        s = np.sqrt(self.sigma2)
+        u = self.pls.r2
+        u_t = -np.einsum("kaj,aj->k", np.einsum("kab,bj->kaj", D, a), a)
+        _, H_tt = derivatives(self.pls, self.stats, self.tmap, self.reml)
+        m = len(u_t)
+        H = np.empty((m + 1, m + 1))
+        H[:m, :m] = H_tt + (self.nu / u**2) * np.outer(u_t, u_t)
+        H[:m, m] = H[m, :m] = -2.0 * u_t / s**3
+        H[m, m] = 4.0 * self.nu / s**2
+        Kt = np.einsum("apj,karj->kpr", B, np.einsum("kab,brj->karj", D, B))
+        C0 = self.C0
+        jac = np.empty((m + 1, *C0.shape))
+        jac[:m] = self.sigma2 * (C0 @ Kt @ C0)
+        jac[m] = 2.0 * s * C0
+        return jac, H
 
     def satterthwaite_df(self, L: np.ndarray) -> np.ndarray:
         """Satterthwaite df of each row of L (contrasts of the internal coefficients)."""
@@ -184,51 +193,61 @@ class LmmDdf:
 
     def _compute_kr(self):
         S, ZtX, M, N, A, B, _ = self.group_parts()
-        st, s2 = self.stats, self.sigma2
         rows, cols = self.tmap.rows, self.tmap.cols
         m, q = len(rows), S.shape[1]
         E = np.zeros((m, q, q))  # dSigma/dtau_k = Z E_k Z'
         E[np.arange(m), rows, cols] = 1.0
         E[np.arange(m), cols, rows] = 1.0
-        XtVX = st.XtX - np.einsum("jap,jab,jbr->pr", ZtX, M, ZtX)  # X'V^-1X
-        XtV2X = XtVX - np.einsum("jap,jab,jbr->pr", ZtX, M, B)  # X'V^-2X
-        XtV3X = XtV2X - np.einsum("jap,jab,jbr->pr", B, M, B)  # X'V^-3X
-        NB = N @ B  # Z'V^-2X per group
-        NA = N @ A  # Z'V^-2Z per group
-        ng = m + 1
-        p = XtVX.shape[0]
-        # P_i = -X'Sigma^-1 G_i Sigma^-1 X
-        P = np.empty((ng, p, p))
-        P[:m] = -np.einsum("jap,kab,jbr->kpr", B, E, B) / s2**2
-        P[m] = -XtV2X / s2**2
-        # Q_ij = X'Sigma^-1 G_i Sigma^-1 G_j Sigma^-1 X
-        Q = np.empty((ng, ng, p, p))
-        EB = np.einsum("kab,jbp->kjap", E, B)
-        Q[:m, :m] = np.einsum("kjap,jab,ljbr->klpr", EB, A, EB) / s2**3
-        Q[:m, m] = np.einsum("kjap,jar->kpr", EB, NB) / s2**3
-        Q[m, :m] = np.swapaxes(Q[:m, m], 1, 2)
-        Q[m, m] = XtV3X / s2**3
-        # tr(Sigma^-1 G_i Sigma^-1 G_j)
-        Kt = np.empty((ng, ng))
-        AE = np.einsum("jab,kbc->kjac", A, E)
-        Kt[:m, :m] = np.einsum("kjab,ljba->kl", AE, AE) / s2**2
-        Kt[:m, m] = Kt[m, :m] = np.einsum("kab,jba->k", E, NA) / s2**2
-        MS = M @ S
-        tr_V2 = st.n - 2.0 * np.trace(MS, axis1=1, axis2=2).sum() + np.einsum("jab,jba->", MS, MS)
-        Kt[m, m] = tr_V2 / s2**2
-        Phi = s2 * self.C0
-        PhiP = Phi @ P  # ng x p x p
-        IE2 = Kt - 2.0 * np.einsum("pr,klpr->kl", Phi, Q) + np.einsum("kpr,lrp->kl", PhiP, PhiP)
-        IE2 = 0.5 * (IE2 + IE2.T)
-        if np.min(np.abs(np.linalg.eigvalsh(IE2))) > 1e-10:
-            W = 2.0 * np.linalg.inv(IE2)
-        else:
-            W = 2.0 * np.linalg.pinv(IE2)
-        W = 0.5 * (W + W.T)
-        PPhiP = np.einsum("kpr,rs,lst->klpt", P, Phi, P)
-        UU = np.einsum("kl,klpr->pr", W, Q - PPhiP)
-        PhiA = Phi + 2.0 * Phi @ UU @ Phi
-        return 0.5 * (PhiA + PhiA.T), P, W, Phi
+        return kr_from_parts(
+            S, ZtX, M, N, A, B, E, self.stats.XtX, self.stats.n, self.sigma2, self.C0
+        )
+
+
+def kr_from_parts(S, ZtX, M, N, A, B, E, XtX, n: int, s2: float, C0):
+    """Kenward-Roger's (Phi_A, P, W, Phi) from the pieces of :meth:`LmmDdf.group_parts`
+    (per group: S = Z'Z, Z'X, M, N = I - S M, A, B; J x ...), E (dSigma/dtau_k = Z E_k Z',
+    m x q x q), X'X, n, sigma^2 and C0 = (X'V^-1X)^-1. A model whose random effects do
+    not split by group passes them as one group (J = 1)."""
+    m = E.shape[0]
+    XtVX = XtX - np.einsum("jap,jab,jbr->pr", ZtX, M, ZtX)  # X'V^-1X
+    XtV2X = XtVX - np.einsum("jap,jab,jbr->pr", ZtX, M, B)  # X'V^-2X
+    XtV3X = XtV2X - np.einsum("jap,jab,jbr->pr", B, M, B)  # X'V^-3X
+    NB = N @ B  # Z'V^-2X per group
+    NA = N @ A  # Z'V^-2Z per group
+    ng = m + 1
+    p = XtVX.shape[0]
+    # P_i = -X'Sigma^-1 G_i Sigma^-1 X
+    P = np.empty((ng, p, p))
+    P[:m] = -np.einsum("jap,kab,jbr->kpr", B, E, B) / s2**2
+    P[m] = -XtV2X / s2**2
+    # Q_ij = X'Sigma^-1 G_i Sigma^-1 G_j Sigma^-1 X
+    Q = np.empty((ng, ng, p, p))
+    EB = np.einsum("kab,jbp->kjap", E, B)
+    Q[:m, :m] = np.einsum("kjap,jab,ljbr->klpr", EB, A, EB) / s2**3
+    Q[:m, m] = np.einsum("kjap,jar->kpr", EB, NB) / s2**3
+    Q[m, :m] = np.swapaxes(Q[:m, m], 1, 2)
+    Q[m, m] = XtV3X / s2**3
+    # tr(Sigma^-1 G_i Sigma^-1 G_j)
+    Kt = np.empty((ng, ng))
+    AE = np.einsum("jab,kbc->kjac", A, E)
+    Kt[:m, :m] = np.einsum("kjab,ljba->kl", AE, AE) / s2**2
+    Kt[:m, m] = Kt[m, :m] = np.einsum("kab,jba->k", E, NA) / s2**2
+    MS = M @ S
+    tr_V2 = n - 2.0 * np.trace(MS, axis1=1, axis2=2).sum() + np.einsum("jab,jba->", MS, MS)
+    Kt[m, m] = tr_V2 / s2**2
+    Phi = s2 * C0
+    PhiP = Phi @ P  # ng x p x p
+    IE2 = Kt - 2.0 * np.einsum("pr,klpr->kl", Phi, Q) + np.einsum("kpr,lrp->kl", PhiP, PhiP)
+    IE2 = 0.5 * (IE2 + IE2.T)
+    if np.min(np.abs(np.linalg.eigvalsh(IE2))) > 1e-10:
+        W = 2.0 * np.linalg.inv(IE2)
+    else:
+        W = 2.0 * np.linalg.pinv(IE2)
+    W = 0.5 * (W + W.T)
+    PPhiP = np.einsum("kpr,rs,lst->klpt", P, Phi, P)
+    UU = np.einsum("kl,klpr->pr", W, Q - PPhiP)
+    PhiA = Phi + 2.0 * Phi @ UU @ Phi
+    return 0.5 * (PhiA + PhiA.T), P, W, Phi
 
 
 def kr_adjust(L: np.ndarray, Phi: np.ndarray, P: np.ndarray, W: np.ndarray):
@@ -261,6 +280,119 @@ def kr_adjust(L: np.ndarray, Phi: np.ndarray, P: np.ndarray, W: np.ndarray):
     return float(df2), float(scaling), q
 
 
+def _pseudo_inverse_2(H: np.ndarray) -> np.ndarray:
+    """2 H^-1, as lmerTest: a pseudo-inverse over the eigenvalues above 1e-8 of the largest."""
+    lam, V = np.linalg.eigh(H)
+    pos = lam > 1e-8 * max(float(lam[-1]), 1e-300)
+    return 2.0 * (V[:, pos] / lam[pos]) @ V[:, pos].T
+
+
+# Relative step of the central differences in the residual parameters: the deviance is
+# accurate to about 1e-10 of its size, so the second differences keep about 6 digits.
+_RESID_STEP = 1e-3
+
+
+class ResidualDdf(LmmDdf):
+    """Satterthwaite's df for a model with a residual structure (``fit_lmm(...,
+    residuals=, variance=)``).
+
+    The variance parameters are ``(theta, sigma, psi)`` with ``psi`` the residual
+    structure's parameters in natural units (``phi``, then the SD ratios). For a fixed
+    ``psi`` the model on the whitened rows is the ordinary one, so the (theta, sigma)
+    block of the deviance's Hessian and of the Jacobian of ``C = sigma^2
+    (X'Sigma^-1X)^-1`` are the exact ones of :class:`LmmDdf` on the whitened
+    statistics. The rows in ``psi`` are central differences (step 1e-3 of the value,
+    at least 1e-4) of the deviance
+
+        D(theta, sigma, psi) = d(theta; psi) + log|Sigma/sigma^2| + r^2/s^2
+                               + nu log s^2 - nu log r^2 + nu log nu - nu
+
+    (``d`` the profiled deviance of the whitened model, which the last terms turn into
+    the deviance at any ``sigma``; beta at its optimum, as lmerTest's ``devfun_vp``)
+    and of ``C``, each point whitened anew. ``whitened(psi)`` returns ``(Stats,
+    log|Sigma/sigma^2|)`` or None outside the range. Kenward-Roger's adjustment is not
+    defined here (its ``G_i`` would be the derivatives of Sigma in psi, which enter
+    nonlinearly): :meth:`kenward_roger` refuses.
+    """
+
+    def __init__(self, stats, tmap, theta, reml, psi, whitened, pls=None):
+        super().__init__(stats, tmap, theta, reml, pls=pls)
+        self.psi = np.asarray(psi, dtype=float)
+        self.whitened = whitened
+        self._cache: dict = {}
+
+    def _at(self, psi):
+        key = tuple(float(v) for v in psi)
+        if key not in self._cache:
+            got = self.whitened(np.array(key))
+            if got is None:
+                raise ValueError(
+                    "Satterthwaite's df need the deviance on both sides of the residual "
+                    f"parameters' estimates {self.psi.tolist()}, which lie at the edge of "
+                    "their range: use ddf='containment' or 'z'."
+                )
+            self._cache[key] = got
+        return self._cache[key]
+
+    def _deviance(self, theta, s, psi) -> float:
+        stats, logdet = self._at(psi)
+        pls = solve_pls(theta, stats, self.tmap, self.reml)
+        if pls is None:
+            return np.inf
+        nu, u = self.nu, pls.r2
+        k = u / s**2 + nu * np.log(s**2) - nu * np.log(u) + nu * np.log(nu) - nu
+        return pls.deviance + logdet + k
+
+    def _C(self, psi) -> np.ndarray:
+        stats, _ = self._at(psi)
+        pls = solve_pls(self.theta, stats, self.tmap, self.reml)
+        return self.sigma2 * (pls.RXinv.T @ pls.RXinv)
+
+    def _jacobian_hessian(self):
+        jac0, H0 = super()._jacobian_hessian()
+        m1, k = len(H0), len(self.psi)
+        x0 = np.concatenate([self.theta, [np.sqrt(self.sigma2)], self.psi])
+        h = _RESID_STEP * np.maximum(np.abs(x0), 0.1)
+
+        def f(x):
+            return self._deviance(x[: m1 - 1], x[m1 - 1], x[m1:])
+
+        def shifted(*moves):
+            x = x0.copy()
+            for i, sign in moves:
+                x[i] += sign * h[i]
+            return x
+
+        H = np.zeros((m1 + k, m1 + k))
+        H[:m1, :m1] = H0
+        f0 = f(x0)
+        for a in range(m1, m1 + k):
+            H[a, a] = (f(shifted((a, 1))) - 2 * f0 + f(shifted((a, -1)))) / h[a] ** 2
+            for b in range(a):
+                H[a, b] = H[b, a] = (
+                    f(shifted((a, 1), (b, 1)))
+                    - f(shifted((a, 1), (b, -1)))
+                    - f(shifted((a, -1), (b, 1)))
+                    + f(shifted((a, -1), (b, -1)))
+                ) / (4 * h[a] * h[b])
+        jac = np.empty((m1 + k, *self.C0.shape))
+        jac[:m1] = jac0
+        for a in range(k):
+            up, down = self.psi.copy(), self.psi.copy()
+            up[a] += h[m1 + a]
+            down[a] -= h[m1 + a]
+            jac[m1 + a] = (self._C(up) - self._C(down)) / (2 * h[m1 + a])
+        return jac, H
+
+    def kenward_roger(self):
+        raise ValueError(
+            "Kenward-Roger's adjustment is not available for a model with a residual "
+            "structure (its covariance is not linear in the residual parameters, which "
+            "the adjustment assumes): use ddf='satterthwaite' (the default), "
+            "'containment' (nlme's) or 'z'."
+        )
+
+
 def t_quantile(df, level: float) -> np.ndarray:
     """The two-sided critical value of t (normal where df is infinite)."""
     return scipy.stats.t.ppf(0.5 + level / 2, df)
@@ -285,9 +417,9 @@ def check_ddf(fit, ddf) -> str:
             return ddf.lower()
         raise ValueError(
             f"ddf={ddf!r} is not available for a model with a residual structure "
-            f"({fit._residual_label}): Satterthwaite's and Kenward-Roger's df would need "
-            "the derivatives in its parameters too. Use ddf='containment' (nlme's df, the "
-            "default here) or 'z'."
+            f"({fit._residual_label}): Kenward-Roger's adjustment assumes a covariance "
+            "linear in its parameters, which the residual correlation is not. Use "
+            "ddf='satterthwaite' (the default here), 'containment' (nlme's df) or 'z'."
         )
     if not isinstance(ddf, str) or ddf.lower() not in DDF_OPTIONS:
         raise ValueError(f"ddf must be one of {', '.join(map(repr, DDF_OPTIONS))}, not {ddf!r}.")

@@ -11,6 +11,8 @@ import scipy.stats
 
 from ._fit import MixedFit, check_fit, named_fits
 from ._validate import check_count, check_option, check_seed
+from .gls import compare_gls, gls_in
+from .lmm import MultiLmmFit
 
 __all__ = ["compare", "design_effect", "icc"]
 
@@ -24,8 +26,78 @@ def _canonical(f: MixedFit) -> np.ndarray:
     return np.lexsort((f.y, f.group_codes))
 
 
+def _several(*fits) -> bool:
+    """Is any of the fits one with several grouping factors?"""
+    return any(isinstance(f, MultiLmmFit) for f in fits)
+
+
+def _factors(f) -> list[tuple[str, np.ndarray, np.ndarray, list[str]]]:
+    """(name, level codes, Z, random term names) of every grouping factor of a fit."""
+    if isinstance(f, MultiLmmFit):
+        return [(g, f.group_codes[g], f.Z[g], f.random_names[g]) for g in f.groups]
+    return [(f.group, f.group_codes, f.Z, f.random_names)]
+
+
+def _random_labels(f) -> set[str]:
+    """Every random term as "term | factor"."""
+    return {f"{t} | {g}" for g, _, _, names in _factors(f) for t in names}
+
+
+def _check_same_rows(fa, fb, ka: str, kb: str) -> None:
+    """Fits of which one has several grouping factors: the same rows (matched by the
+    data's index labels, or by sorting the outcome) with the same outcome."""
+    reason = None
+    if fa.n_obs != fb.n_obs:
+        reason = f"{fa.n_obs} vs {fb.n_obs} rows"
+    else:
+        ia, ib = _aligned(fa, fb)
+        if not np.allclose(fa.y[ia], fb.y[ib], rtol=1e-12, atol=0.0):
+            reason = "the outcome values differ"
+    if reason:
+        raise ValueError(
+            f"{_name(kb, fb)} was fitted to different data (or a different outcome) than "
+            f"{_name(ka, fa)}: {reason}. Deviances are comparable only on the same rows (in "
+            "any order); fit both models to the same data."
+        )
+
+
+def _check_nested_factors(fs, fb, ks: str, kb: str) -> None:
+    """Every grouping factor of the smaller model must be one of the larger model's
+    (the same partition of the rows, whatever it is called), with random terms in the
+    span of that factor's."""
+    i_s, i_b = _aligned(fs, fb)
+    big = _factors(fb)
+    for name, codes, Z, names in _factors(fs):
+        cs = codes[i_s]
+        match = None
+        for bname, bcodes, bZ, _ in big:
+            cb = bcodes[i_b]
+            pairs = len(np.unique(cs.astype(np.int64) * (int(cb.max()) + 1) + cb))
+            if pairs == len(np.unique(cs)) == len(np.unique(cb)):
+                match = (bname, bZ[i_b])
+                break
+        if match is None:
+            raise ValueError(
+                f"{_name(ks, fs)} is not nested in {_name(kb, fb)}: its grouping factor "
+                f"{name!r} is not a grouping factor of the larger model (compared by how "
+                "they group the rows). A deviance test needs the larger model to contain "
+                "the smaller one; compare such models by AIC or BIC instead."
+            )
+        col = _outside_span(Z[i_s], match[1])
+        if col is not None:
+            raise ValueError(
+                f"{_name(ks, fs)} is not nested in {_name(kb, fb)}: its random term "
+                f"{names[col]!r} of {name!r} is not a combination of the random terms of "
+                f"{match[0]!r} in the larger model. A deviance test needs the larger model "
+                "to contain the smaller one; compare such models by AIC or BIC instead."
+            )
+
+
 def _check_same_data(fa: MixedFit, fb: MixedFit, ka: str, kb: str) -> None:
     """Same grouping column, same rows (as a set: order does not matter), same outcome."""
+    if _several(fa, fb):
+        _check_same_rows(fa, fb, ka, kb)
+        return
     if fa.group != fb.group:
         raise ValueError(
             f"{_name(ka, fa)} groups the rows by {fa.group!r} and {_name(kb, fb)} by "
@@ -58,6 +130,13 @@ def _aligned(fa: MixedFit, fb: MixedFit) -> tuple[np.ndarray, np.ndarray]:
     By the index labels when they identify the rows (the same data frame, rows in any
     order); otherwise by (group, outcome), using the rows where that pair is unique.
     """
+    if _several(fa, fb):
+        ia = np.arange(fa.n_obs)
+        if fa.row_index.is_unique and fb.row_index.is_unique:
+            ib = fb.row_index.get_indexer(fa.row_index)
+            if (ib >= 0).all() and np.array_equal(fa.y[ia], fb.y[ib]):
+                return ia, ib
+        return np.argsort(fa.y, kind="stable"), np.argsort(fb.y, kind="stable")
     same = lambda ia, ib: (  # noqa: E731
         np.array_equal(fa.group_codes[ia], fb.group_codes[ib])
         and np.array_equal(fa.y[ia], fb.y[ib])
@@ -113,10 +192,12 @@ def _check_nested(fs: MixedFit, fb: MixedFit, ks: str, kb: str) -> None:
                 "(ratios 1), a structure in itself; compare other structures by AIC or BIC."
             )
     i_s, i_b = _aligned(fs, fb)
-    for part, names, S, B in (
-        ("fixed", fs.fixed_names, fs.X[i_s], fb.X[i_b]),
-        ("random", fs.random_names, fs.Z[i_s], fb.Z[i_b]),
-    ):
+    parts = [("fixed", fs.fixed_names, fs.X[i_s], fb.X[i_b])]
+    if _several(fs, fb):
+        _check_nested_factors(fs, fb, ks, kb)
+    else:
+        parts.append(("random", fs.random_names, fs.Z[i_s], fb.Z[i_b]))
+    for part, names, S, B in parts:
         col = _outside_span(S, B)
         if col is not None:
             raise ValueError(
@@ -137,6 +218,9 @@ def _same_fixed_design(fa: MixedFit, fb: MixedFit) -> bool:
 
 def _adds_one_variance(small: MixedFit, big: MixedFit) -> bool:
     """big has the random terms of small plus exactly one more (with its covariances)."""
+    if _several(small, big):
+        s, b = _random_labels(small), _random_labels(big)
+        return s < b and len(b - s) == 1
     s, b = set(small.random_terms), set(big.random_terms)
     return s < b and len(b - s) == 1
 
@@ -290,7 +374,11 @@ def compare(*fits, method: str = "chi2", n: int = 1000, seed=None) -> pd.DataFra
     spaces of the larger model's (whatever the terms are called). Models fitted by
     REML may be compared only when their fixed parts are identical (the REML
     criterion of models with different fixed parts is not comparable): refit them
-    with ``reml=False``. Each refusal says which condition failed.
+    with ``reml=False``. Each refusal says which condition failed. Fits with several
+    grouping factors (``(1 | school/class)``, ``(1 | rater) + (1 | item)``) are
+    compared with each other and with one-factor fits: their rows are matched by the
+    data's index, and every grouping factor of the smaller model must be one of the
+    larger model's (the same grouping of the rows) with random terms in its span.
 
     Fits with a residual structure (``fit_lmm(..., residuals=)``) are nested in the
     same structure or contain the same model with independent residuals. When only the
@@ -305,6 +393,14 @@ def compare(*fits, method: str = "chi2", n: int = 1000, seed=None) -> pd.DataFra
     then comes from the 50:50 mixture of chi-square(df - 1) and chi-square(df)
     (Self & Liang 1987; Snijders & Bosker 2012, sec. 6.2), which halves it for df = 1.
     Column ``test`` says which reference distribution was used.
+
+    Fits of :func:`helpers.fit_gls` are compared with each other: the same rows, the
+    same method, nested residual structures (independence in any correlation;
+    compound symmetry, AR1 or CAR1 in an Unstructured correlation of the same time;
+    one variance in VarIdent or VarPower), identical fixed parts for REML; non-nested
+    structures are refused (compare them by AIC and BIC). A gls fit is not compared
+    with a mixed model: fit_gls with CompoundSymmetry is the random-intercept model
+    when rho >= 0 (the same likelihood), so there is no test between them.
 
     ``method="bootstrap"``: the p-value of each test comes instead from a parametric
     bootstrap of the likelihood-ratio statistic (as ``pbkrtest::PBmodcomp`` in R):
@@ -325,6 +421,9 @@ def compare(*fits, method: str = "chi2", n: int = 1000, seed=None) -> pd.DataFra
     if method == "bootstrap":
         n = check_count(n, "n")
         rng = check_seed(seed)
+    with_gls = gls_in(fits)
+    if with_gls is not None:
+        return compare_gls(with_gls, method)
     with_glm = _glm_rows(fits)
     if with_glm is not None:
         if method == "bootstrap":
@@ -333,7 +432,7 @@ def compare(*fits, method: str = "chi2", n: int = 1000, seed=None) -> pd.DataFra
                 "statsmodels GLM against a GLMM is tested with method='chi2'."
             )
         return _compare_glm(with_glm)
-    named = named_fits(fits, "compare")
+    named = named_fits(fits, "compare", several_factors=True)
     if len(named) < 2:
         raise ValueError("compare needs at least two fitted models: hp.compare(m0, m1).")
     labels, fits = list(named), list(named.values())
@@ -415,6 +514,7 @@ def compare(*fits, method: str = "chi2", n: int = 1000, seed=None) -> pd.DataFra
                 df == 1
                 and _residual_structure(prev) is None
                 and _residual_structure(f) is not None
+                and not _several(prev, f)
                 and set(prev.random_terms) == set(f.random_terms)
                 and getattr(prev, "variance_function", None)
                 == getattr(f, "variance_function", None)

@@ -38,7 +38,7 @@ from ._pls import (
     with_outcome,
 )
 from ._validate import check_bool, check_count, check_level, check_option, check_seed
-from .ddf import DDF_OPTIONS, LmmDdf
+from .ddf import DDF_OPTIONS, LmmDdf, ResidualDdf
 from .formula import parse_formula
 from .residuals import bind, containment_df, fit_residuals
 
@@ -78,7 +78,8 @@ def fit_lmm(
         crossed ``(1 | rater) + (1 | item)``, random slopes at any level; these are
         fitted by the engine for several factors and give a
         :class:`~helpers.MultiLmmFit` (``varcorr``, ``ranef()`` and
-        ``tau`` per factor; tests of fixed effects with ``ddf="z"``).
+        ``tau`` per factor; the tests of the fixed effects, ``summary()``,
+        ``refit``, ``simulate`` and ``hp.compare`` of a one-factor fit).
     data
         A DataFrame holding every column the formula uses.
     reml
@@ -93,8 +94,13 @@ def fit_lmm(
         correlation structure within groups, as nlme's ``correlation=``:
         ``hp.AR1(time="Days")`` (integer occasions) or ``hp.CAR1(time="t")``
         (continuous time); see :mod:`helpers.residuals`. The fit then reports
-        ``residual_params`` and ``residual_cov(group)``, and its fixed-effect table
-        uses nlme's containment df.
+        ``residual_params`` and ``residual_cov(group)``; its fixed-effect table uses
+        Satterthwaite's df, with the residual parameters among the variance
+        parameters (``wald(ddf="containment")`` gives nlme's containment df).
+        ``hp.CompoundSymmetry()`` and ``hp.Unstructured(time=)`` are refused here (a
+        positive compound-symmetry correlation is a random intercept, so they are not
+        identified beside one): :func:`helpers.fit_gls` fits them without random
+        effects.
     variance
         ``None`` (default): one residual variance. ``hp.VarIdent(by="Sex")``: a
         residual SD per level of a column, as nlme's ``weights = varIdent(form = ~ 1 |
@@ -119,6 +125,7 @@ def fit_lmm(
         with ``converged=False`` and a :class:`ConvergenceWarning`.
     """
     reml = check_bool(reml, "reml")
+    _refuse_gls_structures(residuals, variance)
     if residuals is not None or variance is not None:
         _check_one_factor(formula)  # before the dispatch: never drop the structure
     if isinstance(formula, str) and parse_formula(formula).several_groups:
@@ -134,6 +141,27 @@ def fit_lmm(
     if bound is not None:
         return _fit_residuals(design, internal, reml, bound)
     return _fit(design, internal, sufficient_stats(internal), reml)
+
+
+def _refuse_gls_structures(residuals, variance) -> None:
+    """CompoundSymmetry and Unstructured are not identified beside random effects, and
+    VarPower is fitted by fit_gls only: refuse them here with the reason."""
+    from .residuals import CompoundSymmetry, Unstructured, VarPower
+
+    if isinstance(residuals, CompoundSymmetry | Unstructured):
+        raise ValueError(
+            f"residuals={residuals!r} is not identified beside a random intercept: a "
+            "positive compound-symmetry correlation rho is a random intercept (rho = tau / "
+            "(tau + sigma^2)), and an unstructured correlation contains it, so the data "
+            "cannot tell the two apart. Fit the structure without random effects with "
+            'hp.fit_gls(formula without the random part, data, group="...", '
+            f"residuals={residuals!r}), or keep the random effects with hp.AR1 or hp.CAR1."
+        )
+    if isinstance(variance, VarPower):
+        raise ValueError(
+            f"variance={variance!r} is fitted by hp.fit_gls (no random effects); fit_lmm "
+            'takes variance=hp.VarIdent(by="...").'
+        )
 
 
 def _check_one_factor(formula) -> None:
@@ -157,7 +185,7 @@ def _fit_residuals(design, internal, reml: bool, bound) -> LmmFit:
     fit = LmmFit._from_optimum(design, internal, res.stats, tmap, opt, reml)
     fit.deviance = fit.deviance + res.logdet  # the density of the un-whitened rows
     fit._residual = (bound, res.params)
-    fit._ddf_methods = ("containment", "z")
+    fit._ddf_methods = ("satterthwaite", "containment", "z")
     fit._containment_df = containment_df(design.X, design.codes, len(design.groups))
     detail = f"the deviance may still fall by {opt.decrement:.2g}; {opt.message}"
     if not res.converged:
@@ -198,6 +226,13 @@ def warn_fit_problems(fit, detail: str, *, converged: bool, stacklevel: int) -> 
             SingularFitWarning,
             stacklevel=stacklevel,
         )
+
+
+# refit() of a fit with several grouping factors warns as fit_lmm does (the warnings
+# are defined here, above that module's result class).
+MultiLmmFit._warn = staticmethod(
+    lambda fit, detail: warn_fit_problems(fit, detail, converged=fit.converged, stacklevel=4)
+)
 
 
 # ---------------------------------------------------------------------------- results
@@ -313,17 +348,11 @@ class LmmFit(MixedFit):
     def _header(self) -> str:
         text = super()._header()
         if self._residual is not None:
-            text += f"\nResiduals: {self._residual_label}; fixed-effect df: nlme's containment"
-        return text
-
-    def _refuse_residuals(self, what: str) -> None:
-        if self._residual is not None:
-            raise NotImplementedError(
-                f"{what} is not implemented for a model with a residual structure "
-                f"({self._residual_label}) yet; it would ignore the residual "
-                "correlation. Fit without residuals= for it, or use the estimates, "
-                "fixed (containment df), tau, ranef(), predict() and hp.compare."
+            text += (
+                f"\nResiduals: {self._residual_label}; fixed-effect df: Satterthwaite's "
+                "(in theta, sigma and the residual parameters; ddf='containment' gives nlme's)"
             )
+        return text
 
     # -- construction -----------------------------------------------------------------
     @classmethod
@@ -385,6 +414,26 @@ class LmmFit(MixedFit):
     def _ddf_state(self):
         """The degrees-of-freedom pieces (helpers.ddf.LmmDdf) and the map A^-1 of
         contrasts of the data's coefficients into internal ones, computed once."""
+        if self._ddf is None and self._residual is not None:
+            resid, params = self._residual
+            internal = self._internal
+
+            def whitened(psi):
+                got = resid.whiten(internal, psi)
+                return None if got is None else (sufficient_stats(got[0]), got[1])
+
+            self._ddf = (
+                ResidualDdf(
+                    self._stats,
+                    self._tmap,
+                    self._theta_internal,
+                    self.reml,
+                    np.asarray(params, dtype=float),
+                    whitened,
+                    pls=self._pls,
+                ),
+                np.linalg.inv(self._design.units.A),
+            )
         if self._ddf is None:
             self._ddf = (
                 LmmDdf(self._stats, self._tmap, self._theta_internal, self.reml, pls=self._pls),
@@ -405,10 +454,16 @@ class LmmFit(MixedFit):
         ``fit_lmm`` gives on the data with the new outcome; this fit's estimates
         are not changed. It is what simulation studies and
         :func:`~helpers.bootstrap` call many times.
+
+        With a residual structure (``residuals=``, ``variance=``) its parameters are
+        estimated again too, exactly as :func:`fit_lmm` does.
         """
-        self._refuse_residuals("refit")
         y = self._new_outcome(y)
         design, internal, stats = self._with_outcome(y)
+        if self._residual is not None:
+            # The residual parameters are estimated anew (their search starts from its
+            # grid, as a fresh fit's does); the occasion patterns are reused.
+            return _fit_residuals(design, internal, self.reml, self._residual[0])
         return _fit(design, internal, stats, self.reml, theta0=self._refit_start(stats))
 
     def _refit_start(self, stats) -> np.ndarray:
@@ -441,7 +496,12 @@ class LmmFit(MixedFit):
         :meth:`_from_optimum` computes them (a test checks they are equal). ``y`` is
         a float array of length ``n_obs`` (not checked further here).
         """
-        self._refuse_residuals("The parametric bootstrap")
+        if self._residual is not None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # counted in the converged/singular columns
+                r = self.refit(y)
+            random = r.random_part()["estimate"].to_numpy(dtype=float)
+            return r._beta, random, r.deviance, r.converged, r.singular
         design, internal, stats = self._with_outcome(y)
         tmap = self._tmap
         opt = optimize(stats, tmap, self.reml, self._refit_start(stats))
@@ -471,8 +531,11 @@ class LmmFit(MixedFit):
         random effects ``b_j ~ N(0, tau)`` for every group and new residuals
         ``e ~ N(0, sigma2)``; the design stays as it is. Returns an array of
         shape ``(n, n_obs)``. ``seed``: an integer, a numpy Generator or None.
+
+        With a residual structure the residuals of group j are drawn from the fitted
+        ``N(0, sigma2 R_j(phi))`` (times the SD ratios of ``variance=``), i.e. with
+        the covariance ``residual_cov(group)``: the model as fitted.
         """
-        self._refuse_residuals("simulate")
         n = check_count(n, "n")
         rng = check_seed(seed)
         d = self._design
@@ -480,17 +543,34 @@ class LmmFit(MixedFit):
         ST = sd * self._tmap.T(self.theta)  # b_j = sigma T u_j with u_j ~ N(0, I)
         mean = d.X @ self._beta
         out = np.empty((n, self.n_obs))
+        e = np.empty((n, self.n_obs))
         for k in range(n):
             b = rng.standard_normal((self.n_groups, ST.shape[0])) @ ST.T
             out[k] = mean + np.einsum("nq,nq->n", d.Z, b[d.codes])
-            out[k] += sd * rng.standard_normal(self.n_obs)
-        return out
+            e[k] = rng.standard_normal(self.n_obs)
+        if self._residual is not None:  # one Cholesky factor per occasion pattern
+            e = self._residual[0].colour(e, self._residual[1])
+        return out + sd * e
 
     def deviance_profile(self) -> LmmProfile:
         """The deviance as a function of (sd, cor, sigma, beta), for intervals (see
-        :class:`helpers._lmm_profile.LmmProfile`)."""
-        self._refuse_residuals("confint (the deviance profile)")
+        :class:`helpers._lmm_profile.LmmProfile`); with a residual structure its
+        parameters (``residual_params``, in natural units) follow sigma, and the
+        profile re-estimates them at every point."""
         return LmmProfile(self)
+
+    def whitened_rows(self, params):
+        """The fit's rows (X, Z, y in the data's units) whitened by the residual structure
+        at the parameters ``params`` (as ``residual_params``), and log|Sigma / sigma^2|;
+        None where params lie outside the structure's range. What a deviance function
+        of all the parameters needs (:mod:`helpers._lmm_profile`)."""
+        if self._residual is None:
+            raise ValueError("This fit has no residual structure (residuals=, variance=).")
+        got = self._residual[0].whiten(self._design, np.asarray(params, dtype=float))
+        if got is None:
+            return None
+        d, logdet = got
+        return d.X, d.Z, d.y, logdet
 
     @property
     def n_params(self) -> int:
@@ -516,8 +596,16 @@ class LmmFit(MixedFit):
         to the same rows by the same method (by default it is fitted here); ``n``: a
         representative group size (default: the harmonic mean of the group sizes, which
         the result reports as ``n``).
+
+        With an AR(1) or CAR(1) residual structure (``residuals=``) every residual still
+        has variance sigma^2, so ``marginal`` and ``conditional`` are defined as above;
+        Snijders and Bosker's ``level1`` and ``level2`` are not given (the variance of
+        a group mean, sigma^2 / n, assumes independent residuals). With ``variance=``
+        the residual variance differs by level (sigma^2 delta_l^2) and which one
+        enters is a choice: r2 refuses it.
         """
-        self._refuse_residuals("r2")
+        if self._residual is not None:
+            return self._r2_residuals(null, n)
         out = super().r2()
         if n is not None and (
             isinstance(n, bool) or not isinstance(n, int | float | np.number) or not n > 0
@@ -564,6 +652,24 @@ class LmmFit(MixedFit):
     def _r2_residual_variance(self) -> float:
         return float(self.sigma2)
 
+    def _r2_residuals(self, null, n) -> pd.Series:
+        """r2 of a fit with a residual structure (see :meth:`r2`)."""
+        if self._residual[0].var is not None:
+            raise ValueError(
+                f"r2 is not defined for a model with {self.variance_function!r}: the residual "
+                "variance differs by level (sigma^2 times each squared SD ratio), and "
+                "Nakagawa's R-squared needs one level-1 variance. Fit without variance= for "
+                "it, or compute var_f / (var_f + var_r + var_e) with the level you mean."
+            )
+        if null is not None or n is not None:
+            raise ValueError(
+                "Snijders and Bosker's level-1 and level-2 R-squared assume independent "
+                f"residuals within groups (a group mean's variance sigma^2 / n); this model "
+                f"has {self._residual_label}. Call r2() without null= and n= for Nakagawa's "
+                "marginal and conditional R-squared."
+            )
+        return super().r2()
+
     # -- row-level quantities ---------------------------------------------------------
     def predict(
         self,
@@ -593,10 +699,22 @@ class LmmFit(MixedFit):
 
         The variance components are taken as known (as lme4's ``vcov`` and ``condVar``
         take them): with few groups the intervals are somewhat too narrow.
+
+        With a residual structure (``residuals=``, ``variance=``) the fixed effects and
+        the group's random effects are the GLS and BLUP estimates under it, and the
+        error covariance above comes from the whitened rows, so the confidence
+        intervals account for the residual correlation. The ``"prediction"`` interval
+        adds the residual variance of the new row, sigma^2 (times its squared SD ratio
+        with ``variance=``: newdata must then hold that column): it is the interval for
+        a new observation around the group's mean whose residual is *not* correlated
+        with the group's observed residuals (as at an occasion far from the observed
+        ones). The AR(1) correlation of a new occasion with the group's observed
+        residuals is not used: neither to move the prediction towards them nor to
+        narrow its interval, which is therefore somewhat wide for an occasion next to
+        observed ones.
         """
         if interval is None:
             return super().predict(newdata, include_random=include_random, new_levels=new_levels)
-        self._refuse_residuals("predict(interval=...)")
         check_option(interval, "interval", ("confidence", "prediction"))
         check_level(level)
         check_bool(include_random, "include_random")
@@ -618,7 +736,7 @@ class LmmFit(MixedFit):
         predicted = X @ self._beta + np.einsum("nq,nq->n", Z, b)
         var = prediction_error_variance(self, X, Z, pos)
         if interval == "prediction":
-            var = var + self.sigma2
+            var = var + self.sigma2 * self._residual_scales(newdata) ** 2
             new_group = ~known
             var[new_group] += np.einsum("nq,qr,nr->n", Z[new_group], self._tau, Z[new_group])
         se = np.sqrt(np.clip(var, 0.0, None))
@@ -633,6 +751,34 @@ class LmmFit(MixedFit):
             index=index,
         )
         out.loc[unseen] = np.nan
+        return out
+
+    def _residual_scales(self, newdata) -> np.ndarray | float:
+        """Each row's residual SD relative to sigma (1 without ``variance=``): the fitted
+        rows' (newdata None) or those of newdata's level of the variance column."""
+        if self._residual is None or self._residual[0].var is None:
+            return 1.0
+        resid, params = self._residual
+        if newdata is None:
+            return resid.scales(params)
+        strata = resid.var
+        col = strata.variance.by
+        if col not in newdata.columns:
+            raise ValueError(
+                f"A prediction interval for a new observation needs its residual SD, which "
+                f"depends on {col!r} ({strata.variance!r}): newdata has no column {col!r}."
+            )
+        delta = np.concatenate([[1.0], np.asarray(params, float)[1 if resid.corr else 0 :]])
+        lookup = {lev: delta[k] for k, lev in enumerate(strata.levels)}
+        values = newdata[col].to_numpy()
+        values = values.astype(str) if values.dtype == object else values
+        out = np.array([lookup.get(v, np.nan) for v in values], dtype=float)
+        if np.isnan(out).any():
+            bad = values[np.flatnonzero(np.isnan(out))[0]]
+            raise ValueError(
+                f"newdata's {col!r} has the value {bad!r}, not a level of the fit "
+                f"({', '.join(map(repr, strata.levels))}): its residual SD is unknown."
+            )
         return out
 
     def fitted(self) -> pd.Series:
@@ -658,7 +804,8 @@ def prediction_error_variance(
         (x - X_j'Z_j K_j z)' V (x - X_j'Z_j K_j z) + sigma^2 z'K_j z,
 
     which is x'Vx + 2 x' cov(beta-hat, b-hat_j - b_j) z + z' var(b-hat_j - b_j) z written
-    in one piece. A row with pos = -1 (no group, or a group the fit has not seen) has
+    in one piece (with a residual structure, X_j and Z_j whitened by Sigma_j^-1/2, as
+    the fit's K_j are). A row with pos = -1 (no group, or a group the fit has not seen) has
     no random-effect prediction: its error variance is x'Vx.
     """
     V = fit._vcov
@@ -667,6 +814,8 @@ def prediction_error_variance(
     var = np.zeros(len(X))
     if known.any():
         d = fit._design
+        if fit._residual is not None:  # X_j' Sigma_j^-1 Z_j: the rows whitened (data units)
+            d = fit._residual[0].whiten(d, fit._residual[1])[0]
         J, p, q = fit.n_groups, X.shape[1], Z.shape[1]
         # X_j'Z_j for every group of the fit, in the data's units.
         XtZ = np.empty((J, p, q))

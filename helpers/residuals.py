@@ -25,6 +25,10 @@ Structures (the public names, re-exported by :mod:`helpers`):
 * :class:`CAR1` ``(time=)``: continuous time, the same correlation with any real
   times and ``0 <= phi < 1`` (``corCAR1``); ``phi = 0`` (independence) is on the
   boundary of its range;
+* :class:`CompoundSymmetry` ``()`` and :class:`Unstructured` ``(time=)`` (``corCompSymm``,
+  ``corSymm``) and :class:`VarPower` ``(of=)`` (``varPower``): fitted by
+  :func:`helpers.fit_gls` (:mod:`helpers.gls`) without random effects; ``fit_lmm``
+  refuses the first two beside a random intercept, where they are not identified;
 * :class:`VarIdent` ``(by=)`` (``variance=``): a residual SD per level of a column,
   ``sigma delta_l`` with ``delta = 1`` for the first level in sorted order
   (``varIdent``); the rows are divided by their ``delta`` before the correlation's
@@ -46,6 +50,9 @@ from ._pls import Optimum, ThetaMap, moment_start, optimize, sufficient_stats
 __all__ = [
     "AR1",
     "CAR1",
+    "CompoundSymmetry",
+    "Unstructured",
+    "VarPower",
     "Residual",
     "ResidualStructure",
     "VarIdent",
@@ -157,6 +164,91 @@ class VarIdent:
         return hash(("VarIdent", self.by))
 
 
+class CompoundSymmetry:
+    """Exchangeable residuals within a group (nlme's ``corCompSymm``): for :func:`fit_gls`.
+
+    Every two residuals of a group have the same correlation ``rho``, whatever their
+    occasions (no time column is needed). ``rho`` lies in ``(-1/(k - 1), 1)`` with
+    ``k`` the largest group size, which keeps every R_j positive definite. A positive
+    ``rho`` is exactly a random intercept (``rho = tau / (tau + sigma^2)``), so this
+    structure is fitted by :func:`helpers.fit_gls` (no random effects), never beside a
+    random intercept in :func:`helpers.fit_lmm`, where it would not be identified.
+    """
+
+    name = "compound symmetry"
+
+    def __repr__(self) -> str:
+        return "CompoundSymmetry()"
+
+    def __eq__(self, other) -> bool:
+        return type(self) is type(other)
+
+    def __hash__(self) -> int:
+        return hash("CompoundSymmetry")
+
+
+class Unstructured:
+    """A free correlation for every pair of occasions (nlme's ``corSymm``): for :func:`fit_gls`.
+
+    ``time``: the column naming each row's occasion, as integer positions (``1, 2, 3``)
+    or labels (``"pre"``, ``"post"``; a categorical column keeps its category order,
+    other labels are sorted). Occasions may be missing in some groups (unbalanced
+    designs): a group's correlation matrix is the submatrix of its occasions, as
+    nlme's ``corSymm(form = ~ occ | g)`` with a position covariate. With K occasions
+    the structure has K(K - 1)/2 correlations, reported as ``cor(a,b)`` for occasions
+    ``a < b`` in nlme's order (row by row of the upper triangle). Meant for small K
+    (at most 10 occasions). Not identified beside a random intercept: fitted by
+    :func:`helpers.fit_gls`.
+    """
+
+    name = "unstructured"
+    max_occasions = 10
+
+    def __init__(self, *, time: str):
+        if not isinstance(time, str) or not time:
+            raise TypeError(
+                "Unstructured(time=...) takes the name of the column that holds each row's "
+                f'occasion, e.g. Unstructured(time="wave"); got {time!r}.'
+            )
+        self.time = time
+
+    def __repr__(self) -> str:
+        return f"Unstructured(time={self.time!r})"
+
+    def __eq__(self, other) -> bool:
+        return type(self) is type(other) and self.time == other.time
+
+    def __hash__(self) -> int:
+        return hash(("Unstructured", self.time))
+
+
+class VarPower:
+    """Residual SD as a power of a covariate (nlme's ``varPower(form = ~ v)``): for :func:`fit_gls`.
+
+    ``of``: a numeric column ``v`` without zeros; each row's residual SD is
+    ``sigma |v|^delta`` and the fit reports the power ``delta`` (any real number;
+    ``delta = 0`` is one variance). Rescaling ``v`` by ``c`` leaves ``delta`` as it is
+    and multiplies ``sigma`` by ``c^-delta``.
+    """
+
+    def __init__(self, *, of: str):
+        if not isinstance(of, str) or not of:
+            raise TypeError(
+                "VarPower(of=...) takes the name of a numeric column whose power scales the "
+                f'residual SD, e.g. VarPower(of="dose"); got {of!r}.'
+            )
+        self.of = of
+
+    def __repr__(self) -> str:
+        return f"VarPower(of={self.of!r})"
+
+    def __eq__(self, other) -> bool:
+        return type(self) is type(other) and self.of == other.of
+
+    def __hash__(self) -> int:
+        return hash(("VarPower", self.of))
+
+
 # ------------------------------------------------------------------ the bound structure
 
 
@@ -215,6 +307,16 @@ class Bound:
             Z[r] = np.einsum("gab,gbq->gaq", M, d.Z[r])
             y[r] = np.einsum("gab,gb->ga", M, d.y[r])
         return replace(d, X=X, Z=Z, y=y), logdet
+
+    def colour(self, phi: float, e: np.ndarray) -> np.ndarray:
+        """Independent standard normal rows e (..., n) turned into draws with covariance
+        R_j(phi) within each group: e_j -> C_j e_j, C_j the Cholesky factor of R_j."""
+        out = np.array(e, dtype=float, copy=True)
+        for pat in self.patterns:
+            C = np.linalg.cholesky(self.structure.correlation(phi, pat.diffs))  # (U, k, k)
+            r = pat.rows  # (G, k)
+            out[..., r] = (C[pat.which] @ e[..., r][..., None])[..., 0]
+        return out
 
     def group_cov(self, j: int, phi: float) -> tuple[np.ndarray, np.ndarray]:
         """(row positions of group j in time order, R_j)."""
@@ -315,6 +417,16 @@ class Residual:
             d, ld = got
             logdet += ld
         return d, logdet
+
+    def colour(self, e: np.ndarray, params) -> np.ndarray:
+        """Independent standard normal rows e (..., n) turned into residuals with
+        covariance Sigma_j / sigma^2 = D_j R_j D_j within each group (the inverse of
+        :meth:`whiten`)."""
+        out = np.asarray(e, dtype=float)
+        if self.corr is not None:
+            out = self.corr.colour(float(params[0]), out)
+        s = self.scales(params)
+        return out if s is None else out * s
 
     def group_cov(self, j: int, codes: np.ndarray, params):
         """(row positions of group j, Sigma_j / sigma^2): in time order with a correlation

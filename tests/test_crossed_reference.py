@@ -75,7 +75,7 @@ def test_fixed_effects_and_standard_errors(key):
     terms = terms if isinstance(terms, list) else [terms]
     est = np.atleast_1d(ref["fixed"]["estimate"])
     se = np.atleast_1d(ref["fixed"]["std_error"])
-    table = fit.fixed
+    table = fit.wald(ddf="z")  # estimates and SEs (the df: tests/test_crossed_ddf.py)
     assert list(table.index) == [_name(t) for t in terms]
     np.testing.assert_allclose(table["estimate"], est, rtol=1e-5, atol=1e-9)
     np.testing.assert_allclose(table["std_error"], se, rtol=1e-4)

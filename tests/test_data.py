@@ -260,11 +260,26 @@ def test_growth_design_and_truth():
 
 
 def test_growth_model_recovers_the_generating_values():
-    m = hp.fit_lmm("score ~ years * support + (1 + years | child)", hp.load_dataset("growth"))
-    for term, value in hd.GROWTH_TRUTH["gamma"].items():
+    truth = hd.GROWTH_TRUTH
+    d = hp.load_dataset("growth")
+    d["reading_c"] = d["reading"] - truth["reading_centre"]
+    m = hp.fit_lmm("score ~ years * support + reading_c + (1 + years | child)", d)
+    for term, value in truth["gamma"].items():
         est, se = m.fixed.loc[term, ["estimate", "std_error"]]
         assert abs(est - value) < 3 * se, term
-    assert abs(m.sigma2 - hd.GROWTH_TRUTH["sigma2"]) < 3
+    est, se = m.fixed.loc["reading_c", ["estimate", "std_error"]]
+    assert abs(est - truth["reading"]) < 3 * se
+    assert abs(m.sigma2 - truth["sigma2"]) < 3
+
+
+def test_growth_reading_is_the_child_mean_plus_occasion_noise():
+    """The time-varying covariate: reported to the half hour, around the child's mean."""
+    occ = hp.load_dataset("growth")
+    truth = hp.load_dataset("growth_truth").set_index("child")
+    assert ((occ["reading"] * 2) % 1 == 0).all() and occ["reading"].min() >= 0
+    dev = occ["reading"] - truth.loc[occ["child"], "reading_mean"].to_numpy()
+    assert abs(dev.mean()) < 0.15 and 1.0 < dev.std() < 1.4  # N(0, 1.2^2), rounded
+    assert 0.6 < truth["reading_mean"].std() < 1.0  # N(3, 0.8^2)
 
 
 def test_schools_files_regenerate_bit_for_bit(tmp_path):

@@ -62,6 +62,9 @@ def charts(empty_fit):
         "within between": hi.within_between_chart(
             gamma_w=2.191, gamma_b=5.866, icc_x=0.26, icc_y=0.11, group_size=45
         ),
+        "occasion correlation": hi.occasion_correlation_chart(
+            tau00=414.4, tau11=29.85, corr01=0.97, sigma2=955.3, phi=0.45
+        ),
     }
 
 
@@ -757,3 +760,85 @@ def test_simple_slope_chart_validates_its_input(cross_fit, change, error, messag
     fit, var, mod = args.pop("fit"), args.pop("var"), args.pop("moderator")
     with pytest.raises(error, match=message):
         hi.simple_slope_chart(fit, var, mod, **args)
+
+
+# ------------------------------------------------------------------ chapter 7
+
+
+def test_occasion_correlation_chart_computes_the_closed_form_in_the_spec(charts):
+    spec = charts["occasion correlation"].to_dict()
+    exprs = vx.calculations(spec, "corr")
+    assert len(exprs) == 2 and exprs[0][0] == exprs[1][0]  # the cells and their labels
+    expr = exprs[0][0]
+    # the layer shares one grid (Altair hoists it to the layer, out of the view)
+    (rows,) = [v for v in spec["datasets"].values() if v and "s" in v[0]]
+    assert {(r["t"], r["s"]) for r in rows} == {(t, s) for t in range(8) for s in range(8)}
+    tau00, r01, sigma2 = 414.4, 0.97, 955.3
+    for phi, sd1 in itertools.product([0.0, 0.3, 0.45, 0.95], [0.0, 2.5, 5.5, 12.0]):
+        env = vx.params(spec, phi=phi, sd1=sd1)
+        want = hi.occasion_correlation(
+            range(8),
+            tau00=tau00,
+            tau01=r01 * math.sqrt(tau00) * sd1,
+            tau11=sd1**2,
+            sigma2=sigma2,
+            phi=phi,
+        )
+        for row in rows[::5]:
+            got = vx.evaluate(expr, env, row)
+            assert got == pytest.approx(want[row["t"], row["s"]], rel=1e-12)
+        assert env["r01"] == pytest.approx(want[0, 1], rel=1e-12)
+        assert env["r0last"] == pytest.approx(want[0, 7], rel=1e-12)
+        var0 = tau00 + sigma2
+        var1 = tau00 + 2 * r01 * math.sqrt(tau00) * sd1 + sd1**2 + sigma2
+        assert env["resid01"] == pytest.approx(sigma2 * phi / math.sqrt(var0 * var1), rel=1e-12)
+    sliders = {p["name"]: p["value"] for p in vx.sliders(spec)}
+    assert sliders == {"phi": 0.45, "sd1": 5.5}  # sqrt(29.85) = 5.46, to the slider's 0.5
+
+
+def test_occasion_correlation_is_the_fitted_marginal_correlation():
+    """Independent: the AR(1) growth fit's own R_i (m.residual_cov) plus Z T Z'."""
+    sleep = hp.load_dataset("sleepstudy")
+    restricted = sleep[sleep["Days"] >= 2].assign(T=lambda d: d["Days"] - 2)
+    m = hp.fit_lmm("Reaction ~ T + (1 + T | Subject)", restricted, residuals=hp.AR1(time="T"))
+    t = np.arange(8.0)
+    z = np.column_stack([np.ones(8), t])
+    cov = m.residual_cov(308).to_numpy() + z @ m.tau.to_numpy() @ z.T
+    want = cov / np.sqrt(np.outer(np.diag(cov), np.diag(cov)))
+    got = hi.occasion_correlation(
+        t,
+        tau00=m.tau.iloc[0, 0],
+        tau01=m.tau.iloc[0, 1],
+        tau11=m.tau.iloc[1, 1],
+        sigma2=m.sigma2,
+        phi=m.residual_params["phi"],
+    )
+    np.testing.assert_allclose(got, want, rtol=1e-10)
+    assert m.residual_params["phi"] > 0.3  # the structure matters here, not a null case
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"phi": 1.0}, "phi must be < 1"),
+        ({"sigma2": 0.0}, "sigma2 must be > 0"),
+        ({"tau01": 50.0}, "covariance matrix"),
+        ({"times": [0, 0.5, 1]}, "whole numbers"),
+        ({"times": [0]}, "at least two"),
+    ],
+)
+def test_occasion_correlation_validates_its_input(kwargs, message):
+    args = {"times": range(4), "tau00": 4.0, "tau01": 1.0, "tau11": 1.0, "sigma2": 2.0, "phi": 0.5}
+    args.update(kwargs)
+    times = args.pop("times")
+    with pytest.raises(ValueError, match=message):
+        hi.occasion_correlation(times, **args)
+
+
+def test_occasion_correlation_chart_validates_its_input():
+    with pytest.raises(ValueError, match="occasions"):
+        hi.occasion_correlation_chart(tau00=1.0, tau11=1.0, corr01=0.0, sigma2=1.0, occasions=2)
+    with pytest.raises(ValueError, match="corr01"):
+        hi.occasion_correlation_chart(tau00=1.0, tau11=1.0, corr01=1.5, sigma2=1.0)
+    with pytest.raises(ValueError, match="not on the slider's grid"):
+        hi.occasion_correlation_chart(tau00=1.0, tau11=1.0, corr01=0.0, sigma2=1.0, phi=0.33)

@@ -44,9 +44,9 @@ LAYERS: dict[str, set[str]] = {
     "plain values": {"_validate", "_scale", "_coef", "formula", "plots", "data"},
     "design": {"_design", "_design_multi"},
     "engines": {"_pls", "_pirls", "_blocked", "residuals"},
-    "generic over a fit's interface": {"resample", "_profile", "ddf"},
+    "generic over a fit's interface": {"resample", "_profile", "ddf", "_multi_ddf"},
     "base class": {"_fit"},
-    "families": {"lmm", "_lmm_profile", "_lmm_multi", "glmm", "ols"},
+    "families": {"lmm", "_lmm_profile", "_lmm_multi", "_multi_profile", "glmm", "ols", "gls"},
     "consumers": {
         "inference",
         "confint",

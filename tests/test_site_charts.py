@@ -31,6 +31,7 @@ CHART_PAGES = {
     "chapters/04-random-slopes": 2,
     "chapters/05-shrinkage": 2,
     "chapters/06-within-between": 1,
+    "chapters/07-growth": 1,
     "chapters/08-sample-size": 1,
     "chapters/09-binary-outcomes": 1,
     "chapters/10-three-level-crossed": 1,

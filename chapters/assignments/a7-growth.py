@@ -23,10 +23,12 @@
 # # Assignment 7: growth models
 #
 # You analyse 100 children of the reading-growth study of chapter 7 (`growth`: reading
-# `score`, actual time `years` since the start, planned `wave`, and `support`, the
-# home-reading programme), drawn from your student ID. You move time zero and predict
-# what it does, interpret the programme's effect on growth, and decide how a next
-# study should space its assessments.
+# `score`, actual time `years` since the start, planned `wave`, `support`, the
+# home-reading programme, and `reading`, the weekly hours of home reading reported at
+# each assessment), drawn from your student ID. You move time zero and predict what it
+# does, interpret the programme's effect on growth, decide how a next study should
+# space its assessments, and check whether a child's residuals are correlated over
+# time.
 #
 # Write your student ID in the first code cell, run the cells in order, and after each
 # question run `grader.check("q…")` (it checks the form of your answer; the grader
@@ -499,6 +501,116 @@ assert abs(rel_sim - _r) < 4 * 2 * np.sqrt(_r) * (1 - _r) / np.sqrt(2000) + 0.00
 #   - "'close together, so that fewer children drop out', with no reliability argument: loses the 2 points"
 #   - "'more occasions always beat wider spacing': loses the first 2 points unless backed by sum((t - mean t)^2)"
 # # END RUBRIC
+
+# %% [raw]
+# # END QUESTION
+
+# %% [raw]
+# # BEGIN QUESTION
+# name: q9
+# kind: diagnose
+# points: 6
+
+# %% [markdown]
+# **Question 9** (*diagnose*, 6 points). The model `m_x` of Question 4 has independent
+# residuals, yet two scores of the same child are correlated through the child's
+# intercept and slope. From `m_x.tau` and `m_x.sigma2`, compute the correlation the
+# model implies between a child's scores at `years` 0 and 4 (`corr_0_4`) and at 3.5
+# and 4 (`corr_35_4`); the covariance at times $t$ and $s$ is
+# $\tau_{00} + \tau_{01}(t + s) + \tau_{11} t s$, plus $\sigma^2_e$ when $t = s$.
+# Then ask whether the residuals are correlated beyond that: refit `m_x` by ML with
+# continuous-time AR(1) residuals, `residuals=hp.CAR1(time="years")` (the occasions
+# are irregular), and store $\hat\phi$ (the correlation of two residuals of a child
+# one year apart, `m_car.residual_params["phi"]`) in `phi_year` and the p-value of
+# `hp.compare(m_x, m_car)` in `p_car`.
+
+# %% [raw]
+# # BEGIN SOLUTION
+
+# %%
+# BEGIN SOLUTION
+T = m_x.tau.to_numpy()
+
+
+def implied_cov(t, s):
+    return T[0, 0] + T[0, 1] * (t + s) + T[1, 1] * t * s + m_x.sigma2 * (t == s)
+
+
+def implied_corr(t, s):
+    return implied_cov(t, s) / np.sqrt(implied_cov(t, t) * implied_cov(s, s))
+
+
+corr_0_4 = implied_corr(0.0, 4.0)
+corr_35_4 = implied_corr(3.5, 4.0)
+m_car = hp.fit_lmm(
+    "score ~ years * support + (1 + years | child)",
+    df,
+    reml=False,
+    residuals=hp.CAR1(time="years"),
+)
+phi_year = m_car.residual_params["phi"]
+p_car = hp.compare(m_x, m_car)["p_value"].iloc[1]
+# END SOLUTION
+corr_0_4, corr_35_4, phi_year, p_car
+
+# %% [raw]
+# # END SOLUTION
+
+# %% [raw]
+# # BEGIN TESTS
+
+# %%
+""" # BEGIN TEST CONFIG
+points: 1
+""" # END TEST CONFIG
+assert all(-1 <= v <= 1 for v in (corr_0_4, corr_35_4)) and 0 <= phi_year < 1
+assert 0 <= p_car <= 1
+
+# %%
+""" # BEGIN TEST CONFIG
+hidden: true
+points: 2
+failure_message: "corr(Y_0, Y_4) = cov / sqrt(var_0 var_4) with cov = tau00 + 4 tau01 and var_t = tau00 + 2 t tau01 + t^2 tau11 + sigma2_e: the residual variance belongs in both variances."
+""" # END TEST CONFIG
+_d = hp.student_data("a7", STUDENT_ID)
+_m = hp.fit_lmm("score ~ years * support + (1 + years | child)", _d, reml=False)
+_T, _s2 = _m.tau.to_numpy(), _m.sigma2
+
+
+def _var(t):
+    return _T[0, 0] + 2 * t * _T[0, 1] + t * t * _T[1, 1] + _s2
+
+
+assert abs(corr_0_4 - (_T[0, 0] + 4 * _T[0, 1]) / np.sqrt(_var(0) * _var(4))) < 1e-4
+
+# %%
+""" # BEGIN TEST CONFIG
+hidden: true
+points: 1
+failure_message: "For 3.5 and 4 the covariance is tau00 + 7.5 tau01 + 14 tau11; the late scores correlate more because the children's lines fan out."
+""" # END TEST CONFIG
+_d = hp.student_data("a7", STUDENT_ID)
+_m = hp.fit_lmm("score ~ years * support + (1 + years | child)", _d, reml=False)
+_T, _s2 = _m.tau.to_numpy(), _m.sigma2
+_c = _T[0, 0] + 7.5 * _T[0, 1] + 14 * _T[1, 1]
+_v = [_T[0, 0] + 2 * t * _T[0, 1] + t * t * _T[1, 1] + _s2 for t in (3.5, 4.0)]
+assert abs(corr_35_4 - _c / np.sqrt(_v[0] * _v[1])) < 1e-4
+
+# %%
+""" # BEGIN TEST CONFIG
+hidden: true
+points: 2
+failure_message: "Refit the model of Question 4 by ML with residuals=hp.CAR1(time='years'); phi is m_car.residual_params['phi'] and the p-value is the second row of hp.compare(m_x, m_car)."
+""" # END TEST CONFIG
+_d = hp.student_data("a7", STUDENT_ID)
+_f = "score ~ years * support + (1 + years | child)"
+_m0 = hp.fit_lmm(_f, _d, reml=False)
+_m1 = hp.fit_lmm(_f, _d, reml=False, residuals=hp.CAR1(time="years"))
+assert abs(phi_year - _m1.residual_params["phi"]) < 1e-3
+assert abs(p_car - hp.compare(_m0, _m1)["p_value"].iloc[1]) < 1e-3
+
+# %% [raw]
+# # END TESTS
 
 # %% [raw]
 # # END QUESTION

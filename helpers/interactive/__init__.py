@@ -34,7 +34,8 @@ Where each piece is (one module per chapter; the shared pieces apart):
   slopes (and ``var_y_given_x``) and the simple slopes of a cross-level interaction
   (``simple_slope_chart``); :mod:`~helpers.interactive.ch05` shrinkage and pooling
   (and ``pooled_estimates``); :mod:`~helpers.interactive.ch06` the raw slope as a blend of
-  within and between slopes (``within_between_blend``); :mod:`~helpers.interactive.ch08` power at a budget
+  within and between slopes (``within_between_blend``); :mod:`~helpers.interactive.ch07` the
+  correlation of a person's occasions (``occasion_correlation``); :mod:`~helpers.interactive.ch08` power at a budget
   (``cluster_trial_power``, ``optimal_group_size``); :mod:`~helpers.interactive.ch09`
   the conditional mode of a binary-outcome group (``eb_logit_mode``);
   :mod:`~helpers.interactive.ch10` the variance shares and intraclass correlations
@@ -68,6 +69,7 @@ from .ch03 import random_intercepts_chart, variance_shares
 from .ch04 import random_slopes_chart, simple_slope_chart, var_y_given_x
 from .ch05 import pooled_estimates, pooling_chart, shrinkage_chart
 from .ch06 import within_between_blend, within_between_chart
+from .ch07 import occasion_correlation, occasion_correlation_chart
 from .ch08 import cluster_trial_power, optimal_group_size, power_budget_chart
 from .ch09 import NEWTON_CLAMP as NEWTON_CLAMP
 from .ch09 import NEWTON_STEPS as NEWTON_STEPS
@@ -81,6 +83,8 @@ __all__ = [
     "log_odds_shrinkage_chart",
     "naive_coverage",
     "no_pooling_funnel_chart",
+    "occasion_correlation",
+    "occasion_correlation_chart",
     "on_grid",
     "optimal_group_size",
     "pooled_estimates",
