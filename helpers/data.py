@@ -30,6 +30,7 @@ __all__ = [
     "DataIntegrityError",
     "PopularitySample",
     "GROWTH_TRUTH",
+    "SCHOOLS_TRUTH",
     "POPULARITY_TRUTH",
     "codebook",
     "data_dir",
@@ -236,6 +237,19 @@ GROWTH_TRUTH = {
     "tau": ((25.0, 1.8), (1.8, 1.44)),  # (intercept, years slope)
     "reading": 1.5,  # delta: points per weekly hour of home reading
     "reading_centre": 3.0,  # the mean of the children's mean weekly hours
+}
+
+
+#: Generating values of the three-level popularity data (``data/make_schools.py``):
+#: pupil i in class j of school k,
+#: popular = g000 + g100 extrav + g200 gender + g010 texp + g001 program
+#: + v0k + u0jk + e_ijk, with var(v0k) = sigma2_v0 (schools), var(u0jk) = sigma2_u0
+#: (classes within schools) and var(e_ijk) = sigma2_e (pupils within classes).
+SCHOOLS_TRUTH = {
+    "gamma": {"Intercept": -1.0, "extrav": 0.8, "gender": 1.24, "texp": 0.09, "program": 0.4},
+    "sigma2_e": 0.55,
+    "sigma2_u0": 0.30,
+    "sigma2_v0": 0.20,
 }
 
 

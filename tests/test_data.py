@@ -280,3 +280,39 @@ def test_growth_reading_is_the_child_mean_plus_occasion_noise():
     dev = occ["reading"] - truth.loc[occ["child"], "reading_mean"].to_numpy()
     assert abs(dev.mean()) < 0.15 and 1.0 < dev.std() < 1.4  # N(0, 1.2^2), rounded
     assert 0.6 < truth["reading_mean"].std() < 1.0  # N(3, 0.8^2)
+
+
+def test_schools_files_regenerate_bit_for_bit(tmp_path):
+    """data/make_schools.py writes the shipped three-level files again, byte for byte."""
+    sys.path.insert(0, str(ROOT / "data"))
+    import make_schools
+
+    for path in make_schools.write(folder=tmp_path):
+        assert path.read_bytes() == (ROOT / "data" / path.name).read_bytes(), path.name
+
+
+def test_schools_design_and_truth():
+    """Classes numbered within schools; class- and school-level predictors constant where
+    they should be; the truth file matches the pupil file."""
+    pupils = hp.load_dataset("schools")
+    truth = hp.load_dataset("schools_truth")
+    sizes = pupils.groupby(["school", "class"], observed=True).size()
+    np.testing.assert_array_equal(sizes.to_numpy(), truth["n_pupils"].to_numpy())
+    per_school = pupils.groupby("school", observed=True)["class"].agg(["min", "max", "nunique"])
+    assert (per_school["min"] == 1).all() and (per_school["max"] == per_school["nunique"]).all()
+    assert per_school["nunique"].between(2, 4).all()
+    assert pupils.groupby(["school", "class"], observed=True)["texp"].nunique().max() == 1
+    assert pupils.groupby("school", observed=True)["program"].nunique().max() == 1
+    assert truth.groupby("school")["v0"].nunique().max() == 1
+    assert truth.drop_duplicates("school")["program"].sum() == 25
+
+
+def test_scotssec_is_mlmrev_scotssec():
+    """Counts of mlmRev's ScotsSec, from R: nlevels(primary) = 148, nlevels(second) = 19,
+    table(sex) = 1739 M, 1696 F; 91 primary schools sent pupils to more than one
+    secondary school (sum(rowSums(table(primary, second) > 0) > 1))."""
+    d = hp.load_dataset("scotssec")
+    assert d["primary"].nunique() == 148 and d["second"].nunique() == 19
+    assert d["sex"].value_counts().to_dict() == {"M": 1739, "F": 1696}
+    links = d.groupby("primary")["second"].nunique()
+    assert (links > 1).sum() == 91

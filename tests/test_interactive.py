@@ -58,6 +58,7 @@ def charts(empty_fit):
         "shrinkage": hi.shrinkage_chart(n=20, tau00=0.45, sigma2=0.55, distance=1.5),
         "pooling": hi.pooling_chart(empty_fit),
         "power budget": hi.power_budget_chart(rho=0.1, effect=0.3, budget=5000, cost_ratio=10),
+        "three levels": hi.three_level_chart(sigma2_v0=0.2, sigma2_u0=0.3, sigma2_e=0.55),
         "within between": hi.within_between_chart(
             gamma_w=2.191, gamma_b=5.866, icc_x=0.26, icc_y=0.11, group_size=45
         ),
@@ -197,6 +198,42 @@ def test_random_intercepts_closed_forms(charts, empty_fit):
     assert sum(shares) == pytest.approx(1.0)
 
 
+def test_three_level_closed_forms(charts):
+    """The chart's shares and ICCs are Hox's (2010, sec. 2.4) and Siddiqui et al.'s (1996)
+    formulas, checked against the correlations of the covariance matrix that the
+    three-level model implies for pupils in one class, one school and two schools."""
+    spec = charts["three levels"].to_dict()
+    ((share_expr, rows),) = vx.calculations(spec, "share")
+    ((cor_expr, pairs),) = vx.calculations(spec, "correlation")
+    for v, u, e in itertools.product([0.0, 0.2, 1.35], [0.0, 0.3, 2.0], [0.05, 0.55, 3.0]):
+        env = vx.params(spec, s2v=v, s2u=u, s2e=e)
+        got = hi.three_level_iccs(v, u, e)
+        # independent: the implied covariance of three pupils (two in one class, a third in
+        # another class of the same school) and one pupil of another school
+        school = np.array([0, 0, 0, 1])
+        klass = np.array([0, 0, 1, 2])
+        cov = (
+            v * (school[:, None] == school[None, :])
+            + u * (klass[:, None] == klass[None, :])
+            + e * np.eye(4)
+        )
+        cor = cov / np.sqrt(np.outer(np.diag(cov), np.diag(cov)))
+        assert env["rho_class"] == pytest.approx(cor[0, 1], rel=1e-12, abs=1e-15)
+        assert env["rho_school"] == pytest.approx(cor[0, 2], rel=1e-12, abs=1e-15)
+        assert got["rho_class"] == pytest.approx(cor[0, 1], rel=1e-12, abs=1e-15)
+        assert got["rho_school"] == pytest.approx(cor[0, 2], rel=1e-12, abs=1e-15)
+        bars = [vx.evaluate(cor_expr, env, r) for r in pairs]
+        assert bars == pytest.approx([cor[0, 1], cor[0, 2], cor[0, 3]], abs=1e-12)
+        shares = [vx.evaluate(share_expr, env, r) for r in rows]
+        assert shares == pytest.approx([got["school"], got["class"], got["pupil"]], rel=1e-12)
+        assert sum(shares) == pytest.approx(1.0)
+    texts = [
+        vx.evaluate(t, vx.params(spec, s2v=0.2, s2u=0.3, s2e=0.55)) for t in vx.mark_texts(spec)
+    ]
+    assert any(t.endswith(f"= {0.5 / 1.05:.3f}") for t in texts), texts
+    assert any(t.endswith(f"= {0.2 / 1.05:.3f}") for t in texts), texts
+
+
 def test_random_slopes_closed_forms(charts):
     spec = charts["random slopes"].to_dict()
     ((var_expr, xs),) = vx.calculations(spec, "v")
@@ -289,6 +326,13 @@ def test_pooling_chart_refuses_models_it_cannot_draw(pupils):
             "sigma2",
         ),
         (lambda: hi.naive_coverage(0.5), ValueError, "deff"),
+        (
+            lambda: hi.three_level_chart(sigma2_v0=0.23, sigma2_u0=0.3, sigma2_e=0.5),
+            ValueError,
+            "grid",
+        ),
+        (lambda: hi.three_level_iccs(0.2, 0.3, 0.0), ValueError, "sigma2_e"),
+        (lambda: hi.three_level_iccs(-0.1, 0.3, 0.5), ValueError, "sigma2_v0"),
         (lambda: hi.power_budget_chart(rho=0.6), ValueError, "rho"),
         (lambda: hi.power_budget_chart(budget=5250), ValueError, "grid"),
         (lambda: hi.cluster_trial_power(1, 10, icc=0.1, effect=0.3), ValueError, "n_groups"),

@@ -34,6 +34,7 @@ CHART_PAGES = {
     "chapters/07-growth": 1,
     "chapters/08-sample-size": 1,
     "chapters/09-binary-outcomes": 1,
+    "chapters/10-three-level-crossed": 1,
 }
 SHOTS = build_book.ROOT / "_build" / "screenshots"
 METRICS = build_book.ROOT / "_build" / "chart-metrics.json"

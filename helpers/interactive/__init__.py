@@ -37,7 +37,9 @@ Where each piece is (one module per chapter; the shared pieces apart):
   within and between slopes (``within_between_blend``); :mod:`~helpers.interactive.ch07` the
   correlation of a person's occasions (``occasion_correlation``); :mod:`~helpers.interactive.ch08` power at a budget
   (``cluster_trial_power``, ``optimal_group_size``); :mod:`~helpers.interactive.ch09`
-  the conditional mode of a binary-outcome group (``eb_logit_mode``).
+  the conditional mode of a binary-outcome group (``eb_logit_mode``);
+  :mod:`~helpers.interactive.ch10` the variance shares and intraclass correlations
+  of three levels (``three_level_iccs``).
 * ``_shared``: sizes and colours, input checks, :func:`slider`, :func:`on_grid`,
   computed text, the finishing touches every chart gets.
 * ``_display``: the ``"book"`` renderer, :func:`chart_html`, :class:`MystNbLabSpec`.
@@ -72,6 +74,7 @@ from .ch08 import cluster_trial_power, optimal_group_size, power_budget_chart
 from .ch09 import NEWTON_CLAMP as NEWTON_CLAMP
 from .ch09 import NEWTON_STEPS as NEWTON_STEPS
 from .ch09 import eb_logit_mode, log_odds_shrinkage_chart
+from .ch10 import three_level_chart, three_level_iccs
 
 __all__ = [
     "cluster_trial_power",
@@ -92,6 +95,8 @@ __all__ = [
     "shrinkage_chart",
     "simple_slope_chart",
     "slider",
+    "three_level_chart",
+    "three_level_iccs",
     "var_y_given_x",
     "variance_shares",
     "within_between_blend",
