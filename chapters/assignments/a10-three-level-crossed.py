@@ -84,9 +84,9 @@ M2 = "score ~ 1 + (1 | school)"  # the class level left out
 # **Question 1** (*predict*, 3 points). **Before fitting anything**: `M3` splits the
 # variance of `score` into a school variance $\sigma^2_{school}$, a class variance
 # $\sigma^2_{class}$ and a pupil variance $\sigma^2_e$; `M2` has no class level.
-# Predict where the class variance goes in `M2`: which of its two variances grows,
-# which share of $\sigma^2_{class}$ each takes (use your `m_bar` classes per school and
-# `n_bar` pupils per class), and what happens to the total variance. Think of what a
+# Predict where the class variance goes in `M2`: how each of its two variances
+# changes, which share of $\sigma^2_{class}$ each takes (use your `m_bar` classes per
+# school and `n_bar` pupils per class), and what happens to the total variance. Think of what a
 # class's effect does to its school's mean and to the pupils' deviations from their
 # school's mean. You are graded on the reasoning, not on being right.
 
@@ -102,7 +102,7 @@ M2 = "score ~ 1 + (1 | school)"  # the class level left out
 # $n$ pupils in every school). The rest, about $\sigma^2_{class}(m - 1)/m$, is the
 # spread of the class effects around their school's average; within a school it moves
 # pupils up or down, so `M2` counts it as pupil variance. With `m_bar` = 3.7 classes
-# of `n_bar` = 20 pupils (`s0000000`), about a quarter goes to the school and three
+# of `n_bar` = 18.7 pupils (`s0000000`), about a quarter goes to the school and three
 # quarters to the pupils.
 
 # %% [raw]
@@ -225,14 +225,14 @@ assert abs(share_pupil - (_m.sigma2 - _v["Residual"]) / _c) < 1e-4
 # # BEGIN SOLUTION
 
 # %% [markdown]
-# For `s0000000`: `share_school` = 0.21 and `share_pupil` = 0.78 against
-# $(\bar n - 1)/(\bar m\bar n - 1)$ = 0.26: about a quarter of the class variance moved
-# to the schools and the rest to the pupils, as predicted. The shares add up to 0.99:
-# the total variance is nearly preserved, but not exactly, because the formula holds
-# for a balanced design (the classes and schools here differ in size) and the two
+# For `s0000000`: `share_school` = 0.21 and `share_pupil` = 0.77 against
+# $(\bar n - 1)/(\bar m\bar n - 1)$ = 0.26: a fifth to a quarter of the class
+# variance moved to the schools and the rest to the pupils, as predicted. The shares
+# add up to 0.98: the total variance is nearly preserved, but not exactly, because the
+# formula holds for a balanced design (the classes and schools here differ in size) and the two
 # models are estimated separately, each with its own sampling error. A report based on
 # `M2` overstates the share of the variance between schools (its school variance,
-# 12.4, includes a quarter of the class variance): it credits to the school what
+# 12.4, includes 3.4 of the class variance of 16.0): it credits to the school what
 # belongs to the classes — a school with one or two strong classes (teachers) looks
 # like a strong school.
 
@@ -408,21 +408,21 @@ assert class_needed == bool(0.5 * scipy.stats.chi2.sf(_c, 1) < 0.05)
 # `"score ~ 1 + (1 | school) + (1 | class)"` and got a warning from `hp.fit_lmm`. Fit
 # it as `m_wrong` (read the warning) and store how many classes that model has,
 # `n_class_levels` (`m_wrong.n_levels`), how many classes your data really have,
-# `n_classes`, and the class variance of `m_wrong`, `s2_class_wrong`. Then give every
-# class a label of its own, `df["class_id"] = df["school"] + "-" +
-# df["class"].astype(str)`, fit `"score ~ 1 + (1 | school) + (1 | class_id)"` and
-# store its class variance in `s2_class_fixed`.
+# `n_classes`, and the class variance of `m_wrong`, `s2_class_wrong`. Then fit
+# `"score ~ 1 + (1 | school) + (1 | class_id)"`, where `class_id` (made in the cell
+# below) gives every class a label of its own, and store its class variance in
+# `s2_class_fixed`.
 
 # %% [raw]
 # # BEGIN SOLUTION
 
 # %%
+df["class_id"] = df["school"] + "-" + df["class"].astype(str)  # "S01-1", "S01-2", ...
 # BEGIN SOLUTION
 m_wrong = hp.fit_lmm("score ~ 1 + (1 | school) + (1 | class)", df)
 n_class_levels = m_wrong.n_levels["class"]
 n_classes = df.groupby(["school", "class"]).ngroups
 s2_class_wrong = m_wrong.varcorr.set_index("grp")["vcov"]["class"]
-df["class_id"] = df["school"] + "-" + df["class"].astype(str)
 m_fixed = hp.fit_lmm("score ~ 1 + (1 | school) + (1 | class_id)", df)
 s2_class_fixed = m_fixed.varcorr.set_index("grp")["vcov"]["class_id"]
 # END SOLUTION
@@ -492,11 +492,11 @@ assert abs(s2_class_fixed - _v["class:school"]) < 1e-4 * _v["class:school"]
 # **Question 7** (*simulate*, 6 points). What does leaving out the class level do to
 # the standard error of a **class-level** predictor, the teacher's experience `texp`?
 # Take as the truth the REML fit `m_t = hp.fit_lmm("score ~ texp + (1 | school/class)",
-# df)`: its two fixed effects and its three variances. With
-# `rng = np.random.default_rng([seed, 7])`, simulate `R = 30` new outcome vectors on
-# your design (your pupils, classes, schools and `texp`): $\hat\gamma_0 +
-# \hat\gamma_{texp}\,$`texp` plus a normal effect per school, one per class and one per
-# pupil, with the variances of `m_t` (`rng.normal` takes the standard deviation).
+# df)`: its two fixed effects and its three variances. With the generator `rng` of
+# the cell below, simulate `R = 30` new outcome vectors on your design (your pupils,
+# classes, schools and `texp`): $\hat\gamma_0 + \hat\gamma_{texp}\,$`texp` plus a
+# normal effect per school, one per class and one per pupil, with the variances of
+# `m_t` (`rng.normal` takes the standard deviation).
 # Fit each simulated data set twice, with the class level left out
 # (`"score ~ texp + (1 | school)"`) and with it (`"score ~ texp + (1 | school/class)"`),
 # and store the estimate and standard error of `texp` from each (`.fixed`) in a
@@ -516,14 +516,14 @@ assert abs(s2_class_fixed - _v["class:school"]) < 1e-4 * _v["class:school"]
 # # BEGIN SOLUTION
 
 # %%
-# BEGIN SOLUTION
 R = 30
+rng = np.random.default_rng([seed, 7])
+# BEGIN SOLUTION
 m_t = hp.fit_lmm("score ~ texp + (1 | school/class)", df)
 g = m_t.fixed["estimate"]
 sd_t = np.sqrt(m_t.varcorr.set_index("grp")["vcov"])
 school_code = df.groupby("school").ngroup().to_numpy()
 class_code = df.groupby(["school", "class"]).ngroup().to_numpy()
-rng = np.random.default_rng([seed, 7])
 rows = []
 for _ in range(R):
     y = (
@@ -631,20 +631,22 @@ assert abs(sims["se_three"].mean() / _f["std_error"] - 1) < 0.2
 # %% [markdown]
 # (a) The classes are numbered within their schools, so `(1 | class)` makes one
 # "class" of all classes numbered 1, one of all numbered 2, and so on: 5 levels
-# instead of 111 for `s0000000`, each a mixture of classes from every school. Such a
-# "class 1" has no common effect, so its variance is near 0 (0.3 against 16.0), and the
-# real class variance is shared out between the school and the pupils as in Question
-# 2; a test of this class variance would say that classes do not matter. Nested
-# classes need labels that say which school they belong to: `(1 | school/class)`,
-# `(1 | school) + (1 | school:class)`, or a unique `class_id`, which gives exactly
-# `M3`'s class variance. (b) Without the class level the model reports a standard
-# error of `texp` about half the real one (`ratio_ignored` = 0.52 ± 0.07, against
-# `ratio_three` = 1.06 ± 0.14 for `s0000000`): its $z$ is too large, its $p$-value too
+# instead of 112 for `s0000000`, each a mixture of classes from many schools. The
+# variance of such a "class 1" is that of an average of many class effects, so it is
+# small (1.7 against 16.0); the real class variance is shared out between the school
+# and the pupils as in Question 2 (13.0 and 84.4 instead of 9.1 and 72.9). A test
+# or an intraclass correlation of this "class" level answers a meaningless question
+# (do class numbers differ?) and understates how much classes matter, whatever its
+# $p$-value. Nested classes need labels that say which school they belong to:
+# `(1 | school/class)`, `(1 | school) + (1 | school:class)`, or a unique `class_id`,
+# which gives exactly `M3`'s class variance. (b) Without the class level the model reports a standard
+# error of `texp` about half the real one (`ratio_ignored` = 0.47 ± 0.06, against
+# `ratio_three` = 0.94 ± 0.12 for `s0000000`): its $z$ is too large, its $p$-value too
 # small and its interval too narrow, so teacher experience looks more certain than
 # the data allow. `texp` varies between classes only, and classes differ by more than
 # their pupils do (the class effect is shared by all the pupils of a class): the
 # model without that level treats each pupil as independent information on `texp`
-# when the information really comes from about 111 classes.
+# when the information really comes from 112 classes.
 
 # %% [raw]
 # # END SOLUTION
@@ -653,7 +655,7 @@ assert abs(sims["se_three"].mean() / _f["std_error"] - 1) < 0.2
 # # BEGIN RUBRIC
 # points:
 #   - [1, "(a) the labels are numbered within schools, so (1 | class) pools class k of every school into one level (their n_class_levels against n_classes)"]
-#   - [1, "(a) consequence: class variance near 0, real class variance moved to school and pupils, a test would wrongly drop the class level; fix with school/class, school:class or unique labels"]
+#   - [1, "(a) consequence: the 'class' variance is that of class numbers (small), the real class variance moves to school and pupils, so tests and ICCs of the class level mean nothing; fix with school/class, school:class or unique labels"]
 #   - [1, "(b) SE too small (their ratio_ignored with its MC SE, against ratio_three near 1), so p too small and the interval too narrow"]
 #   - [1, "(b) because texp varies only between classes: the class effects make pupils of a class dependent, and the model that ignores them counts every pupil as independent information"]
 # wrong:
@@ -780,6 +782,7 @@ assert abs(icc_both - (_v["primary"] + _v["school"]) / _v.sum()) < 1e-4
 # wrong here?
 
 # %%
+# (M3 has no primary level: NaN in its column)
 pd.DataFrame(
     {
         "nested M3": m3.varcorr.set_index("grp")["vcov"],
