@@ -35,6 +35,14 @@ def test_there_is_one_assignment_per_core_chapter():
     assert [asg.number(n) for n in NAMES] == [int(c[:2]) for c in chapters]
 
 
+def test_assignments_are_numbered_and_ordered_by_their_chapter():
+    assert asg.number("a10-three-level-crossed") == 10 and asg.number("a9-x") == 9
+    with pytest.raises(asg.AssignmentError, match="not an assignment name"):
+        asg.number("notes-a10")
+    numbers = [asg.number(n) for n in asg.masters()]
+    assert numbers == sorted(numbers) and len(set(numbers)) == len(numbers)
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_master_assigns_cleanly(built, name):
     folder = built / name

@@ -82,13 +82,14 @@ M2 = "score ~ 1 + (1 | school)"  # the class level left out
 
 # %% [markdown]
 # **Question 1** (*predict*, 3 points). **Before fitting anything**: `M3` splits the
-# variance of `score` into a school variance $\sigma^2_{school}$, a class variance
-# $\sigma^2_{class}$ and a pupil variance $\sigma^2_e$; `M2` has no class level.
-# Predict where the class variance goes in `M2`: how each of its two variances
-# changes, which share of $\sigma^2_{class}$ each takes (use your `m_bar` classes per
-# school and `n_bar` pupils per class), and what happens to the total variance. Think of what a
-# class's effect does to its school's mean and to the pupils' deviations from their
-# school's mean. You are graded on the reasoning, not on being right.
+# variance of `score` into a school variance $\sigma^2_\text{school}$, a class
+# variance $\sigma^2_\text{class}$ and a pupil variance $\sigma^2_e$; `M2` has no
+# class level. Predict where the class variance goes in `M2`: how each of its two
+# variances changes, which share of $\sigma^2_\text{class}$ each takes (use your
+# `m_bar` classes per school and `n_bar` pupils per class), and what happens to the
+# total variance. Think of what a class's effect does to its school's mean and to the
+# pupils' deviations from their school's mean. You are graded on the reasoning, not
+# on being right.
 
 # %% [raw]
 # # BEGIN SOLUTION
@@ -96,14 +97,14 @@ M2 = "score ~ 1 + (1 | school)"  # the class level left out
 # %% [markdown]
 # Nothing is lost: the total variance stays about the same, and the class variance is
 # shared out between the two levels that are left. A school's mean carries the average
-# of its $m$ class effects, whose variance is $\sigma^2_{class}/m$: that part looks like
-# a difference between schools, so $\sigma^2_{school}$ grows by about
-# $\sigma^2_{class}/m$ (exactly $\sigma^2_{class}(n - 1)/(mn - 1)$ with $m$ classes of
-# $n$ pupils in every school). The rest, about $\sigma^2_{class}(m - 1)/m$, is the
-# spread of the class effects around their school's average; within a school it moves
-# pupils up or down, so `M2` counts it as pupil variance. With `m_bar` = 3.7 classes
-# of `n_bar` = 18.7 pupils (`s0000000`), about a quarter goes to the school and three
-# quarters to the pupils.
+# of its $m$ class effects, whose variance is $\sigma^2_\text{class}/m$: that part
+# looks like a difference between schools, so $\sigma^2_\text{school}$ grows by about
+# $\sigma^2_\text{class}/m$ (in expectation $\sigma^2_\text{class}(n - 1)/(mn - 1)$,
+# with $m$ classes of $n$ pupils in every school). The rest, about
+# $\sigma^2_\text{class}(m - 1)/m$, is the spread of the class effects around their
+# school's average; within a school it moves pupils up or down, so `M2` counts it as
+# pupil variance. With `m_bar` = 3.7 classes of `n_bar` = 18.7 pupils (`s0000000`),
+# about a quarter goes to the school and three quarters to the pupils.
 
 # %% [raw]
 # # END SOLUTION
@@ -134,9 +135,10 @@ M2 = "score ~ 1 + (1 | school)"  # the class level left out
 # `s2_school3`, `s2_class3` and `s2_e3` (`m3.varcorr` lists them by `grp`:
 # `"school"`, `"class:school"`, `"Residual"`) and the two of `m2` in `s2_school2`
 # and `s2_e2` (`m2.tau` and `m2.sigma2`). Then store the share of the class variance
-# that went to the school level, `share_school` $= (\hat\sigma^2_{school,2} -
-# \hat\sigma^2_{school,3}) / \hat\sigma^2_{class,3}$, and the share that went to the
-# pupil level, `share_pupil`, defined in the same way from the pupil variances.
+# that went to the school level,
+# `share_school` $= (\hat\sigma^2_{\text{school},2} - \hat\sigma^2_{\text{school},3})
+# / \hat\sigma^2_{\text{class},3}$, and the share that went to the pupil level,
+# `share_pupil`, defined in the same way from the pupil variances.
 
 # %% [raw]
 # # BEGIN SOLUTION
@@ -193,12 +195,9 @@ hidden: true
 points: 2
 failure_message: "Each share is the growth of that level's variance from M3 to M2 divided by the class variance of M3: (s2_school2 - s2_school3) / s2_class3 and (s2_e2 - s2_e3) / s2_class3."
 """ # END TEST CONFIG
-_d = hp.student_data("a10", STUDENT_ID)
-_v = hp.fit_lmm("score ~ 1 + (1 | school/class)", _d).varcorr.set_index("grp")["vcov"]
-_m = hp.fit_lmm("score ~ 1 + (1 | school)", _d)
-_c = _v["class:school"]
-assert abs(share_school - (_m.tau.iloc[0, 0] - _v["school"]) / _c) < 1e-4
-assert abs(share_pupil - (_m.sigma2 - _v["Residual"]) / _c) < 1e-4
+# from your own variances (checked above): a wrong fit does not cost these points too
+assert abs(share_school - (s2_school2 - s2_school3) / s2_class3) < 1e-9
+assert abs(share_pupil - (s2_e2 - s2_e3) / s2_class3) < 1e-9
 
 # %% [raw]
 # # END TESTS
@@ -226,15 +225,15 @@ assert abs(share_pupil - (_m.sigma2 - _v["Residual"]) / _c) < 1e-4
 
 # %% [markdown]
 # For `s0000000`: `share_school` = 0.21 and `share_pupil` = 0.77 against
-# $(\bar n - 1)/(\bar m\bar n - 1)$ = 0.26: a fifth to a quarter of the class
-# variance moved to the schools and the rest to the pupils, as predicted. The shares
-# add up to 0.98: the total variance is nearly preserved, but not exactly, because the
-# formula holds for a balanced design (the classes and schools here differ in size) and the two
+# $(\bar n - 1)/(\bar m\bar n - 1)$ = 0.26: a fifth to a quarter of the class variance
+# moved to the schools and the rest to the pupils, as predicted. The shares add up to
+# 0.98: the total variance is nearly preserved, but not exactly, because the formula
+# holds for a balanced design (the classes and schools here differ in size) and the two
 # models are estimated separately, each with its own sampling error. A report based on
-# `M2` overstates the share of the variance between schools (its school variance,
-# 12.4, includes 3.4 of the class variance of 16.0): it credits to the school what
-# belongs to the classes — a school with one or two strong classes (teachers) looks
-# like a strong school.
+# `M2` overstates the share of the variance between schools (its school variance, 12.4,
+# includes 3.4 of the class variance of 16.0): it credits to the school what belongs to
+# the classes — a school with one or two strong classes (teachers) looks like a strong
+# school.
 
 # %% [raw]
 # # END SOLUTION
@@ -290,21 +289,19 @@ assert 0 < icc_school < icc_class < 1
 """ # BEGIN TEST CONFIG
 hidden: true
 points: 2
-failure_message: "Two pupils of the same class share their class effect AND their school effect: icc_class = (s2_school + s2_class) / (s2_school + s2_class + s2_e)."
+failure_message: "Two pupils of the same class share their class effect AND their school effect: icc_class = (s2_school3 + s2_class3) / (s2_school3 + s2_class3 + s2_e3)."
 """ # END TEST CONFIG
-_d = hp.student_data("a10", STUDENT_ID)
-_v = hp.fit_lmm("score ~ 1 + (1 | school/class)", _d).varcorr.set_index("grp")["vcov"]
-assert abs(icc_class - (_v["school"] + _v["class:school"]) / _v.sum()) < 1e-5
+# from your variances of Question 2 (checked there)
+_t = s2_school3 + s2_class3 + s2_e3
+assert abs(icc_class - (s2_school3 + s2_class3) / _t) < 1e-9
 
 # %%
 """ # BEGIN TEST CONFIG
 hidden: true
 points: 1
-failure_message: "Two pupils of the same school in different classes share only the school effect: icc_school = s2_school / (s2_school + s2_class + s2_e)."
+failure_message: "Two pupils of the same school in different classes share only the school effect: icc_school = s2_school3 / (s2_school3 + s2_class3 + s2_e3)."
 """ # END TEST CONFIG
-_d = hp.student_data("a10", STUDENT_ID)
-_v = hp.fit_lmm("score ~ 1 + (1 | school/class)", _d).varcorr.set_index("grp")["vcov"]
-assert abs(icc_school - _v["school"] / _v.sum()) < 1e-5
+assert abs(icc_school - s2_school3 / (s2_school3 + s2_class3 + s2_e3)) < 1e-9
 
 # %% [raw]
 # # END TESTS
@@ -494,7 +491,7 @@ assert abs(s2_class_fixed - _v["class:school"]) < 1e-4 * _v["class:school"]
 # Take as the truth the REML fit `m_t = hp.fit_lmm("score ~ texp + (1 | school/class)",
 # df)`: its two fixed effects and its three variances. With the generator `rng` of
 # the cell below, simulate `R = 30` new outcome vectors on your design (your pupils,
-# classes, schools and `texp`): $\hat\gamma_0 + \hat\gamma_{texp}\,$`texp` plus a
+# classes, schools and `texp`): $\hat\gamma_0 + \hat\gamma_\text{texp}\,$`texp` plus a
 # normal effect per school, one per class and one per pupil, with the variances of
 # `m_t` (`rng.normal` takes the standard deviation).
 # Fit each simulated data set twice, with the class level left out
@@ -629,24 +626,24 @@ assert abs(sims["se_three"].mean() / _f["std_error"] - 1) < 0.2
 # # BEGIN SOLUTION
 
 # %% [markdown]
-# (a) The classes are numbered within their schools, so `(1 | class)` makes one
-# "class" of all classes numbered 1, one of all numbered 2, and so on: 5 levels
-# instead of 112 for `s0000000`, each a mixture of classes from many schools. The
+# (a) The classes are numbered within their schools, so `(1 | class)`
+# makes one "class" of all classes numbered 1, one of all numbered 2, and so on: 5
+# levels instead of 112 for `s0000000`, each a mixture of classes from many schools. The
 # variance of such a "class 1" is that of an average of many class effects, so it is
-# small (1.7 against 16.0); the real class variance is shared out between the school
-# and the pupils as in Question 2 (13.0 and 84.4 instead of 9.1 and 72.9). A test
-# or an intraclass correlation of this "class" level answers a meaningless question
-# (do class numbers differ?) and understates how much classes matter, whatever its
-# $p$-value. Nested classes need labels that say which school they belong to:
-# `(1 | school/class)`, `(1 | school) + (1 | school:class)`, or a unique `class_id`,
-# which gives exactly `M3`'s class variance. (b) Without the class level the model reports a standard
-# error of `texp` about half the real one (`ratio_ignored` = 0.47 ± 0.06, against
+# small (1.7 against 16.0); the real class variance is shared out between the school and
+# the pupils as in Question 2 (13.0 and 84.4 instead of 9.1 and 72.9). A test or an
+# intraclass correlation of this "class" level answers a meaningless question (do class
+# numbers differ?) and understates how much classes matter, whatever its $p$-value.
+# Nested classes need labels that say which school they belong to: `(1 | school/class)`,
+# `(1 | school) + (1 | school:class)`, or a unique `class_id`, which gives exactly
+# `M3`'s class variance. (b) Without the class level the model reports a standard error
+# of `texp` about half the real one (`ratio_ignored` = 0.47 ± 0.06, against
 # `ratio_three` = 0.94 ± 0.12 for `s0000000`): its $z$ is too large, its $p$-value too
-# small and its interval too narrow, so teacher experience looks more certain than
-# the data allow. `texp` varies between classes only, and classes differ by more than
-# their pupils do (the class effect is shared by all the pupils of a class): the
-# model without that level treats each pupil as independent information on `texp`
-# when the information really comes from 112 classes.
+# small and its interval too narrow, so teacher experience looks more certain than the
+# data allow. `texp` varies between classes only, and classes differ by more than their
+# pupils do (the class effect is shared by all the pupils of a class): the model without
+# that level treats each pupil as independent information on `texp` when the information
+# really comes from 112 classes.
 
 # %% [raw]
 # # END SOLUTION
