@@ -490,7 +490,7 @@ assert abs(s2_class_fixed - _v["class:school"]) < 1e-4 * _v["class:school"]
 # the standard error of a **class-level** predictor, the teacher's experience `texp`?
 # Take as the truth the REML fit `m_t = hp.fit_lmm("score ~ texp + (1 | school/class)",
 # df)`: its two fixed effects and its three variances. With the generator `rng` of
-# the cell below, simulate `R = 30` new outcome vectors on your design (your pupils,
+# the cell below, simulate `R = 20` new outcome vectors on your design (your pupils,
 # classes, schools and `texp`): $\hat\gamma_0 + \hat\gamma_\text{texp}\,$`texp` plus a
 # normal effect per school, one per class and one per pupil, with the variances of
 # `m_t` (`rng.normal` takes the standard deviation).
@@ -513,7 +513,7 @@ assert abs(s2_class_fixed - _v["class:school"]) < 1e-4 * _v["class:school"]
 # # BEGIN SOLUTION
 
 # %%
-R = 30
+R = 20
 rng = np.random.default_rng([seed, 7])
 # BEGIN SOLUTION
 m_t = hp.fit_lmm("score ~ texp + (1 | school/class)", df)
@@ -556,7 +556,7 @@ sims.describe().T[["mean", "std"]]
 points: 1
 """ # END TEST CONFIG
 assert list(sims.columns) == ["est_ignored", "se_ignored", "est_three", "se_three"]
-assert len(sims) == 30 and (sims[["se_ignored", "se_three"]] > 0).all().all()
+assert len(sims) == R == 20 and (sims[["se_ignored", "se_three"]] > 0).all().all()
 assert ratio_ignored > 0 and ratio_three > 0 and 0 < mcse_ignored < ratio_ignored
 
 # %%
@@ -583,7 +583,7 @@ assert abs(ratio_three - _r) < 1e-6 * _r
 """ # BEGIN TEST CONFIG
 hidden: true
 points: 1
-failure_message: "The Monte Carlo SE of each ratio is the ratio / sqrt(2 (R - 1)), with R = 30 data sets."
+failure_message: "The Monte Carlo SE of each ratio is the ratio / sqrt(2 (R - 1)), with R = 20 data sets."
 """ # END TEST CONFIG
 _k = np.sqrt(2 * (len(sims) - 1))
 assert abs(mcse_ignored - ratio_ignored / _k) < 1e-6 * ratio_ignored
@@ -637,8 +637,8 @@ assert abs(sims["se_three"].mean() / _f["std_error"] - 1) < 0.2
 # Nested classes need labels that say which school they belong to: `(1 | school/class)`,
 # `(1 | school) + (1 | school:class)`, or a unique `class_id`, which gives exactly
 # `M3`'s class variance. (b) Without the class level the model reports a standard error
-# of `texp` about half the real one (`ratio_ignored` = 0.47 ± 0.06, against
-# `ratio_three` = 0.94 ± 0.12 for `s0000000`): its $z$ is too large, its $p$-value too
+# of `texp` about half the real one (`ratio_ignored` = 0.48 ± 0.08, against
+# `ratio_three` = 0.95 ± 0.15 for `s0000000`): its $z$ is too large, its $p$-value too
 # small and its interval too narrow, so teacher experience looks more certain than the
 # data allow. `texp` varies between classes only, and classes differ by more than their
 # pupils do (the class effect is shared by all the pupils of a class): the model without
