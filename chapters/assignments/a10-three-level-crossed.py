@@ -819,7 +819,7 @@ pd.DataFrame(
 #   - [1, "(b) the nested model overstates the secondary schools' share: it credits them with part of their intake's primary-school effect"]
 #   - [1, "(c) nesting would split each primary school into unrelated pieces, one per secondary school; it is one school whose effect follows its pupils (crossed)"]
 # wrong:
-#   - "reads the variances as nested, e.g. 'the primary variance is part of the secondary-school variance' (loses the 2 points of (b))"
+#   - "reads the crossed model as nested, e.g. 'in MX the secondary-school variance contains the primary variance' or adds the two as if every primary school lay inside one secondary school (loses the 2 points of (b))"
 #   - "'the primary variance went into the class variance' without checking the table (loses a point of (b))"
 # # END RUBRIC
 
