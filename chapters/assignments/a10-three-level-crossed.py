@@ -638,9 +638,9 @@ assert abs(sims["se_three"].mean() / _f["std_error"] - 1) < 0.2
 # `(1 | school) + (1 | school:class)`, or a unique `class_id`, which gives exactly
 # `M3`'s class variance. (b) Without the class level the model reports a standard error
 # of `texp` about half the real one (`ratio_ignored` = 0.48 ± 0.08, against
-# `ratio_three` = 0.95 ± 0.15 for `s0000000`): its $z$ is too large, its $p$-value too
-# small and its interval too narrow, so teacher experience looks more certain than the
-# data allow. `texp` varies between classes only, and classes differ by more than their
+# `ratio_three` = 0.95 ± 0.15 for `s0000000`): its test statistic is too large, its
+# $p$-value too small and its interval too narrow, so teacher experience looks more
+# certain than the data allow. `texp` varies between classes only, and classes differ by more than their
 # pupils do (the class effect is shared by all the pupils of a class): the model without
 # that level treats each pupil as independent information on `texp` when the information
 # really comes from 112 classes.
