@@ -30,8 +30,17 @@ def built() -> Path:
 
 def test_there_is_one_assignment_per_core_chapter():
     assert len(NAMES) >= 5
-    chapters = sorted(p.stem for p in (asg.ROOT / "chapters").glob("0*.md"))
-    assert [n.split("-", 1)[0] for n in NAMES] == [f"a{c[1]}" for c in chapters]
+    chapters = sorted(p.stem for p in (asg.ROOT / "chapters").glob("[0-9][0-9]-*.md"))
+    # in chapter order: a1, ..., a9, a10 (not a1, a10, a2, ... as the file names sort)
+    assert [asg.number(n) for n in NAMES] == [int(c[:2]) for c in chapters]
+
+
+def test_assignments_are_numbered_and_ordered_by_their_chapter():
+    assert asg.number("a10-three-level-crossed") == 10 and asg.number("a9-x") == 9
+    with pytest.raises(asg.AssignmentError, match="not an assignment name"):
+        asg.number("notes-a10")
+    numbers = [asg.number(n) for n in asg.masters()]
+    assert numbers == sorted(numbers) and len(set(numbers)) == len(numbers)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -84,7 +93,7 @@ def test_student_version_opens_with_its_title_and_folds_the_set_up_cell(built, n
     nb = json.loads((built / name / "student" / f"{name}.ipynb").read_text())
     cells = nb["cells"]
     assert cells[0]["cell_type"] == "markdown"
-    assert "".join(cells[0]["source"]).startswith(f"# Assignment {name[1]}:")
+    assert "".join(cells[0]["source"]).startswith(f"# Assignment {asg.number(name)}:")
     assert asg.init_cell_index(nb) == 1
     init = cells[1]
     assert "".join(init["source"]) == asg.INIT_CELL.format(name=name)
@@ -98,8 +107,9 @@ def test_book_page_puts_the_note_right_under_the_title(built, name):
     student = built / name / "student" / f"{name}.ipynb"
     page = build_book.assignment_page(student)
     heading, note, intro = (c.source for c in page.cells[:3])
-    assert heading.startswith(f"# Assignment {name[1]}:") and "\n" not in heading
+    assert heading.startswith(f"# Assignment {asg.number(name)}:") and "\n" not in heading
     assert note.startswith(":::{note}") and "**student version**" in note
+    assert f"assignment for chapter {asg.number(name)}:" in note
     first_code = next(c for c in page.cells if c.cell_type == "code")
     assert "otter.Notebook(" in first_code.source
     assert "hide-input" in first_code.metadata["tags"]

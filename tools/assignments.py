@@ -59,8 +59,18 @@ class AssignmentError(RuntimeError):
     """An assignment could not be built; the message says which and why."""
 
 
+def number(name: str) -> int:
+    """The chapter number of an assignment: 10 for ``a10-three-level-crossed``."""
+    head = name.split("-", 1)[0]
+    if not re.fullmatch(r"a\d+", head):
+        raise AssignmentError(f"{name!r} is not an assignment name (a1-..., a2-..., ...).")
+    return int(head[1:])
+
+
 def masters() -> dict[str, Path]:
-    return {p.stem: p for p in sorted(MASTERS.glob("a*.py"))}
+    """The masters in chapter order (a1, a2, ..., a9, a10, ...)."""
+    paths = MASTERS.glob("a*.py")
+    return {p.stem: p for p in sorted(paths, key=lambda p: (number(p.stem), p.stem))}
 
 
 def _digest(path: Path, shared: bool = False) -> str:

@@ -125,7 +125,8 @@ def assignment_page(student: Path):
     nb = nbformat.read(student, as_version=4)
     name = student.stem
     # fixed cell ids: the page's text is the same from one build to the next
-    note = nbformat.v4.new_markdown_cell(ASSIGNMENT_NOTE.format(chapter=name[1]), id="page-note")
+    chapter = assignments.number(name)  # a10-... is chapter 10's
+    note = nbformat.v4.new_markdown_cell(ASSIGNMENT_NOTE.format(chapter=chapter), id="page-note")
     at = assignments.title_cell_index(nb)
     if at is None:
         raise BuildError(f"{student}: no title cell ('# ...') to put the page's note under.")
