@@ -26,7 +26,7 @@ helpers"; tests/test_module_graph.py enforces the direction). Imports run one wa
   ``course`` (per-student assignment data, one module per assignment)
 """
 
-__version__ = "0.4.0"
+__version__ = "0.5.0"
 
 from . import widgets
 from ._fit import MixedFit
