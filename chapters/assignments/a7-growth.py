@@ -79,10 +79,11 @@ df.head()
 # %% [markdown]
 # (a) Nothing: the slope is the same growth rate whatever the zero of time. (b) The
 # intercept is now the level at four years; children who grow at different rates have
-# drifted apart by then, so the variance of the level is larger — as long as the
-# lines fan out rather than converge (here $\sigma_{u01} > -2\sigma^2_{u1}$; with a
-# strongly negative covariance the children would come closer at first)
-# ($\sigma^2_{u0} + 2 \cdot 4\,\sigma_{u01} + 16\,\sigma^2_{u1}$ in terms of the start model).
+# drifted apart by then, so the variance of the level,
+# $\sigma^2_{u0} + 2 \cdot 4\,\sigma_{u01} + 16\,\sigma^2_{u1}$ in terms of the start
+# model, is larger — as long as the lines fan out rather than converge, that is when
+# $\sigma_{u01} > -2\sigma^2_{u1}$ (with a strongly negative covariance the children
+# would first come closer).
 # (c) The correlation becomes strongly positive: a child's level at the end is largely
 # made by their growth rate.
 
