@@ -30,6 +30,11 @@
 # space its assessments, and check whether a child's residuals are correlated over
 # time.
 #
+# Notation as in the book: $\sigma^2_{u0}$, $\sigma_{u01}$ and $\sigma^2_{u1}$ are the
+# variance of the children's intercepts, the intercept–slope covariance and the
+# variance of their growth rates, the entries of `m.tau` (`m.tau.iloc[0, 0]`,
+# `iloc[0, 1]`, `iloc[1, 1]`); the code calls them `tau00`, `tau01`, `tau11`.
+#
 # Write your student ID in the first code cell, run the cells in order, and after each
 # question run `grader.check("q…")` (it checks the form of your answer; the grader
 # checks the values on your own children).
@@ -65,7 +70,7 @@ df.head()
 # **Question 1** (*predict*, 3 points). **Before fitting**: in the model
 # `score ~ T + (1 + T | child)`, time `T` can count from the start of the study
 # (`T = years`) or from its end (`T = years - 4`). Predict what moving time zero to the
-# end does to (a) the fixed slope of `T`, (b) the intercept variance $\tau_{00}$ and
+# end does to (a) the fixed slope of `T`, (b) the intercept variance $\sigma^2_{u0}$ and
 # (c) the intercept–slope correlation. You are graded on the reasoning.
 
 # %% [raw]
@@ -74,8 +79,11 @@ df.head()
 # %% [markdown]
 # (a) Nothing: the slope is the same growth rate whatever the zero of time. (b) The
 # intercept is now the level at four years; children who grow at different rates have
-# drifted apart by then, so the variance of the level is larger
-# ($\tau_{00} + 2 \cdot 4\,\tau_{01} + 16\,\tau_{11}$ in terms of the start model).
+# drifted apart by then, so the variance of the level,
+# $\sigma^2_{u0} + 2 \cdot 4\,\sigma_{u01} + 16\,\sigma^2_{u1}$ in terms of the start
+# model, is larger — as long as the lines fan out rather than converge, that is when
+# $\sigma_{u01} > -2\sigma^2_{u1}$ (with a strongly negative covariance the children
+# would first come closer).
 # (c) The correlation becomes strongly positive: a child's level at the end is largely
 # made by their growth rate.
 
@@ -86,7 +94,7 @@ df.head()
 # # BEGIN RUBRIC
 # points:
 #   - [1, "(a) the fixed slope does not change"]
-#   - [1, "(b) the intercept variance grows, because differences in growth accumulate (the variance of the level at t is tau00 + 2 t tau01 + t^2 tau11)"]
+#   - [1, "(b) the intercept variance grows, because differences in growth accumulate (the variance of the level at t is tau00 + 2 t tau01 + t^2 tau11), unless the lines converge (a strongly negative covariance; reasoning that says so earns the point)"]
 #   - [1, "(c) the correlation moves towards +1 (the level at the end is made by the rate)"]
 # wrong:
 #   - "'the slope changes because the intercept changes': loses (a)"
@@ -181,7 +189,7 @@ assert abs(slope_end - _m.fixed.loc["years", "estimate"]) < 1e-4
 
 # %% [markdown]
 # **Question 3** (*interpret*, 3 points). Compare with your prediction. Check
-# `tau00_end` against the start model's $\tau_{00} + 2 \cdot 4\,\tau_{01} + 16\,\tau_{11}$
+# `tau00_end` against the start model's $\sigma^2_{u0} + 2 \cdot 4\,\sigma_{u01} + 16\,\sigma^2_{u1}$
 # (from `m_start.tau`) and say why the two agree.
 
 # %% [raw]
@@ -190,7 +198,7 @@ assert abs(slope_end - _m.fixed.loc["years", "estimate"]) < 1e-4
 # %% [markdown]
 # They agree (to the optimiser's precision): moving time zero is a reparametrisation,
 # and the variance of $u_{0} + 4u_{1}$, the level at four years, is
-# $\tau_{00} + 8\tau_{01} + 16\tau_{11}$. The fixed slope is unchanged; the correlation
+# $\sigma^2_{u0} + 8\sigma_{u01} + 16\sigma^2_{u1}$. The fixed slope is unchanged; the correlation
 # at the end is strongly positive.
 
 # %% [raw]
@@ -342,7 +350,7 @@ assert abs(gap_at_4 - (_b["support"] + 4 * _b["years:support"])) < 1e-5
 # %% [markdown]
 # **Question 6** (*decide*, 4 points). A next study can assess each child only twice.
 # The reliability of a child's own growth rate estimated from their occasions $t$ is
-# $\tau_{11} / \big(\tau_{11} + \sigma^2_e / \sum (t - \bar t)^2\big)$. With $\tau_{11}$
+# $\sigma^2_{u1} / \big(\sigma^2_{u1} + \sigma^2_e / \sum (t - \bar t)^2\big)$. With $\sigma^2_{u1}$
 # and $\sigma^2_e$ of the REML start model `m_start`, store the reliability for two
 # assessments half a year apart in `rel_close`, four years apart in `rel_far`, and the
 # design with the more reliable growth rates (`"close"` or `"far"`) in `design`.
@@ -411,9 +419,9 @@ assert design == "far"  # 4 years apart: 64 times the sum of squares of 0.5 year
 
 # %% [markdown]
 # **Question 7** (*simulate*, 5 points). Check `rel_far` by simulation. Draw 2000
-# children whose true growth rates vary with variance $\tau_{11}$ (`tau11` of Question
+# children whose true growth rates vary with variance $\sigma^2_{u1}$ (`tau11` of Question
 # 6) around the average rate, assess each at $t = 0$ and $t = 4$ with measurement
-# errors of variance $\sigma^2_e$ (and a level that varies with $\tau_{00}$, which
+# errors of variance $\sigma^2_e$ (and a level that varies with $\sigma^2_{u0}$, which
 # does not matter here), compute each child's own slope from their two scores, and
 # store in `rel_sim` the squared correlation of the estimated and the true slopes (the
 # reliability is that share of true variance in the estimates).
@@ -484,7 +492,7 @@ assert abs(rel_sim - _r) < 4 * 2 * np.sqrt(_r) * (1 - _r) / np.sqrt(2000) + 0.00
 # `rel_close`, because the sum of squares of the occasions grows with the square of
 # their spacing. What is given up: with only two occasions per child, each child's
 # two scores fix a line exactly, so the study cannot separate the measurement error
-# $\sigma^2_e$ from the variance of the growth rates $\tau_{11}$ (it has to borrow
+# $\sigma^2_e$ from the variance of the growth rates $\sigma^2_{u1}$ (it has to borrow
 # $\sigma^2_e$ from elsewhere, as Questions 6–7 borrowed it from this study), nor
 # check that growth is linear; and a longer span loses more children along the way.
 
@@ -517,12 +525,14 @@ assert abs(rel_sim - _r) < 4 * 2 * np.sqrt(_r) * (1 - _r) / np.sqrt(2000) + 0.00
 # intercept and slope. From `m_x.tau` and `m_x.sigma2`, compute the correlation the
 # model implies between a child's scores at `years` 0 and 4 (`corr_0_4`) and at 3.5
 # and 4 (`corr_35_4`); the covariance at times $t$ and $s$ is
-# $\tau_{00} + \tau_{01}(t + s) + \tau_{11} t s$, plus $\sigma^2_e$ when $t = s$.
+# $\sigma^2_{u0} + \sigma_{u01}(t + s) + \sigma^2_{u1} t s$, plus $\sigma^2_e$ when $t = s$.
 # Then ask whether the residuals are correlated beyond that: refit `m_x` by ML with
 # continuous-time AR(1) residuals, `residuals=hp.CAR1(time="years")` (the occasions
 # are irregular), and store $\hat\phi$ (the correlation of two residuals of a child
 # one year apart, `m_car.residual_params["phi"]`) in `phi_year` and the p-value of
-# `hp.compare(m_x, m_car)` in `p_car`.
+# `hp.compare(m_x, m_car)` in `p_car`. (CAR(1)'s $\phi$ lies in $[0, 1)$, so
+# $\phi = 0$, independent residuals, is on the boundary: `hp.compare` uses the 50:50
+# mixture of $\chi^2(0)$ and $\chi^2(1)$, as its column `test` says.)
 
 # %% [raw]
 # # BEGIN SOLUTION

@@ -17,7 +17,7 @@ N_CHILDREN = 100
 
 
 def data(rng: np.random.Generator) -> pd.DataFrame:
-    """``child``, ``wave``, ``years``, ``support`` and ``score`` of the drawn children."""
+    """``child``, ``wave``, ``years``, ``support``, ``reading`` and ``score`` of the drawn children."""
     growth = load_dataset("growth")
     children = np.asarray(growth["child"].unique())
     drawn = set(rng.choice(children, size=N_CHILDREN, replace=False).tolist())
