@@ -228,14 +228,14 @@ POPULARITY_TRUTH = {
 #: reading score of child i at occasion t, time in years since the first planned
 #: assessment, ``support`` = 1 for children in a home-reading programme:
 #: score = g00 + g01 support + (g10 + g11 support) years
-#:         + delta (reading - 3) + u0 + u1 years + e,
+#:         + gamma20 (reading - 3) + u0 + u1 years + e,
 #: with ``reading`` the hours of home reading a week reported at the assessment (a
 #: time-varying covariate, independent of the other terms).
 GROWTH_TRUTH = {
     "gamma": {"Intercept": 30.0, "support": 3.0, "years": 6.0, "years:support": 2.0},
     "sigma2": 16.0,
     "tau": ((25.0, 1.8), (1.8, 1.44)),  # (intercept, years slope)
-    "reading": 1.5,  # delta: points per weekly hour of home reading
+    "reading": 1.5,  # gamma20: points per weekly hour of home reading
     "reading_centre": 3.0,  # the mean of the children's mean weekly hours
 }
 
