@@ -402,8 +402,7 @@ def bind_variance(variance, design: Design, data: pd.DataFrame) -> Strata:
     if pd.isna(values).any():
         raise ValueError(
             f"{variance!r}: the column {variance.by!r} has missing values in the rows the "
-            "model uses; drop those rows or fill them in (missing='drop' leaves out rows "
-            "with missing values in the formula's columns only)."
+            "model uses; drop those rows or fill them in."
         )
     levels, codes = np.unique(
         values.astype(str) if values.dtype == object else values, return_inverse=True
@@ -523,8 +522,7 @@ def bind_correlation(structure, design: Design, data: pd.DataFrame) -> Bound:
     if not np.all(np.isfinite(t)):
         raise ValueError(
             f"{structure!r}: the column {col!r} has missing or infinite values in the rows "
-            "the model uses; drop those rows or fill in their occasions (missing='drop' "
-            "leaves out rows with missing values in the formula's columns only)."
+            "the model uses; drop those rows or fill in their occasions."
         )
     structure._check_times(t)
     codes = design.codes

@@ -91,3 +91,26 @@ def test_car1_rescaled_time_inside_the_range_is_the_same_fit():
     m = hp.fit_lmm(f, D.assign(t=10.0 * D["t"]), reml=False, residuals=CAR)
     assert m.loglik == pytest.approx(base.loglik, rel=1e-9)
     assert m.residual_params["phi"] == pytest.approx(base.residual_params["phi"] ** 0.1, rel=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("column", "kw"),
+    [("t", {"residuals": AR}), ("s", {"variance": hp.VarIdent(by="s")})],
+)
+def test_lmm_missing_drop_covers_the_structure_columns(column, kw):
+    """missing='drop' leaves out a row with a missing occasion (or VarIdent level) and
+    reports it, as fit_gls does: the fit is the fit without that row."""
+    d = D.assign(s=np.where(D["x"] > 0, "a", "b"))
+    holed = d.astype({column: object}).copy()
+    holed.loc[5, column] = None
+    if column == "t":
+        holed["t"] = holed["t"].astype(float)
+    with pytest.warns(UserWarning, match=f"1 of 48 rows dropped .* '{column}'"):
+        m = hp.fit_lmm("y ~ x + (1 | g)", holed, missing="drop", **kw)
+    ref = hp.fit_lmm("y ~ x + (1 | g)", d.drop(index=5), **kw)
+    assert m.n_dropped == 1
+    assert m.loglik == pytest.approx(ref.loglik, rel=1e-10)
+    with pytest.raises(
+        ValueError, match=f"Missing values in the columns the model uses: '{column}'"
+    ):
+        hp.fit_lmm("y ~ x + (1 | g)", holed, **kw)
