@@ -559,9 +559,17 @@ def fit_gls(
     extra = set()
     if group is not None:
         extra.add(group)
+    named = {} if group is None else {group: f"group={group!r}"}
     for obj, attr in ((residuals, "time"), (variance, "by"), (variance, "of")):
         if obj is not None and hasattr(obj, attr):
             extra.add(getattr(obj, attr))
+            named.setdefault(getattr(obj, attr), repr(obj))
+    absent = [c for c in named if c not in getattr(data, "columns", named)]
+    if absent:  # name the argument, not "the formula"
+        raise KeyError(
+            f"{named[absent[0]]}: the data have no column {absent[0]!r}. Available "
+            f"columns: {', '.join(map(str, data.columns))}."
+        )
     check_frame(data, f.variables() | extra)
     used, n_dropped = rows_used(f, data, missing, extra=extra, group=group)
     y, X, rhs, _ = fixed_part(f, used)

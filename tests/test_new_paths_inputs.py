@@ -2,6 +2,8 @@
 residual structures in fit_lmm, fit_gls) are refused with a message that names the
 problem, instead of a raw error from deep inside or a fit whose numbers mean nothing."""
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -114,3 +116,18 @@ def test_lmm_missing_drop_covers_the_structure_columns(column, kw):
         ValueError, match=f"Missing values in the columns the model uses: '{column}'"
     ):
         hp.fit_lmm("y ~ x + (1 | g)", holed, **kw)
+
+
+@pytest.mark.parametrize(
+    ("kw", "named"),
+    [
+        ({"group": "nope"}, "group='nope'"),
+        ({"group": "g", "residuals": hp.AR1(time="nope")}, "AR1(time='nope')"),
+        ({"variance": hp.VarPower(of="nope")}, "VarPower(of='nope')"),
+    ],
+)
+def test_gls_absent_column_names_the_argument(kw, named):
+    """A column named by group= or a structure is not 'used in the formula': the
+    message names the argument that asked for it."""
+    with pytest.raises(KeyError, match=re.escape(named) + ": the data have no column 'nope'"):
+        hp.fit_gls("y ~ x", D, **kw)
