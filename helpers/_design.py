@@ -289,6 +289,7 @@ def build_design(
     *,
     raw_outcome: bool = False,
     gaussian: bool = True,
+    extra=frozenset(),
 ) -> Design:
     """lme4's ``lFormula``: parse the formula, check the data, build X, Z, y and the groups.
 
@@ -300,12 +301,14 @@ def build_design(
     (rows used), unchecked, and ``y`` is ``None``. With ``gaussian=False`` (a
     generalized model: binomial counts, Poisson) the checks that belong to a model
     with a residual variance are skipped: one row per group (``cbind`` counts) and
-    an outcome constant within groups are legitimate data there.
+    an outcome constant within groups are legitimate data there. ``extra``: other
+    columns the model reads (a residual structure's time or variance column), checked
+    and handled as ``missing`` says like the formula's.
     """
     f = parse_formula(formula)
     check_one_group(f)
     group = f.group
-    data, n_dropped = rows_used(f, data, missing, group=group)
+    data, n_dropped = rows_used(f, data, missing, extra=extra, group=group)
     what = f"the fixed-effects design of {f.fixed!r}"
     if raw_outcome:
         if f.outcome_column is None:

@@ -212,8 +212,8 @@ def build_multi_design(formula: str | LmmFormula, data: pd.DataFrame, missing="r
         start += fa.q
         check_random_slopes(Zk, fa.codes, fa.n_levels, fa.random_names, fa.name)
         Zks.append(np.ascontiguousarray(Zk))
-    smallest = factors[-1]
-    check_outcome_varies(y, smallest.codes, smallest.n_levels, f.outcome, smallest.name)
+    for fa in factors[::-1]:  # constant within every level of any factor: no residual
+        check_outcome_varies(y, fa.codes, fa.n_levels, f.outcome, fa.name)
     _warn_numbered_within(f, data, factors)
     yi = units.y(y)
     for a in (X, y, yi, Xi, *Zks, *(fa.Z for fa in factors), *(fa.codes for fa in factors)):

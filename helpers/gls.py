@@ -45,7 +45,15 @@ from ._scale import Units
 from ._validate import aliased_columns, check_bool, check_frame
 from .formula import formula_variables, parse_fixed_formula
 from .lmm import ConvergenceWarning
-from .residuals import AR1, CAR1, CompoundSymmetry, Unstructured, VarIdent, VarPower
+from .residuals import (
+    AR1,
+    CAR1,
+    CompoundSymmetry,
+    ResidualStructure,
+    Unstructured,
+    VarIdent,
+    VarPower,
+)
 
 __all__ = ["GlsFit", "compare_gls", "fit_gls", "gls_in"]
 
@@ -247,6 +255,13 @@ def _bind(corr, var, data: pd.DataFrame, codes: np.ndarray, J: int) -> _Structur
                 f"{corr!r}: a group has two rows at the same occasion "
                 f"({corr.time} = {value!r}, in row {data.index[order[i]]!r}); occasions "
                 "must be distinct within a group (one row per occasion)."
+            )
+        if isinstance(corr, ResidualStructure):  # AR1, CAR1: the gaps in time
+            corr._check_gaps((st[1:] - st[:-1])[sc[1:] == sc[:-1]])
+        elif n_j.max() < 2:
+            raise ValueError(
+                f"{corr!r}: every group has one row, so there is no pair of residuals to "
+                "correlate; fit without residuals=."
             )
         start = np.concatenate([[0], np.cumsum(n_j)[:-1]])
         blocks = []
@@ -544,9 +559,17 @@ def fit_gls(
     extra = set()
     if group is not None:
         extra.add(group)
+    named = {} if group is None else {group: f"group={group!r}"}
     for obj, attr in ((residuals, "time"), (variance, "by"), (variance, "of")):
         if obj is not None and hasattr(obj, attr):
             extra.add(getattr(obj, attr))
+            named.setdefault(getattr(obj, attr), repr(obj))
+    absent = [c for c in named if c not in getattr(data, "columns", named)]
+    if absent:  # name the argument, not "the formula"
+        raise KeyError(
+            f"{named[absent[0]]}: the data have no column {absent[0]!r}. Available "
+            f"columns: {', '.join(map(str, data.columns))}."
+        )
     check_frame(data, f.variables() | extra)
     used, n_dropped = rows_used(f, data, missing, extra=extra, group=group)
     y, X, rhs, _ = fixed_part(f, used)
@@ -574,6 +597,13 @@ def fit_gls(
         raise ValueError(
             f"The fixed part of {formula!r} fits the outcome exactly (or the outcome is "
             "constant): there are no residuals whose covariance could be estimated."
+        )
+    within = y - (np.bincount(codes, y, J) / np.bincount(codes, minlength=J))[codes]
+    if residuals is not None and np.sum(within**2) <= 1e-20 * np.sum((y - y.mean()) ** 2):
+        raise ValueError(
+            f"The outcome {f.outcome!r} is constant within every group of {group!r}: the "
+            f"correlation of {residuals!r} would be 1 and the likelihood unbounded. Analyse "
+            "it at the group level (one row per group), or fit without residuals=."
         )
     units = Units.choose(y, X, np.zeros((n, 0)), [])
     Xi, yi = units.X(X), units.y(y)

@@ -133,7 +133,13 @@ def fit_lmm(
         detail = f"the deviance may still fall by {fit.decrement:.2g}"
         warn_fit_problems(fit, detail, converged=fit.converged, stacklevel=3)
         return fit
-    design = build_design(formula, data, missing)
+    extra = {
+        getattr(obj, attr)
+        for obj, attr in ((residuals, "time"), (variance, "by"))
+        if isinstance(getattr(obj, attr, None), str)
+        and getattr(obj, attr) in getattr(data, "columns", ())
+    }  # the structures' columns: missing values in them are handled as `missing` says
+    design = build_design(formula, data, missing, extra=extra)
     bound = None
     if residuals is not None or variance is not None:
         bound = bind(residuals, design, data, variance)

@@ -90,6 +90,9 @@ class ResidualStructure:
     def _check_times(self, t: np.ndarray) -> None:
         """Values of the time column this structure accepts (subclasses)."""
 
+    def _check_gaps(self, gaps: np.ndarray) -> None:
+        """The gaps between consecutive occasions within the groups (subclasses)."""
+
     def correlation(self, phi: float, diffs: np.ndarray) -> np.ndarray:
         """R for arrays of occasion differences |t_i - t_k| (any leading shape)."""
         if phi == 0.0:
@@ -120,6 +123,22 @@ class AR1(ResidualStructure):
                 f"CAR1(time={self.time!r}) for continuous time."
             )
 
+    def _check_gaps(self, gaps: np.ndarray) -> None:
+        if gaps.size == 0:
+            raise ValueError(
+                f"{self!r}: every group has one row, so there is no pair of residuals to "
+                "correlate and phi cannot be estimated; fit without residuals=."
+            )
+        step = int(np.gcd.reduce(np.round(gaps).astype(np.int64)))
+        if step > 1:
+            raise ValueError(
+                f"{self!r}: every gap between occasions within a group is a multiple of "
+                f"{step}, so phi^{step} is all the data see (phi and -phi fit alike when "
+                f"{step} is even, and phi is not identified): number the occasions 0, 1, "
+                f"2, ... e.g. data[{self.time!r}] // {step}, or use CAR1(time="
+                f"{self.time!r}) for the correlation per unit of time."
+            )
+
 
 class CAR1(ResidualStructure):
     """Continuous-time first-order autoregressive residuals (nlme's ``corCAR1``).
@@ -135,6 +154,28 @@ class CAR1(ResidualStructure):
     param_names = ("phi",)
     lower, upper = 0.0, 1.0
     boundary_note = "phi = 0 is on the boundary of [0, 1)"
+    # the median gap between occasions the search for phi resolves (phi is the
+    # correlation one unit of time apart: far outside this range it is within
+    # double-precision reach of 0 or 1 and the estimate is not reliable)
+    gap_range = (0.05, 100.0)
+
+    def _check_gaps(self, gaps: np.ndarray) -> None:
+        if gaps.size == 0:
+            raise ValueError(
+                f"{self!r}: every group has one row, so there is no pair of residuals to "
+                "correlate and phi cannot be estimated; fit without residuals=."
+            )
+        med = float(np.median(gaps))
+        lo, hi = self.gap_range
+        if not lo <= med <= hi:
+            raise ValueError(
+                f"{self!r}: the median gap between occasions within a group is {med:.3g} "
+                f"units of {self.time!r}; phi is the correlation one unit apart, which at "
+                f"this scale lies too close to 0 or 1 to be estimated reliably. Express "
+                f"time in units where the typical gap is between {lo:g} and {hi:g} (e.g. "
+                f"data[{self.time!r}] / {med:.3g}); phi then changes as phi^(1/c) and the "
+                "fit is the same."
+            )
 
 
 class VarIdent:
@@ -494,6 +535,7 @@ def bind_correlation(structure, design: Design, data: pd.DataFrame) -> Bound:
             f"{structure!r}: group {design.groups[sc[i]]!r} has two rows at {col} = "
             f"{st[i]:g}; occasions must be distinct within a group (one row per occasion)."
         )
+    structure._check_gaps((st[1:] - st[:-1])[sc[1:] == sc[:-1]])
     n_j = np.bincount(codes, minlength=len(design.groups))
     start = np.concatenate([[0], np.cumsum(n_j)[:-1]])
     patterns = []
