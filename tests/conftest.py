@@ -4,7 +4,8 @@ The suite runs on two processes (pytest-xdist, ``-n 2`` in pyproject.toml). Ever
 test that builds the book or reads or writes ``_build/`` runs in one of them (the
 work unit "build" of the scheduler below), so the book is built once and never read
 while it is being written; the other process takes the rest, a test at a time (with
-the tests of those files that build only fixture books, BUILD_FREE).
+the tests of those files that build only fixture books, BUILD_FREE), except that the
+files that grade in sandboxes run as one unit too (SANDBOX_GROUP).
 """
 
 from __future__ import annotations
@@ -49,12 +50,21 @@ BUILD_FREE = {
 }
 
 
+# Files that grade in sandboxes run in one process, as one work unit, in order: the
+# graded batch (a module fixture, about 60 s) is then computed once, and the test that
+# counts the sandboxes still running after its own batch sees no other process's.
+SANDBOX_GROUP = {"test_assignments.py", "test_journey_grading.py"}
+
+
 def work_unit(nodeid: str) -> str:
-    """The scheduler's work unit of a test: "build" for the build group, else the test."""
+    """The scheduler's work unit of a test: "build" for the build group, "sandboxes" for
+    the files that grade, else the test itself."""
     file, _, name = nodeid.partition("::")
     file = file.rpartition("/")[2]
     if file in BUILD_GROUP and f"{file}::{name.partition('[')[0]}" not in BUILD_FREE:
         return "build"
+    if file in SANDBOX_GROUP:
+        return "sandboxes"
     return nodeid
 
 
