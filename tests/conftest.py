@@ -3,7 +3,9 @@
 The suite runs on two processes (pytest-xdist, ``-n 2`` in pyproject.toml). Every
 test that builds the book or reads or writes ``_build/`` runs in one of them (the
 work unit "build" of the scheduler below), so the book is built once and never read
-while it is being written; the other process takes the rest, a test at a time.
+while it is being written; the other process takes the rest, a test at a time (with
+the tests of those files that build only fixture books, BUILD_FREE), except that the
+files that grade in sandboxes run as one unit too (SANDBOX_GROUP).
 """
 
 from __future__ import annotations
@@ -33,6 +35,38 @@ BUILD_GROUP = {
     "test_site_offline.py",
 }
 
+# Tests of those files that neither use the built site nor read or write _build/ (they
+# build fixture books and run kernels in their own tmp_path): each is a work unit of its
+# own, so the process that builds the book does not also run them one after the other.
+# pytest_collection_modifyitems refuses one that uses built_site or chapter_run.
+BUILD_FREE = {
+    "test_book_build.py::test_fixture_book_without_defects_builds",
+    "test_book_build.py::test_a_defective_chapter_fails_the_build_and_is_named",
+    "test_book_build.py::test_a_failed_build_fails_again_when_nothing_changed",
+    "test_book_build.py::test_editing_helpers_invalidates_the_execution_cache",
+    "test_book_build.py::test_make_notebooks_writes_a_plain_ipynb_per_chapter",
+    "test_chapters_execute.py::test_a_failing_cell_is_recorded_with_its_line",
+    "test_exercise_solutions.py::test_solutions_run_after_the_chapter_in_its_kernel",
+}
+
+
+# Files that grade in sandboxes run in one process, as one work unit, in order: the
+# graded batch (a module fixture, about 60 s) is then computed once, and the test that
+# counts the sandboxes still running after its own batch sees no other process's.
+SANDBOX_GROUP = {"test_assignments.py", "test_journey_grading.py"}
+
+
+def work_unit(nodeid: str) -> str:
+    """The scheduler's work unit of a test: "build" for the build group, "sandboxes" for
+    the files that grade, else the test itself."""
+    file, _, name = nodeid.partition("::")
+    file = file.rpartition("/")[2]
+    if file in BUILD_GROUP and f"{file}::{name.partition('[')[0]}" not in BUILD_FREE:
+        return "build"
+    if file in SANDBOX_GROUP:
+        return "sandboxes"
+    return nodeid
+
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config, log):
@@ -45,8 +79,7 @@ def pytest_xdist_make_scheduler(config, log):
 
     class BuildGroupScheduling(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
-            file = nodeid.split("::", 1)[0].rpartition("/")[2]
-            return "build" if file in BUILD_GROUP else nodeid
+            return work_unit(nodeid)
 
     return BuildGroupScheduling(config, log)
 
@@ -79,6 +112,18 @@ def pytest_collection_modifyitems(config, items):
         raise pytest.UsageError(
             f"{', '.join(stray)} use(s) the built_site fixture: add the file(s) to "
             "BUILD_GROUP in tests/conftest.py, or two processes build the book at once."
+        )
+    free = sorted(
+        item.nodeid
+        for item in items
+        if work_unit(item.nodeid) != "build"
+        and item.path.name in BUILD_GROUP
+        and {"built_site", "chapter_run"} & set(getattr(item, "fixturenames", ()))
+    )
+    if free:
+        raise pytest.UsageError(
+            f"{', '.join(free)} use(s) the built site or a chapter's record: take it out "
+            "of BUILD_FREE in tests/conftest.py."
         )
 
 

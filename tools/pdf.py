@@ -7,8 +7,9 @@
    every equation, then prints to PDF (A4, with backgrounds): every page of the book
    starts a new sheet, hidden cells are left out, and the headings make the PDF's
    outline (bookmarks: each page of the book, its sections below it);
-2b. it prints a second time with the page numbers of the first print in the contents
-   (and checks that no page moved);
+2b. the contents get their page numbers from that one print: the sheet the outline
+   starts each page on is written with pypdf at the right end of the page's entry (a
+   link of the contents, checked to lead to that page), so one print does;
 3. the PDF goes to ``_build/pdf/book.pdf`` and, when the site is built, also to
    ``_build/html/book.pdf``, where the download menu of every page links to it.
 
@@ -56,7 +57,6 @@ PRINT_CSS = """
   figure, table, .cell_output img { break-inside: avoid; }
   pre { white-space: pre-wrap !important; overflow-wrap: anywhere; }
   p.book-title { font-size: 2.4rem; font-weight: 700; margin: 2rem 0 3rem; }
-  #jb-print-toc .toc-page { float: right; }
   /* the theme hides the first h1 (the root page's title, printed on the title sheet):
      here every page's title is an h1, and the title sheet's title is no heading */
   .bd-main .bd-content .bd-article h1:first-of-type { display: block !important; }
@@ -91,24 +91,6 @@ OUTLINE_JS = """
 """
 
 
-# The contents with page numbers: each entry gets the page the first print put its
-# page on (a number floated to the right takes no line of its own, so a second print
-# puts every page on the same sheet; make_pdf checks that it did).
-TOC_NUMBERS_JS = """
-(starts) => {
-  const key = (t) => t.toLowerCase().replace(/[^a-z0-9]+/g, "");
-  document.querySelectorAll("#jb-print-toc nav a").forEach((a) => {
-    const page = starts[key(a.textContent)];
-    if (page === undefined) return;
-    const number = document.createElement("span");
-    number.className = "toc-page";
-    number.textContent = page;
-    a.after(number);
-  });
-}
-"""
-
-
 # The headings as printed (hidden ones left out), in order: the titles of the outline.
 # Chromium names an entry by the heading's text as laid out on paper, where a line
 # break drops a space and a numbered heading may come twice ("2.3. 2.3. Between ...").
@@ -117,7 +99,7 @@ HEADINGS_JS = """
   .filter((h) => h.getClientRects().length > 0)
   .map((h) => {
     const copy = h.cloneNode(true);
-    copy.querySelectorAll(".headerlink, .toc-page").forEach((x) => x.remove());
+    copy.querySelectorAll(".headerlink").forEach((x) => x.remove());
     const level = /^H[1-6]$/.test(h.tagName) ? Number(h.tagName[1]) : Number(h.ariaLevel || 2);
     return [level, copy.textContent.replace(/\\s+/g, " ").trim()];
   })
@@ -144,13 +126,105 @@ def _outline_entries(writer) -> list:
     return entries
 
 
-def retitle_outline(pdf: Path, headings: list[tuple[int, str]]) -> None:
+# The page numbers of the contents: Helvetica (a standard PDF font, nothing embedded),
+# right-aligned at the right end of each entry's link, on the baseline of its title.
+TOC_FONT, TOC_SIZE, HELVETICA_DIGIT = "/BookTocNumbers", 10.0, 0.556
+
+
+def contents_numbers(pdf: Path, before: int) -> dict[int, list[tuple[float, float, int]]]:
+    """``{sheet: [(right x, baseline y, sheet it leads to), ...]}``: for every link of
+    the contents (the sheets before ``before``, the root page's) that leads into the
+    book, where its page number goes and the sheet (counting from 1) it leads to."""
+    from pypdf import PdfReader
+
+    reader = PdfReader(pdf)
+    named = reader.named_destinations
+    found: dict[int, list[tuple[float, float, int]]] = {}
+    for index in range(before):
+        page = reader.pages[index]
+        links = []
+        for annot in page.get("/Annots") or []:
+            annot = annot.get_object()
+            dest = annot.get("/Dest")
+            if annot.get("/Subtype") != "/Link" or dest is None or str(dest) not in named:
+                continue
+            target = reader.get_destination_page_number(named[str(dest)])
+            links.append(([float(v) for v in annot["/Rect"]], target + 1))
+        if not links:
+            continue
+        baselines: list[float] = []
+
+        def visit(text, cm, tm, font, size, baselines=baselines):
+            if text.strip():
+                baselines.append(tm[4] * cm[1] + tm[5] * cm[3] + cm[5])  # page's y
+
+        page.extract_text(visitor_text=visit)
+        for (_x1, y1, x2, y2), number in links:
+            inside = [y for y in baselines if y1 <= y <= y2]
+            # the baseline of the title's first line (the highest inside the link)
+            y = max(inside) if inside else y1 + 0.3 * (y2 - y1)
+            found.setdefault(index, []).append((x2, y, number))
+    return found
+
+
+def _stamp_numbers(writer, numbers: dict[int, list[tuple[float, float, int]]]) -> None:
+    """Write ``numbers`` (from :func:`contents_numbers`) onto the sheets of ``writer``."""
+    from pypdf.generic import ArrayObject, DecodedStreamObject, DictionaryObject, NameObject
+
+    font = writer._add_object(
+        DictionaryObject(
+            {
+                NameObject("/Type"): NameObject("/Font"),
+                NameObject("/Subtype"): NameObject("/Type1"),
+                NameObject("/BaseFont"): NameObject("/Helvetica"),
+                NameObject("/Encoding"): NameObject("/WinAnsiEncoding"),
+            }
+        )
+    )
+
+    def stream(data: str):
+        obj = DecodedStreamObject()
+        obj.set_data(data.encode("ascii"))
+        return writer._add_object(obj)
+
+    for index, entries in numbers.items():
+        page = writer.pages[index]
+        resources = page["/Resources"].get_object()
+        fonts = resources.get("/Font")
+        if fonts is None:
+            fonts = DictionaryObject()
+            resources[NameObject("/Font")] = fonts
+        fonts.get_object()[NameObject(TOC_FONT)] = font
+        text = "".join(
+            f"BT {TOC_FONT} {TOC_SIZE:g} Tf "
+            f"{x - len(str(n)) * HELVETICA_DIGIT * TOC_SIZE:.2f} {y:.2f} Td ({n}) Tj ET\n"
+            for x, y, n in entries
+        )
+        contents = page.get("/Contents")
+        parts = (
+            list(contents.get_object()) if isinstance(contents.get_object(), list) else [contents]
+        )
+        # the page's own drawing in a saved graphics state: the numbers are drawn in the
+        # page's default coordinates, whatever transform the page leaves behind
+        page[NameObject("/Contents")] = ArrayObject(
+            [stream("q\n"), *parts, stream("\nQ\nq 0 g\n" + text + "Q\n")]
+        )
+
+
+def retitle_outline(
+    pdf: Path,
+    headings: list[tuple[int, str]],
+    numbers: dict[int, list[tuple[float, float, int]]] | None = None,
+) -> None:
     """Name the outline entries of ``pdf`` (Chromium's, one per heading, in order) by
-    the headings' own text; open the PDF with its outline shown."""
+    the headings' own text; open the PDF with its outline shown. With ``numbers``
+    (:func:`contents_numbers`), write the page numbers of the contents too."""
     from pypdf import PdfWriter
     from pypdf.generic import NameObject, TextStringObject
 
     writer = PdfWriter(clone_from=str(pdf))
+    if numbers:
+        _stamp_numbers(writer, numbers)
     entries = _outline_entries(writer)
     if len(entries) != len(headings):
         raise BuildError(
@@ -269,16 +343,25 @@ def print_pdf(page: Path, target: Path, root: Path, timeout_ms: int = 120_000) -
             )
             headings = tab.evaluate(HEADINGS_JS)
             tab.pdf(path=str(target), **options)
-            starts = outline_starts(target, headings)
-            tab.evaluate(TOC_NUMBERS_JS, starts)
-            tab.pdf(path=str(target), **options)
-            if outline_starts(target, headings) != starts:
-                raise BuildError("the page numbers of the contents moved the pages they name")
-            retitle_outline(target, headings)
             browser.close()
     finally:
         server.shutdown()
         server.server_close()
+    # the contents (sheet 1 on), the root page, then every other page of the book
+    _contents, root, *pages = sorted(outline_starts(target, headings).values())
+    links = contents_numbers(target, before=root - 1)
+    slots = [(index, x, y, dest) for index in sorted(links) for x, y, dest in links[index]]
+    # the contents link every page after the root page, in order; a link leads to the
+    # anchor just above its page's title (the end of the sheet before, or its own sheet)
+    leads = [dest for *_, dest in slots]
+    if len(slots) != len(pages) or any(
+        not p - 1 <= d <= p for d, p in zip(leads, pages, strict=False)
+    ):
+        raise BuildError(f"the contents lead to sheets {leads}, the pages start on {pages}")
+    numbers: dict[int, list[tuple[float, float, int]]] = {}
+    for (index, x, y, _), start in zip(slots, pages, strict=True):
+        numbers.setdefault(index, []).append((x, y, start))
+    retitle_outline(target, headings, numbers)
     return target
 
 
