@@ -11,7 +11,7 @@ from ._shared import WIDTH, check_number, derived_param, finish_chart, slider, t
 __all__ = ["three_level_chart", "three_level_iccs"]
 
 LEVELS = ["between schools", "between classes (within schools)", "within classes"]
-PAIRS = ["same class", "same school", "other school"]  # same school: another class
+PAIRS = ["same class", "same school, other class", "other school"]
 
 
 def three_level_iccs(sigma2_v0: float, sigma2_u0: float, sigma2_e: float) -> dict:
@@ -45,7 +45,7 @@ def three_level_chart(*, sigma2_v0: float, sigma2_u0: float, sigma2_e: float):
     pupil variance sigma2_e (start values on the sliders' grid of 0.05). A stacked
     bar shows the share of the total variance at each level; a second panel the
     correlation of two pupils in the same class, in the same school but different
-    classes ("same school"), and in different schools (zero), as
+    classes, and in different schools (zero), as
     :func:`three_level_iccs` computes.
     """
     v = slider("s2v", "school variance σ²ᵥ₀", value=sigma2_v0, low=0.0, high=2.0, step=0.05)
