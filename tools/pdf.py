@@ -55,6 +55,10 @@ PRINT_CSS = """
   details.hide, .cell.tag_hide-cell, .toctree-wrapper > p.caption { display: none !important; }
   h1, h2, h3, h4 { break-after: avoid; break-inside: avoid; }
   figure, table, .cell_output img { break-inside: avoid; }
+  /* a short code box stays on one sheet (OUTLINE_JS marks them): split, the bottom edge
+     of its frame can spill onto a sheet of its own (seen after an assignment's last
+     cell). Long boxes may split: kept whole, Chromium would leave a blank sheet before. */
+  .keep-whole { break-inside: avoid; }
   pre { white-space: pre-wrap !important; overflow-wrap: anywhere; }
   p.book-title { font-size: 2.4rem; font-weight: 700; margin: 2rem 0 3rem; }
   /* the theme hides the first h1 (the root page's title, printed on the title sheet):
@@ -82,6 +86,15 @@ OUTLINE_JS = """
   if (title) rename(title, "p").classList.add("book-title");
   const contents = sheet && sheet.querySelector("#jb-print-toc h2");
   if (contents) rename(contents, "h1");
+  // each page's anchor (an empty span before its section) moves into the section: left
+  // outside, it can fall onto a sheet of its own before the section's page break
+  document.querySelectorAll('span[id^="document-"]').forEach((anchor) => {
+    const page = anchor.nextElementSibling;
+    if (page && page.tagName === "SECTION") page.prepend(anchor);
+  });
+  document.querySelectorAll(".cell_input").forEach((box) => {
+    if (box.getBoundingClientRect().height < 300) box.classList.add("keep-whole");
+  });
   document.querySelectorAll("div.toctree-wrapper > section").forEach((page) => {
     page.querySelectorAll("h2, h3, h4, h5, h6").forEach((h) => {
       rename(h, "h" + (Number(h.tagName[1]) - 1));
