@@ -53,6 +53,7 @@ from .residuals import (
     Unstructured,
     VarIdent,
     VarPower,
+    varident_levels,
 )
 
 __all__ = ["GlsFit", "compare_gls", "fit_gls", "gls_in"]
@@ -281,28 +282,8 @@ def _bind(corr, var, data: pd.DataFrame, codes: np.ndarray, J: int) -> _Structur
     st = _Structure(corr, var, blocks, times, occasions, cs_lower, names=names, n_corr=n_corr)
     if var is not None:
         if isinstance(var, VarIdent):
-            values = data[var.by].to_numpy()
-            if pd.isna(values).any():
-                raise ValueError(
-                    f"{var!r}: the column {var.by!r} has missing values in the rows the "
-                    "model uses; drop those rows or fill them in."
-                )
-            levels, vcodes = np.unique(
-                values.astype(str) if values.dtype == object else values, return_inverse=True
-            )
-            if len(levels) < 2:
-                raise ValueError(
-                    f"{var!r}: the column {var.by!r} has one level ({levels[0]!r}) in the "
-                    "rows the model uses; a residual SD per level needs at least two."
-                )
-            counts = np.bincount(vcodes)
-            if counts.min() < 2:
-                raise ValueError(
-                    f"{var!r}: level {levels[int(np.argmin(counts))]!r} of {var.by!r} has "
-                    f"{counts.min()} row; its residual SD cannot be estimated. Merge it "
-                    "with another level or drop it."
-                )
-            st.var_codes, st.var_levels = np.asarray(vcodes).reshape(-1), list(levels)
+            levels, vcodes = varident_levels(var, data[var.by].to_numpy())
+            st.var_codes, st.var_levels = vcodes, levels
             st.names = names + [f"{var.by}={lev}" for lev in levels[1:]]
         else:
             col = data[var.of]

@@ -392,13 +392,9 @@ class Strata:
     levels: list
 
 
-def bind_variance(variance, design: Design, data: pd.DataFrame) -> Strata:
-    if not isinstance(variance, VarIdent):
-        raise TypeError(
-            'variance= takes a variance structure such as hp.VarIdent(by="Sex"), not '
-            f"{type(variance).__name__}."
-        )
-    values = _column(design, data, variance.by, repr(variance))
+def varident_levels(variance: VarIdent, values: np.ndarray) -> tuple[list, np.ndarray]:
+    """The levels of ``variance.by`` among the rows a model uses, and each row's level
+    (0 = the reference), after checking that every level can carry its own SD."""
     if pd.isna(values).any():
         raise ValueError(
             f"{variance!r}: the column {variance.by!r} has missing values in the rows the "
@@ -419,7 +415,18 @@ def bind_variance(variance, design: Design, data: pd.DataFrame) -> Strata:
             f"{counts.min()} row; its residual SD cannot be estimated. Merge it with another "
             "level or drop it."
         )
-    return Strata(variance, np.asarray(codes).reshape(-1), list(levels))
+    return list(levels), np.asarray(codes).reshape(-1)
+
+
+def bind_variance(variance, design: Design, data: pd.DataFrame) -> Strata:
+    if not isinstance(variance, VarIdent):
+        raise TypeError(
+            'variance= takes a variance structure such as hp.VarIdent(by="Sex"), not '
+            f"{type(variance).__name__}."
+        )
+    values = _column(design, data, variance.by, repr(variance))
+    levels, codes = varident_levels(variance, values)
+    return Strata(variance, codes, levels)
 
 
 @dataclass
