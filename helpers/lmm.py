@@ -156,7 +156,7 @@ def _refuse_gls_structures(residuals, variance) -> None:
 
     if isinstance(residuals, CompoundSymmetry | Unstructured):
         raise ValueError(
-            f"residuals={residuals!r} is not identified beside a random intercept: a "
+            f"residuals={residuals!r} is not identified beside random effects: a "
             "positive compound-symmetry correlation rho is a random intercept (rho = tau / "
             "(tau + sigma^2)), and an unstructured correlation contains it, so the data "
             "cannot tell the two apart. Fit the structure without random effects with "

@@ -98,7 +98,10 @@ def for_download(nb):
 def published_notebooks(book: Path = ROOT) -> list[str]:
     """Paths (relative to the repository) of the notebooks the branch adds."""
     pages = [p.relative_to(book).with_suffix(".ipynb") for p in executable_pages(book)]
-    assignments = sorted((book / "chapters" / "assignments").glob("a*.py"))
+    assignments = sorted(  # in chapter order: a1, a2, ..., a9, a10
+        (book / "chapters" / "assignments").glob("a*.py"),
+        key=lambda p: (int(re.match(r"a(\d+)", p.stem).group(1)), p.stem),
+    )
     pages += [Path("book") / "assignments" / f"{p.stem}.ipynb" for p in assignments]
     return [str(p) for p in pages]
 
